@@ -1,0 +1,233 @@
+//! Command-line definitions only: what the user can type. Behaviour lives elsewhere.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXAMPLES: &str = "\
+Examples:
+  applivery-leaks dir                         scan the current directory
+  applivery-leaks dir --format sarif --output leaks.sarif .
+  applivery-leaks git --format json           sweep every commit of the repository here
+  applivery-leaks git --since origin/main     only what this branch adds (pull requests)
+  applivery-leaks staged                      pre-commit: scan what is about to be committed
+  cat tokens.txt | applivery-leaks verify     which tokens still work?
+  applivery-leaks rules                       list the active rules
+
+Exit codes: 0 no findings, 1 findings, 2 error (or nothing could be read).";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "applivery-leaks",
+    version,
+    about = "Find Applivery API tokens in working trees, staged changes and git history",
+    after_help = EXAMPLES
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan directories and files (default: the current directory).
+    Dir(DirArgs),
+    /// Scan every blob and message in a repository's history.
+    Git(GitArgs),
+    /// Scan the changes staged for the next commit (pre-commit hook).
+    Staged(StagedArgs),
+    /// Scan standard input.
+    Stdin(StdinArgs),
+    /// Ask the Applivery API whether tokens still work.
+    ///
+    /// Tokens are read one per line from standard input, or taken from arguments. Prefer
+    /// standard input: arguments are saved in shell history and visible to other users in
+    /// the process list.
+    Verify(VerifyArgs),
+    /// List the active rules.
+    Rules(RulesArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Jsonl,
+    Sarif,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Exit 1 for any finding.
+    Any,
+    /// Exit 1 only for findings verified live (needs --verify).
+    Live,
+}
+
+/// Which rules are active.
+#[derive(Debug, Clone, Args)]
+pub struct RuleArgs {
+    /// Add the rules in FILE (repeatable).
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Do not load the built-in Applivery rules.
+    #[arg(long)]
+    pub no_default_rules: bool,
+    /// Project config file (default: .applivery-leaks.toml at the scan root, if present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Ignore the project config file even if present.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+}
+
+/// Options every scan shares.
+#[derive(Debug, Clone, Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Output format (default: text, or the project config's `format`).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Worker threads (default: number of CPUs).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+    /// Print secrets in full instead of redacted.
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Print nothing on stderr but errors; no progress.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Report only findings not in this previous JSON report.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Show every finding: ignore inline markers, the ignore file and the baseline.
+    #[arg(long)]
+    pub no_suppress: bool,
+    /// List ignore-file and baseline entries that matched nothing.
+    #[arg(long)]
+    pub report_unused: bool,
+    #[command(flatten)]
+    pub verify: VerifyOptions,
+}
+
+/// Options of live verification.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyOptions {
+    /// Ask the Applivery API whether each secret still works (sends each token once).
+    #[arg(long)]
+    pub verify: bool,
+    /// API base URL (plain http only for loopback hosts).
+    #[arg(
+        long,
+        env = "APPLIVERY_API_URL",
+        value_name = "URL",
+        default_value = "https://api.applivery.io"
+    )]
+    pub api_url: String,
+    /// Requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub verify_concurrency: usize,
+    /// Requests per second at most.
+    #[arg(long, value_name = "N", default_value_t = 5.0)]
+    pub verify_rps: f64,
+    /// Timeout of one request, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub verify_timeout: f64,
+    /// Which findings make the exit code 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Any)]
+    pub fail_on: FailOn,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DirArgs {
+    /// Directories or files to scan.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    /// Also scan files that .gitignore / .ignore exclude.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Follow symbolic links.
+    #[arg(long, short = 'L')]
+    pub follow_symlinks: bool,
+    /// Skip files larger than BYTES (they are reported as skipped).
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
+    /// Skip paths matching this gitignore-style glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GitArgs {
+    /// Repository (work tree or bare); default: the current directory.
+    #[arg(value_name = "REPO", default_value = ".")]
+    pub repo: PathBuf,
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    /// Also scan objects no ref reaches (dangling blobs of rewritten history).
+    #[arg(long)]
+    pub include_unreachable: bool,
+    /// Only scan what commits not reachable from REV introduced.
+    #[arg(long, value_name = "REV", conflicts_with = "range")]
+    pub since: Option<String>,
+    /// Only scan what the commits in A..B introduced.
+    #[arg(long, value_name = "A..B")]
+    pub range: Option<String>,
+    /// Skip blobs larger than BYTES (they are reported as skipped).
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StagedArgs {
+    /// Repository; default: the current directory.
+    #[arg(value_name = "REPO", default_value = ".")]
+    pub repo: PathBuf,
+    #[command(flatten)]
+    pub scan: ScanArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StdinArgs {
+    /// Name to report as the path of standard input.
+    #[arg(long, value_name = "NAME", default_value = "<stdin>")]
+    pub label: String,
+    #[command(flatten)]
+    pub scan: ScanArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// Tokens to check (prefer standard input: arguments land in shell history).
+    #[arg(value_name = "TOKEN")]
+    pub tokens: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the report to FILE (atomically).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print tokens in full instead of redacted.
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Print nothing on stderr but errors.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub verify: VerifyOptions,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RulesArgs {
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Output format (text or json).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}

@@ -1,0 +1,680 @@
+//! The detector: bytes in, candidate secrets out. It is pure — no I/O, no globals — so it is
+//! shared by every thread and every source (directory, git history, staged changes, stdin).
+//!
+//! Applivery tokens have no vendor prefix, so a regex alone would drown users in false alarms.
+//! Each candidate passes, in order of cost:
+//! 1. the keyword prefilter: one Aho-Corasick pass over the whole blob; rules whose keywords
+//!    do not occur are never run (almost every file stops here);
+//! 2. the rule regex and its `secret` group;
+//! 3. checks on the secret itself: length, shape (random-looking, not an identifier),
+//!    entropy, placeholder stopwords and allowlist regexes;
+//! 4. context: the words that name the secret (`APPLIVERY_TOKEN=`, `Bearer`, `app_token:`),
+//!    the `near` patterns within a window of lines, and the URL hosts of the command it is in.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use crate::rules::{Context, Rule, Shape};
+
+/// A candidate secret: which rule matched and where the secret lies in the haystack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Candidate {
+    pub rule: usize,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// How far before the secret the detector looks for the word that names it.
+const SIGNAL_LOOKBACK: usize = 96;
+/// The longest previous line consulted when the secret's own line names nothing
+/// (`<key>AppliveryToken</key>` above `<string>…</string>`).
+const PREVIOUS_LINE_MAX: usize = 256;
+
+pub struct Detector {
+    rules: Vec<Rule>,
+    /// Keyword automaton over every rule's keywords (ASCII case-insensitive).
+    keywords: Option<AhoCorasick>,
+    /// For each keyword pattern, the rules it activates.
+    keyword_rules: Vec<Vec<usize>>,
+    /// Rules without keywords run on every blob.
+    always: Vec<usize>,
+}
+
+impl Detector {
+    pub fn new(rules: Vec<Rule>) -> Detector {
+        let mut patterns: Vec<String> = Vec::new();
+        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        let mut always = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            if r.keywords.is_empty() {
+                always.push(i);
+            }
+            for k in &r.keywords {
+                let k = k.to_ascii_lowercase();
+                match patterns.iter().position(|p| p == &k) {
+                    Some(p) => keyword_rules[p].push(i),
+                    None => {
+                        patterns.push(k);
+                        keyword_rules.push(vec![i]);
+                    }
+                }
+            }
+        }
+        let keywords = if patterns.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::LeftmostFirst)
+                    .build(&patterns)
+                    .expect("keyword automaton builds"),
+            )
+        };
+        Detector {
+            rules,
+            keywords,
+            keyword_rules,
+            always,
+        }
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// How many bytes around a match can influence whether it is reported. Chunked scans
+    /// overlap by at least this much on each side so a chunk boundary never changes results.
+    pub fn margin(&self) -> usize {
+        let context = self
+            .rules
+            .iter()
+            .filter_map(|r| r.context.as_ref().map(|c| c.max_distance))
+            .max()
+            .unwrap_or(0);
+        context + SIGNAL_LOOKBACK + PREVIOUS_LINE_MAX + MAX_MATCH_LEN
+    }
+
+    /// True if any rule could match: the cheap question asked before reading a whole blob.
+    pub fn prefilter(&self, hay: &[u8]) -> bool {
+        !self.always.is_empty() || self.keywords.as_ref().is_some_and(|k| k.is_match(hay))
+    }
+
+    /// Finds every candidate secret in `hay`, sorted by position. Candidates of different
+    /// rules that overlap are reported once, for the rule listed first.
+    pub fn detect(&self, hay: &[u8]) -> Vec<Candidate> {
+        let active = self.active_rules(hay);
+        let mut out = Vec::new();
+        for &ri in &active {
+            self.run_rule(ri, hay, &mut out);
+        }
+        out.sort_by_key(|c| (c.start, c.rule));
+        let mut kept: Vec<Candidate> = Vec::with_capacity(out.len());
+        for c in out {
+            match kept.last() {
+                Some(k) if c.start < k.end => {
+                    if c.rule < k.rule {
+                        *kept.last_mut().unwrap() = c;
+                    }
+                }
+                _ => kept.push(c),
+            }
+        }
+        kept
+    }
+
+    fn active_rules(&self, hay: &[u8]) -> Vec<usize> {
+        let mut on = vec![false; self.rules.len()];
+        for &i in &self.always {
+            on[i] = true;
+        }
+        if let Some(ac) = &self.keywords {
+            let mut remaining = self.keyword_rules.len();
+            let mut seen = vec![false; self.keyword_rules.len()];
+            for m in ac.find_iter(hay) {
+                let p = m.pattern().as_usize();
+                if !seen[p] {
+                    seen[p] = true;
+                    for &r in &self.keyword_rules[p] {
+                        on[r] = true;
+                    }
+                    remaining -= 1;
+                    if remaining == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        (0..self.rules.len()).filter(|&i| on[i]).collect()
+    }
+
+    fn run_rule(&self, ri: usize, hay: &[u8], out: &mut Vec<Candidate>) {
+        let rule = &self.rules[ri];
+        let mut locs = rule.regex.capture_locations();
+        let mut at = 0;
+        while at <= hay.len() {
+            let Some(m) = rule.regex.captures_read_at(&mut locs, hay, at) else {
+                break;
+            };
+            let Some((s, e)) = locs.get(rule.secret_group) else {
+                // The secret group is optional in this regex and did not take part.
+                at = next_start(m.start(), m.end());
+                continue;
+            };
+            // Resume right after the secret, not after the whole match: rule regexes often
+            // consume one delimiter after the secret that may start the next candidate.
+            at = if e > m.start() { e } else { m.end() + 1 };
+            if self.accept(rule, hay, s, e) {
+                out.push(Candidate {
+                    rule: ri,
+                    start: s,
+                    end: e,
+                });
+            }
+        }
+    }
+
+    fn accept(&self, rule: &Rule, hay: &[u8], s: usize, e: usize) -> bool {
+        let secret = &hay[s..e];
+        let check = &rule.secret;
+        if secret.len() < check.min_len || secret.len() > check.max_len {
+            return false;
+        }
+        if check.shape == Shape::Random && !looks_random(secret) {
+            return false;
+        }
+        if let Some(min) = check.min_entropy {
+            if shannon_entropy(secret) < min {
+                return false;
+            }
+        }
+        let lower = secret.to_ascii_lowercase();
+        if rule
+            .allowlist
+            .stopwords
+            .iter()
+            .any(|w| contains(&lower, w.as_bytes()))
+        {
+            return false;
+        }
+        if rule.allowlist.regexes.iter().any(|r| r.is_match(secret)) {
+            return false;
+        }
+        let (ls, le) = line_bounds(hay, s, e);
+        if rule
+            .allowlist
+            .lines
+            .iter()
+            .any(|r| r.is_match(&hay[ls..le]))
+        {
+            return false;
+        }
+        match &rule.context {
+            None => true,
+            Some(ctx) => context_ok(ctx, hay, s, e),
+        }
+    }
+}
+
+/// The longest secret a chunk overlap must be able to hold whole.
+pub const MAX_MATCH_LEN: usize = 4096;
+
+fn next_start(start: usize, end: usize) -> usize {
+    if end > start {
+        end
+    } else {
+        end + 1
+    }
+}
+
+/// Start and end (exclusive, before `\r\n`) of the line holding `s..e`.
+pub fn line_bounds(hay: &[u8], s: usize, e: usize) -> (usize, usize) {
+    let start = hay[..s]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let mut end = hay[e..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(hay.len(), |p| e + p);
+    if end > start && hay[end - 1] == b'\r' && end - 1 >= e {
+        end -= 1;
+    }
+    (start, end)
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Shannon entropy in bits per byte.
+pub fn shannon_entropy(b: &[u8]) -> f64 {
+    if b.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for &x in b {
+        counts[x as usize] += 1;
+    }
+    let n = b.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// True if `s` looks generated rather than written by a person: it mixes upper and lower
+/// case, has no run of four equal characters (`xxxx`), and is not an identifier made of
+/// words (`ApplicationTokenProvider`, `APPLIVERY_TOKEN_RELEASE`, `my-app-token-name`).
+/// A random 24-character base64url token fails this with a probability below 1e-4.
+pub fn looks_random(s: &[u8]) -> bool {
+    let upper = s.iter().any(u8::is_ascii_uppercase);
+    let lower = s.iter().any(u8::is_ascii_lowercase);
+    if !(upper && lower) {
+        return false;
+    }
+    if s.windows(4).any(|w| w.iter().all(|&c| c == w[0])) {
+        return false;
+    }
+    !is_word_identifier(s)
+}
+
+/// `CamelCaseWords`, `snake_case_words`, `kebab-case-words`, optionally ending in digits.
+fn is_word_identifier(s: &[u8]) -> bool {
+    let mut i = 0;
+    let mut words = 0;
+    while i < s.len() {
+        let c = s[i];
+        if c == b'_' || c == b'-' || c == b'.' {
+            i += 1;
+            continue;
+        }
+        if c.is_ascii_digit() {
+            // Digits only as a version or counter suffix of a word: `Release2`, `v1`.
+            let j = s[i..]
+                .iter()
+                .position(|b| !b.is_ascii_digit())
+                .map_or(s.len(), |p| i + p);
+            if j - i > 2 {
+                return false;
+            }
+            i = j;
+            continue;
+        }
+        if !c.is_ascii_alphabetic() {
+            return false;
+        }
+        // A word: one capital then 2+ lower case letters, or 2+ lower case letters,
+        // or an all-caps run (acronym or SNAKE_CASE word).
+        let mut j = i + 1;
+        if c.is_ascii_uppercase() {
+            let caps = s[i..].iter().take_while(|b| b.is_ascii_uppercase()).count();
+            if caps >= 2 {
+                // ACRONYM; when followed by lower case the last capital starts the next word.
+                let after = i + caps;
+                if after < s.len() && s[after].is_ascii_lowercase() {
+                    j = after - 1;
+                } else {
+                    j = after;
+                }
+                if j - i < 2 && !(after < s.len() && s[after].is_ascii_lowercase()) {
+                    return false;
+                }
+                words += 1;
+                i = j;
+                continue;
+            }
+        }
+        let lows = s[j..].iter().take_while(|b| b.is_ascii_lowercase()).count();
+        j += lows;
+        if j - i < 3 {
+            return false;
+        }
+        words += 1;
+        i = j;
+    }
+    words >= 2
+}
+
+fn context_ok(ctx: &Context, hay: &[u8], s: usize, e: usize) -> bool {
+    let (ls, le) = line_bounds(hay, s, e);
+    // 1. The word that names the secret.
+    if let Some(signal) = &ctx.signal {
+        let from = ls.max(s.saturating_sub(SIGNAL_LOOKBACK));
+        match naming_word(ctx, signal, &hay[from..s]) {
+            Naming::Foreign => return false,
+            Naming::Ok => {}
+            Naming::Nothing => {
+                // Nothing names it before it on its line: a trailing comment may
+                // (`<token> # applivery upload token`), or the key sits on the line above
+                // (`<key>AppliveryToken</key>` / `<string>…</string>`).
+                let after = &hay[e..le.min(e + SIGNAL_LOOKBACK).max(e)];
+                let named_after = after
+                    .split(|b| !(b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-'))
+                    .any(|w| {
+                        signal.is_match(w) && split_words(w).iter().any(|p| p.contains("applivery"))
+                    });
+                if !named_after && ls == 0 {
+                    return false;
+                }
+                if named_after {
+                    // fall through to the window and host checks
+                } else {
+                    let (ps, pe) = line_bounds(hay, ls - 1, ls - 1);
+                    let ps = ps.max(pe.saturating_sub(PREVIOUS_LINE_MAX));
+                    if naming_word(ctx, signal, &hay[ps..pe]) != Naming::Ok {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+    // 2. Every `near` pattern within the window of lines around the secret.
+    if !ctx.near.is_empty() {
+        let lo = s.saturating_sub(ctx.max_distance);
+        let hi = (e + ctx.max_distance).min(hay.len());
+        let mut ws = ls;
+        for _ in 0..ctx.lines_before {
+            if ws <= lo || ws == 0 {
+                break;
+            }
+            ws = hay[..ws - 1]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1);
+        }
+        let ws = ws.max(lo);
+        let mut we = le;
+        for _ in 0..ctx.lines_after {
+            if we >= hi {
+                break;
+            }
+            we = hay[(we + 1).min(hay.len())..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(hay.len(), |p| we + 1 + p);
+        }
+        let we = we.min(hi);
+        let window = &hay[ws..we];
+        if !ctx.near.iter().all(|r| r.is_match(window)) {
+            return false;
+        }
+    }
+    // 3. URLs of the command that carries the secret must include an expected host.
+    if !ctx.hosts.is_empty() {
+        let (cs, ce) = logical_line(hay, ls, le, ctx.max_distance, s, e);
+        if !hosts_ok(&hay[cs..ce], &ctx.hosts) {
+            return false;
+        }
+    }
+    true
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Naming {
+    /// A key names this secret and it is Applivery's or generic.
+    Ok,
+    /// The key names another service (`GITHUB_TOKEN`), or an unrelated key holds it.
+    Foreign,
+    /// Nothing before the secret names it.
+    Nothing,
+}
+
+/// Looks at the words before a secret, last first, for the one that names it.
+fn naming_word(ctx: &Context, signal: &regex::bytes::Regex, before: &[u8]) -> Naming {
+    let words: Vec<&[u8]> = before
+        .split(|b| !(b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-' || *b == b'.'))
+        .filter(|w| w.iter().any(u8::is_ascii_alphabetic))
+        .collect();
+    for w in words.iter().rev() {
+        if signal.is_match(w) {
+            return if key_is_ours(ctx, w) {
+                Naming::Ok
+            } else {
+                Naming::Foreign
+            };
+        }
+    }
+    let all_generic = words.iter().all(|w| {
+        split_words(w)
+            .iter()
+            .all(|p| ctx.generic_key_words.iter().any(|g| g == p))
+    });
+    if all_generic {
+        Naming::Nothing
+    } else {
+        Naming::Foreign
+    }
+}
+
+/// A key is ours when it mentions Applivery or is made only of generic words.
+fn key_is_ours(ctx: &Context, key: &[u8]) -> bool {
+    let parts = split_words(key);
+    parts.iter().any(|p| p.contains("applivery"))
+        || parts
+            .iter()
+            .all(|p| ctx.generic_key_words.iter().any(|g| g == p))
+}
+
+/// Splits `APPLIVERY_APP_TOKEN`, `appliveryAppToken`, `applivery.app-token` into lower-case
+/// words.
+pub fn split_words(key: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for &b in key {
+        if !b.is_ascii_alphanumeric() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if b.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        prev_lower = b.is_ascii_lowercase() || b.is_ascii_digit();
+        cur.push(b.to_ascii_lowercase() as char);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out.retain(|w| !w.bytes().all(|b| b.is_ascii_digit()));
+    out
+}
+
+/// The command the line belongs to: joined across `\` (shell), `` ` `` (PowerShell) and
+/// `^` (cmd) line continuations, bounded to `max` bytes each side of the secret.
+fn logical_line(
+    hay: &[u8],
+    ls: usize,
+    le: usize,
+    max: usize,
+    s: usize,
+    e: usize,
+) -> (usize, usize) {
+    let continues = |end: usize| {
+        let mut i = end;
+        while i > 0 && (hay[i - 1] == b'\r' || hay[i - 1] == b' ' || hay[i - 1] == b'\t') {
+            i -= 1;
+        }
+        i > 0 && matches!(hay[i - 1], b'\\' | b'`' | b'^')
+    };
+    let lo = s.saturating_sub(max);
+    let hi = (e + max).min(hay.len());
+    let mut cs = ls;
+    while cs > lo && cs > 0 {
+        // `cs - 1` is the '\n' ending the previous line.
+        let prev_end = cs - 1;
+        if !continues(prev_end) {
+            break;
+        }
+        cs = hay[..prev_end]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1);
+    }
+    let mut ce = le;
+    while ce < hi && continues(ce) {
+        ce = hay[(ce + 1).min(hay.len())..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(hay.len(), |p| ce + 1 + p);
+    }
+    (cs.max(lo), ce.min(hi))
+}
+
+/// True if `text` names no URL, or names at least one whose host ends with an allowed host.
+fn hosts_ok(text: &[u8], hosts: &[String]) -> bool {
+    let mut saw_url = false;
+    let mut i = 0;
+    while let Some(p) = find_ci(&text[i..], b"://") {
+        let at = i + p;
+        i = at + 3;
+        let scheme_ok = text[..at].to_ascii_lowercase().ends_with(b"http")
+            || text[..at].to_ascii_lowercase().ends_with(b"https");
+        if !scheme_ok {
+            continue;
+        }
+        let host: Vec<u8> = text[i..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'.' || **b == b'-')
+            .map(u8::to_ascii_lowercase)
+            .collect();
+        if host.is_empty() {
+            continue;
+        }
+        saw_url = true;
+        if hosts.iter().any(|h| {
+            host == h.as_bytes()
+                || (host.len() > h.len()
+                    && host.ends_with(h.as_bytes())
+                    && host[host.len() - h.len() - 1] == b'.')
+        }) {
+            return true;
+        }
+    }
+    !saw_url
+}
+
+fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::default_rules;
+
+    fn det() -> Detector {
+        Detector::new(default_rules())
+    }
+
+    fn secrets(text: &str) -> Vec<String> {
+        let d = det();
+        d.detect(text.as_bytes())
+            .into_iter()
+            .map(|c| text[c.start..c.end].to_string())
+            .collect()
+    }
+
+    const T: &str = "Zk3qP9xVb2LmN7wQe4RtY6uA"; // obviously fake, correctly shaped
+
+    #[test]
+    fn env_assignment() {
+        assert_eq!(secrets(&format!("APPLIVERY_APP_TOKEN={T}\n")), vec![T]);
+    }
+
+    #[test]
+    fn token_at_start_and_end_of_file() {
+        assert_eq!(secrets(&format!("{T} # applivery token")), vec![T]);
+        assert_eq!(secrets(&format!("applivery_token: {T}")), vec![T]);
+    }
+
+    #[test]
+    fn crlf_lines() {
+        assert_eq!(
+            secrets(&format!("applivery:\r\n  app_token: \"{T}\"\r\n")),
+            vec![T]
+        );
+    }
+
+    #[test]
+    fn other_service_keys_are_not_reported() {
+        assert!(secrets(&format!("# applivery\nGITHUB_TOKEN={T}\n")).is_empty());
+        assert!(secrets(&format!("# applivery\nsentry.auth.token={T}\n")).is_empty());
+    }
+
+    #[test]
+    fn bearer_to_other_host_is_not_reported() {
+        let s = format!(
+            "# upload to applivery later\ncurl -H \"Authorization: Bearer {T}\" https://api.github.com/repos\n"
+        );
+        assert!(secrets(&s).is_empty());
+        let s = format!(
+            "curl -X POST https://upload.applivery.io/v1/integrations/builds \\\n  -H \"Authorization: Bearer {T}\" \\\n  -F build=@app.ipa\n"
+        );
+        assert_eq!(secrets(&s), vec![T]);
+    }
+
+    #[test]
+    fn identifiers_and_placeholders_are_not_secrets() {
+        for v in [
+            "YOUR_APPLIVERY_APP_TOKEN",
+            "ApplicationTokenProvider",
+            "xxxxxxxxxxxxxxxxxxxxxxxx",
+            "5f1a2b3c4d5e6f7a8b9c0d1e",
+            "APPLIVERY_TOKEN_RELEASE1",
+            "my-applivery-token-value",
+        ] {
+            assert!(
+                secrets(&format!("APPLIVERY_TOKEN={v}\n")).is_empty(),
+                "{v} reported"
+            );
+        }
+        assert!(secrets("APPLIVERY_TOKEN=${APPLIVERY_TOKEN_FOR_RELEASES}\n").is_empty());
+        assert!(secrets("applivery_token: $APPLIVERY_API_TOKEN_PROD_X\n").is_empty());
+    }
+
+    #[test]
+    fn no_context_no_finding() {
+        assert!(secrets(&format!("token = \"{T}\"\n")).is_empty());
+    }
+
+    #[test]
+    fn invalid_utf8_around_the_token() {
+        let mut b = b"\xff\xfe applivery_token=".to_vec();
+        b.extend_from_slice(T.as_bytes());
+        b.extend_from_slice(b"\xff\n");
+        let c = det().detect(&b);
+        assert_eq!(c.len(), 1);
+        assert_eq!(&b[c[0].start..c[0].end], T.as_bytes());
+    }
+
+    #[test]
+    fn very_long_line() {
+        let mut s = "a".repeat(1 << 20);
+        s.push_str(&format!(" applivery.token={T} "));
+        s.push_str(&"b".repeat(1 << 20));
+        assert_eq!(secrets(&s), vec![T]);
+    }
+
+    #[test]
+    fn entropy_and_words() {
+        assert!(shannon_entropy(b"aaaa") < 0.1);
+        assert_eq!(
+            split_words(b"appliveryAppToken"),
+            vec!["applivery", "app", "token"]
+        );
+        assert_eq!(
+            split_words(b"APPLIVERY_APP_TOKEN"),
+            vec!["applivery", "app", "token"]
+        );
+        assert!(looks_random(T.as_bytes()));
+        assert!(!looks_random(b"ApplicationTokenProvider"));
+    }
+}

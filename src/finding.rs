@@ -1,0 +1,185 @@
+//! A finding is what users see: which rule matched, where, the secret (redacted unless asked
+//! otherwise), its hash, a fingerprint that survives unrelated edits, and — depending on the
+//! source and options — git provenance and the verification result.
+
+use sha2::{Digest, Sha256};
+
+/// Where in git a secret was found (history scans); filled only for blobs that matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitInfo {
+    /// The commit that first introduced the blob (oldest in topological order).
+    pub commit: String,
+    pub author_name: String,
+    pub author_email: String,
+    /// RFC 3339 author date of `commit`.
+    pub date: String,
+    /// First line of the commit message.
+    pub summary: String,
+    /// Every commit that carries this secret at this path, oldest first (may be capped;
+    /// `commit_count` is exact).
+    pub commits: Vec<String>,
+    pub commit_count: usize,
+    /// Still present at HEAD of the default branch.
+    pub in_head: bool,
+}
+
+/// Result of asking the Applivery API about a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    pub status: VerifyStatus,
+    pub reason: String,
+    /// RFC 3339 time of the check.
+    pub checked_at: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum VerifyStatus {
+    Live,
+    Revoked,
+    Unknown,
+}
+
+impl VerifyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerifyStatus::Live => "live",
+            VerifyStatus::Revoked => "revoked",
+            VerifyStatus::Unknown => "unknown",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// Rule id.
+    pub rule: String,
+    /// Path relative to the scan root with `/` separators (or the stdin label).
+    pub path: String,
+    /// 1-based; columns count Unicode code points; `end_column` is one past the secret's
+    /// last character (as in SARIF).
+    pub line: u64,
+    pub column: u64,
+    pub end_line: u64,
+    pub end_column: u64,
+    /// The full secret. Reports print `redact(secret)` unless `--show-secrets`.
+    pub secret: String,
+    pub secret_sha256: String,
+    pub fingerprint: String,
+    /// The line that holds the secret (raw; reports redact it).
+    pub context: String,
+    pub git: Option<GitInfo>,
+    pub verification: Option<Verification>,
+    /// The line carries an inline allow marker (`applivery-leaks:allow`, `gitleaks:allow`).
+    pub inline_allowed: bool,
+}
+
+impl Finding {
+    /// Builds a finding; computes the hash and the fingerprint.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        rule: &str,
+        path: String,
+        line: u64,
+        column: u64,
+        end_line: u64,
+        end_column: u64,
+        secret: String,
+        context: String,
+    ) -> Finding {
+        let secret_sha256 = sha256_hex(secret.as_bytes());
+        let fingerprint = fingerprint(rule, &path, &secret_sha256);
+        Finding {
+            rule: rule.to_string(),
+            path,
+            line,
+            column,
+            end_line,
+            end_column,
+            secret,
+            secret_sha256,
+            fingerprint,
+            context,
+            git: None,
+            verification: None,
+            inline_allowed: false,
+        }
+    }
+
+    /// The secret as reports show it.
+    pub fn shown_secret(&self, show: bool) -> String {
+        if show {
+            self.secret.clone()
+        } else {
+            redact(&self.secret)
+        }
+    }
+
+    /// The context line as reports show it: the secret replaced by its redacted form.
+    pub fn shown_context(&self, show: bool) -> String {
+        if show {
+            self.context.clone()
+        } else {
+            self.context.replace(&self.secret, &redact(&self.secret))
+        }
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut s = String::with_capacity(64);
+    for b in digest {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// Rule + path + secret hash: stable when unrelated lines move, and the same in `dir`,
+/// `staged` and `git` scans of the same file content. Two copies of one token in one file
+/// share a fingerprint: they are one problem with one fix.
+pub fn fingerprint(rule: &str, path: &str, secret_sha256: &str) -> String {
+    let h = sha256_hex(format!("{rule}\0{path}\0{secret_sha256}").as_bytes());
+    h[..32].to_string()
+}
+
+/// First four characters, then `…`: enough to tell tokens apart, useless to an attacker.
+pub fn redact(secret: &str) -> String {
+    let head: String = secret.chars().take(4).collect();
+    format!("{head}…")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_hides_all_but_four() {
+        assert_eq!(redact("Zk3qP9xVb2LmN7wQe4RtY6uA"), "Zk3q…");
+        assert_eq!(redact("ab"), "ab…");
+    }
+
+    #[test]
+    fn fingerprint_ignores_line_but_not_token() {
+        let a = Finding::new("r", "p".into(), 1, 1, 1, 5, "abcd".into(), "x".into());
+        let b = Finding::new("r", "p".into(), 9, 3, 9, 7, "abcd".into(), "y".into());
+        let c = Finding::new("r", "p".into(), 1, 1, 1, 5, "abce".into(), "x".into());
+        assert_eq!(a.fingerprint, b.fingerprint);
+        assert_ne!(a.fingerprint, c.fingerprint);
+        assert_eq!(a.fingerprint.len(), 32);
+    }
+
+    #[test]
+    fn context_is_redacted() {
+        let f = Finding::new(
+            "r",
+            "p".into(),
+            1,
+            1,
+            1,
+            5,
+            "SECRETVALUE".into(),
+            "t=SECRETVALUE".into(),
+        );
+        assert_eq!(f.shown_context(false), "t=SECR…");
+        assert_eq!(f.shown_context(true), "t=SECRETVALUE");
+    }
+}

@@ -1,0 +1,263 @@
+//! A haystack is one blob being scanned: a file, a git blob, standard input. This module feeds
+//! it to the detector — whole when it is small, in overlapping chunks when it is large, so a
+//! 2 GiB file needs no more memory than one chunk — and turns byte offsets into lines and
+//! columns. Binary blobs (a NUL byte in the first 8 KiB) are recognised and not scanned.
+
+use std::io::{self, Read};
+
+use crate::detect::{line_bounds, Detector};
+
+/// How much of a blob is read at once.
+pub const CHUNK: usize = 8 << 20;
+/// A NUL byte within this prefix marks a binary blob.
+pub const BINARY_PROBE: usize = 8 << 10;
+/// Context lines longer than this are cut around the secret.
+const CONTEXT_MAX: usize = 160;
+
+/// A secret found in a haystack, located for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    pub rule: usize,
+    pub secret: String,
+    pub line: u64,
+    pub column: u64,
+    pub end_line: u64,
+    pub end_column: u64,
+    pub context: String,
+    /// The secret's line carries an inline allow marker.
+    pub inline_allowed: bool,
+}
+
+/// Markers that, anywhere on a secret's line, mark it as deliberately allowed.
+pub const INLINE_MARKERS: &[&[u8]] = &[b"applivery-leaks:allow", b"gitleaks:allow"];
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Scanned {
+    Text { bytes: u64, hits: Vec<Hit> },
+    Binary { bytes: u64 },
+}
+
+pub fn is_binary(data: &[u8]) -> bool {
+    memchr::memchr(0, &data[..data.len().min(BINARY_PROBE)]).is_some()
+}
+
+/// Scans a blob held in memory.
+pub fn scan_slice(det: &Detector, data: &[u8]) -> Scanned {
+    if is_binary(data) {
+        return Scanned::Binary {
+            bytes: data.len() as u64,
+        };
+    }
+    let mut hits = Vec::new();
+    if det.prefilter(data) {
+        locate(det, data, 1, 0, data.len(), &mut hits);
+    }
+    Scanned::Text {
+        bytes: data.len() as u64,
+        hits,
+    }
+}
+
+/// Scans a stream in chunks of `CHUNK` bytes that overlap by twice the detector's margin,
+/// so a secret (with its context) that straddles a boundary is seen whole exactly once.
+/// `buf` is reused between calls to avoid an allocation per file.
+pub fn scan_reader<R: Read>(det: &Detector, mut r: R, buf: &mut Vec<u8>) -> io::Result<Scanned> {
+    scan_reader_chunked(det, &mut r, buf, CHUNK)
+}
+
+pub fn scan_reader_chunked<R: Read>(
+    det: &Detector,
+    r: &mut R,
+    buf: &mut Vec<u8>,
+    chunk: usize,
+) -> io::Result<Scanned> {
+    let margin = det.margin();
+    let chunk = chunk.max(4 * margin);
+    buf.clear();
+    let mut total: u64 = 0;
+    let mut base_line: u64 = 1;
+    let mut report_from = 0;
+    let mut hits = Vec::new();
+    let mut first = true;
+    loop {
+        let want = chunk + 2 * margin;
+        let eof = fill(r, buf, want, &mut total)?;
+        if first {
+            first = false;
+            if is_binary(buf) {
+                // Count the rest without keeping it, so the summary's byte count is true.
+                let mut sink = [0u8; 64 << 10];
+                loop {
+                    match r.read(&mut sink) {
+                        Ok(0) => break,
+                        Ok(n) => total += n as u64,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                return Ok(Scanned::Binary { bytes: total });
+            }
+        }
+        let report_to = if eof { buf.len() } else { buf.len() - margin };
+        if det.prefilter(buf) {
+            locate(det, buf, base_line, report_from, report_to, &mut hits);
+        }
+        if eof {
+            break;
+        }
+        let keep_from = buf.len() - 2 * margin;
+        base_line += memchr::memchr_iter(b'\n', &buf[..keep_from]).count() as u64;
+        buf.drain(..keep_from);
+        report_from = report_to - keep_from;
+    }
+    Ok(Scanned::Text { bytes: total, hits })
+}
+
+/// Reads until `buf` holds `want` bytes or the stream ends; returns true at end of stream.
+fn fill<R: Read>(r: &mut R, buf: &mut Vec<u8>, want: usize, total: &mut u64) -> io::Result<bool> {
+    while buf.len() < want {
+        let old = buf.len();
+        buf.resize(want, 0);
+        match r.read(&mut buf[old..]) {
+            Ok(0) => {
+                buf.truncate(old);
+                return Ok(true);
+            }
+            Ok(n) => {
+                buf.truncate(old + n);
+                *total += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(old),
+            Err(e) => {
+                buf.truncate(old);
+                return Err(e);
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Runs the detector over `data` and locates candidates that start in `from..to`.
+fn locate(
+    det: &Detector,
+    data: &[u8],
+    base_line: u64,
+    from: usize,
+    to: usize,
+    hits: &mut Vec<Hit>,
+) {
+    let mut line = base_line;
+    let mut counted_to = 0;
+    for c in det.detect(data) {
+        if c.start < from || c.start >= to {
+            continue;
+        }
+        line += memchr::memchr_iter(b'\n', &data[counted_to..c.start]).count() as u64;
+        counted_to = c.start;
+        let (ls, le) = line_bounds(data, c.start, c.end);
+        let column = chars(&data[ls..c.start]) + 1;
+        let end_column = column + chars(&data[c.start..c.end]);
+        hits.push(Hit {
+            rule: c.rule,
+            secret: String::from_utf8_lossy(&data[c.start..c.end]).into_owned(),
+            line,
+            column,
+            end_line: line,
+            end_column,
+            context: context_line(data, ls, le, c.start, c.end),
+            inline_allowed: INLINE_MARKERS
+                .iter()
+                .any(|m| memchr::memmem::find(&data[ls..le], m).is_some()),
+        });
+    }
+}
+
+/// Counts code points, treating each invalid byte as one.
+fn chars(b: &[u8]) -> u64 {
+    b.iter().filter(|&&x| !(0x80..0xC0).contains(&x)).count() as u64
+}
+
+fn context_line(data: &[u8], ls: usize, le: usize, s: usize, e: usize) -> String {
+    let (mut a, mut b) = (ls, le);
+    let mut prefix = "";
+    let mut suffix = "";
+    if le - ls > CONTEXT_MAX + (e - s) {
+        let side = CONTEXT_MAX / 2;
+        if s - ls > side {
+            a = s - side;
+            while a < s && (0x80..0xC0).contains(&data[a]) {
+                a += 1;
+            }
+            prefix = "…";
+        }
+        if le - e > side {
+            b = e + side;
+            while b > e && b < le && (0x80..0xC0).contains(&data[b]) {
+                b -= 1;
+            }
+            suffix = "…";
+        }
+    }
+    let text = String::from_utf8_lossy(&data[a..b]);
+    format!("{prefix}{}{suffix}", text.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::default_rules;
+
+    const T: &str = "Zk3qP9xVb2LmN7wQe4RtY6uA";
+
+    #[test]
+    fn chunk_boundaries_do_not_change_results() {
+        let det = Detector::new(default_rules());
+        let mut text = String::new();
+        for i in 0..400 {
+            text.push_str(&format!("line {i} filler text here\n"));
+            if i % 37 == 0 {
+                text.push_str(&format!("APPLIVERY_APP_TOKEN={T}\n"));
+            }
+        }
+        let whole = scan_slice(&det, text.as_bytes());
+        let margin = det.margin();
+        for chunk in [4 * margin, 4 * margin + 1, 4 * margin + 4099] {
+            let mut buf = Vec::new();
+            let mut r = std::io::Cursor::new(text.repeat(3).into_bytes());
+            let got = scan_reader_chunked(&det, &mut r, &mut buf, chunk).unwrap();
+            let Scanned::Text { hits, .. } = got else {
+                panic!()
+            };
+            let Scanned::Text { hits: w, .. } = &whole else {
+                panic!()
+            };
+            assert_eq!(hits.len(), 3 * w.len(), "chunk {chunk}");
+            let per = text.lines().count() as u64;
+            for (i, h) in hits.iter().enumerate() {
+                let orig = &w[i % w.len()];
+                assert_eq!(h.line, orig.line + per * (i / w.len()) as u64);
+                assert_eq!(h.column, orig.column);
+            }
+        }
+    }
+
+    #[test]
+    fn binary_is_skipped() {
+        let det = Detector::new(default_rules());
+        let mut data = b"applivery_token=".to_vec();
+        data.extend_from_slice(T.as_bytes());
+        data.push(0);
+        assert_eq!(scan_slice(&det, &data), Scanned::Binary { bytes: 41 });
+    }
+
+    #[test]
+    fn columns_count_characters() {
+        let det = Detector::new(default_rules());
+        let text = format!("é applivery_token={T}\n");
+        let Scanned::Text { hits, .. } = scan_slice(&det, text.as_bytes()) else {
+            panic!()
+        };
+        assert_eq!(hits[0].column, 19);
+        assert_eq!(hits[0].end_column, 43);
+    }
+}

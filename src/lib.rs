@@ -1,0 +1,16 @@
+//! applivery-leaks: finds Applivery API tokens in working trees, staged changes and git
+//! history, optionally checks whether they still work, and reports them as text, JSON or
+//! SARIF. The binary (`main.rs`) is a thin shell around `run::run`; the library exists so
+//! benchmarks and tests can drive the same code.
+//!
+//! Data flows one way: source → haystack → detector → finding → suppression →
+//! verification → report.
+
+pub mod cli;
+pub mod detect;
+pub mod finding;
+pub mod haystack;
+pub mod report;
+pub mod rules;
+pub mod run;
+pub mod source;

@@ -1,0 +1,231 @@
+//! Reports: what a scan found, what it could not read, and a summary — written as text for
+//! people, JSON / JSONL for programs, SARIF for code scanning. Every format redacts secrets
+//! unless `--show-secrets`, and `--output` files are written atomically.
+
+pub mod json;
+pub mod sarif;
+pub mod text;
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cli::Format;
+use crate::finding::{Finding, VerifyStatus};
+use crate::rules::Rule;
+
+/// Which command produced a report; names the SARIF category (`applivery-leaks/<kind>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanKind {
+    Dir,
+    Git,
+    Staged,
+    Stdin,
+    Verify,
+}
+
+impl ScanKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScanKind::Dir => "dir",
+            ScanKind::Git => "git",
+            ScanKind::Staged => "staged",
+            ScanKind::Stdin => "stdin",
+            ScanKind::Verify => "verify",
+        }
+    }
+}
+
+/// An input that was not scanned, and why.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Problem {
+    pub path: String,
+    pub reason: String,
+}
+
+impl Problem {
+    pub fn new(path: impl Into<String>, reason: impl Into<String>) -> Problem {
+        Problem {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A suppression entry (ignore file or baseline) that matched no finding.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Unused {
+    /// `ignore-file` or `baseline`.
+    pub mechanism: String,
+    pub file: String,
+    pub line: Option<usize>,
+    pub fingerprint: String,
+}
+
+/// The secrets a history scan found, one entry per unique secret: the incident responder's
+/// first question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretSummary {
+    pub rule: String,
+    pub secret: String,
+    pub secret_sha256: String,
+    pub first_commit: String,
+    pub first_path: String,
+    pub first_date: String,
+    pub author: String,
+    pub in_head: bool,
+    pub commit_count: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GitSummary {
+    pub commits: u64,
+    pub blobs: u64,
+    pub shallow: bool,
+    pub secrets: Vec<SecretSummary>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Files (or blobs) read and scanned.
+    pub files: u64,
+    pub bytes: u64,
+    /// Binary files recognised and not scanned.
+    pub binary: u64,
+    /// Inputs deliberately not scanned (too large, symlink, special file, submodule), with
+    /// the reason.
+    pub skipped: Vec<Problem>,
+    pub duration: Duration,
+    /// Findings hidden, by mechanism (`inline`, `ignore-file`, `baseline`, `config`).
+    pub suppressed: BTreeMap<String, u64>,
+    /// Filled with --report-unused.
+    pub unused: Vec<Unused>,
+    pub git: Option<GitSummary>,
+}
+
+/// Everything a scan produced.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub kind: ScanKind,
+    /// The directory paths are relative to (SARIF `%SRCROOT%`).
+    pub root: PathBuf,
+    pub findings: Vec<Finding>,
+    /// Inputs the user asked to scan that could not be read.
+    pub errors: Vec<Problem>,
+    /// Things the user should know that are not errors (a shallow clone, ...).
+    pub warnings: Vec<String>,
+    pub summary: Summary,
+}
+
+impl Report {
+    pub fn new(kind: ScanKind, root: PathBuf) -> Report {
+        Report {
+            kind,
+            root,
+            findings: Vec::new(),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            summary: Summary::default(),
+        }
+    }
+
+    /// Deterministic order, whatever the thread count.
+    pub fn sort(&mut self) {
+        self.findings.sort_by(|a, b| {
+            (
+                &a.path,
+                a.line,
+                a.column,
+                &a.rule,
+                a.git.as_ref().map(|g| &g.commit),
+            )
+                .cmp(&(
+                    &b.path,
+                    b.line,
+                    b.column,
+                    &b.rule,
+                    b.git.as_ref().map(|g| &g.commit),
+                ))
+        });
+        self.errors.sort();
+        self.summary.skipped.sort();
+        self.summary.unused.sort();
+    }
+
+    pub fn verification_counts(&self) -> Option<BTreeMap<&'static str, u64>> {
+        if self.findings.iter().all(|f| f.verification.is_none()) {
+            return None;
+        }
+        let mut m = BTreeMap::new();
+        for s in [
+            VerifyStatus::Live,
+            VerifyStatus::Revoked,
+            VerifyStatus::Unknown,
+        ] {
+            m.insert(s.as_str(), 0);
+        }
+        for f in &self.findings {
+            if let Some(v) = &f.verification {
+                *m.entry(v.status.as_str()).or_insert(0) += 1;
+            }
+        }
+        Some(m)
+    }
+}
+
+/// How to write a report.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub format: Format,
+    pub show_secrets: bool,
+    pub color: bool,
+}
+
+/// Writes `report` to `out` in the chosen format.
+pub fn write(report: &Report, rules: &[Rule], style: Style, out: &mut dyn Write) -> io::Result<()> {
+    match style.format {
+        Format::Text => text::write(report, style, out),
+        Format::Json => json::write(report, rules, style, out),
+        Format::Jsonl => json::write_lines(report, rules, style, out),
+        Format::Sarif => sarif::write(report, rules, style, out),
+    }
+}
+
+/// Writes to `path` through a temporary file in the same directory, renamed into place when
+/// complete: a CI step never reads half a report.
+pub fn write_atomically(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".applivery-leaks-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)?;
+    {
+        let mut w = io::BufWriter::new(tmp.as_file_mut());
+        fill(&mut w)?;
+        w.flush()?;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Replaces terminal control characters with visible escapes, so a file name or a line of a
+/// scanned file can never move the cursor, change colours or rewrite the terminal title.
+pub fn escape_control(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() && c != '\t' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

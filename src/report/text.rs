@@ -1,0 +1,179 @@
+//! The text report, for people at a terminal: one block per finding, then a summary. Colour
+//! only when writing to a terminal; control characters from scanned content are escaped.
+
+use std::io::{self, Write};
+
+use super::{escape_control as esc, Report, Style};
+use crate::finding::VerifyStatus;
+
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn wrap(&self, code: &str, s: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn bold(&self, s: &str) -> String {
+        self.wrap("1", s)
+    }
+    fn red(&self, s: &str) -> String {
+        self.wrap("1;31", s)
+    }
+    fn green(&self, s: &str) -> String {
+        self.wrap("32", s)
+    }
+    fn dim(&self, s: &str) -> String {
+        self.wrap("2", s)
+    }
+}
+
+pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<()> {
+    let p = Paint { on: style.color };
+    let show = style.show_secrets;
+    if let Some(g) = &report.summary.git {
+        // Incident responders want the list of unique secrets first.
+        writeln!(
+            out,
+            "{}",
+            p.bold(&format!(
+                "{} unique secret(s) in {} commit(s), {} unique blob(s){}",
+                g.secrets.len(),
+                g.commits,
+                g.blobs,
+                if g.shallow {
+                    " (shallow clone: history is truncated)"
+                } else {
+                    ""
+                }
+            ))
+        )?;
+        for s in &g.secrets {
+            let secret = if show {
+                s.secret.clone()
+            } else {
+                crate::finding::redact(&s.secret)
+            };
+            writeln!(
+                out,
+                "  {} {} sha256:{} first in {} {} ({}, {}) {}; in {} commit(s)",
+                if s.in_head {
+                    p.red("IN HEAD")
+                } else {
+                    p.dim("history")
+                },
+                esc(&secret),
+                &s.secret_sha256[..16],
+                &s.first_commit[..s.first_commit.len().min(12)],
+                esc(&s.first_path),
+                esc(&s.author),
+                esc(&s.first_date),
+                s.rule,
+                s.commit_count
+            )?;
+        }
+        writeln!(out)?;
+    }
+    for f in &report.findings {
+        let mut head = format!("{}:{}:{}", esc(&f.path), f.line, f.column);
+        if let Some(g) = &f.git {
+            head = format!("{}:{head}", &g.commit[..g.commit.len().min(12)]);
+        }
+        let status = match &f.verification {
+            None => String::new(),
+            Some(v) => match v.status {
+                VerifyStatus::Live => format!(" {}", p.red("[LIVE]")),
+                VerifyStatus::Revoked => format!(" {}", p.green("[revoked]")),
+                VerifyStatus::Unknown => format!(" [unknown: {}]", esc(&v.reason)),
+            },
+        };
+        writeln!(out, "{} {}{}", p.bold(&head), p.red(&f.rule), status)?;
+        writeln!(out, "  {}", esc(&f.shown_context(show)))?;
+        writeln!(
+            out,
+            "  {} secret {}  sha256 {}…  fingerprint {}",
+            p.dim("·"),
+            esc(&f.shown_secret(show)),
+            &f.secret_sha256[..16],
+            f.fingerprint
+        )?;
+        if let Some(g) = &f.git {
+            writeln!(
+                out,
+                "  {} introduced {} by {} <{}> on {}: {} ({} commit(s){})",
+                p.dim("·"),
+                &g.commit[..g.commit.len().min(12)],
+                esc(&g.author_name),
+                esc(&g.author_email),
+                esc(&g.date),
+                esc(&g.summary),
+                g.commit_count,
+                if g.in_head { ", still in HEAD" } else { "" }
+            )?;
+        }
+        writeln!(out)?;
+    }
+    let s = &report.summary;
+    let mut line = format!(
+        "{} finding(s); scanned {} file(s), {} in {:.2}s",
+        report.findings.len(),
+        s.files,
+        human_bytes(s.bytes),
+        s.duration.as_secs_f64()
+    );
+    if s.binary > 0 {
+        line.push_str(&format!("; {} binary skipped", s.binary));
+    }
+    if !s.skipped.is_empty() {
+        line.push_str(&format!("; {} skipped", s.skipped.len()));
+    }
+    let suppressed: u64 = s.suppressed.values().sum();
+    if suppressed > 0 {
+        let parts: Vec<String> = s
+            .suppressed
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect();
+        line.push_str(&format!("; {suppressed} suppressed ({})", parts.join(", ")));
+    }
+    if let Some(v) = report.verification_counts() {
+        line.push_str(&format!(
+            "; verified: {} live, {} revoked, {} unknown",
+            v["live"], v["revoked"], v["unknown"]
+        ));
+    }
+    writeln!(out, "{}", p.dim(&line))?;
+    for sk in &s.skipped {
+        writeln!(out, "  skipped {}: {}", esc(&sk.path), esc(&sk.reason))?;
+    }
+    for u in &s.unused {
+        writeln!(
+            out,
+            "  unused {} entry {}{}: {}",
+            u.mechanism,
+            esc(&u.file),
+            u.line.map(|l| format!(":{l}")).unwrap_or_default(),
+            u.fingerprint
+        )?;
+    }
+    Ok(())
+}
+
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}

@@ -1,0 +1,461 @@
+//! Rules are data: a TOML file lists what to look for, and this module loads, validates and
+//! compiles it. The default rule set (`rules/applivery.toml`) is embedded in the binary; users
+//! add their own files with `--rules`. Every mistake in a rule file is reported with the file,
+//! the rule id and the reason, so a broken rule never silently stops matching.
+
+use std::path::Path;
+
+use anyhow::{bail, Context as _, Result};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use regex::bytes::Regex;
+use serde::Deserialize;
+
+/// The default rules, compiled into the binary.
+pub const DEFAULT_RULES: &str = include_str!("../rules/applivery.toml");
+pub const DEFAULT_RULES_NAME: &str = "<default rules>";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    rules: Vec<RuleSpec>,
+}
+
+/// A rule as written in a rule file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleSpec {
+    id: String,
+    description: String,
+    #[serde(default = "default_severity")]
+    severity: String,
+    #[serde(default = "default_precision")]
+    precision: String,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    help: String,
+    #[serde(default)]
+    help_uri: Option<String>,
+    #[serde(default)]
+    keywords: Vec<String>,
+    regex: String,
+    #[serde(default)]
+    verifier: Option<String>,
+    #[serde(default)]
+    secret: SecretSpec,
+    #[serde(default)]
+    context: Option<ContextSpec>,
+    #[serde(default)]
+    allowlist: AllowlistSpec,
+}
+
+fn default_severity() -> String {
+    "high".into()
+}
+fn default_precision() -> String {
+    "medium".into()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretSpec {
+    min_len: Option<usize>,
+    max_len: Option<usize>,
+    min_entropy: Option<f64>,
+    shape: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContextSpec {
+    #[serde(default)]
+    near: Vec<String>,
+    #[serde(default = "default_lines")]
+    lines_before: usize,
+    #[serde(default = "default_lines")]
+    lines_after: usize,
+    #[serde(default = "default_distance")]
+    max_distance: usize,
+    signal: Option<String>,
+    #[serde(default)]
+    generic_key_words: Vec<String>,
+    #[serde(default)]
+    hosts: Vec<String>,
+}
+
+fn default_lines() -> usize {
+    5
+}
+fn default_distance() -> usize {
+    2048
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AllowlistSpec {
+    #[serde(default)]
+    regexes: Vec<String>,
+    #[serde(default)]
+    stopwords: Vec<String>,
+    #[serde(default)]
+    paths: Vec<String>,
+    #[serde(default)]
+    lines: Vec<String>,
+}
+
+/// How bad a leak of this kind is; drives SARIF levels and `security-severity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "low" => Some(Severity::Low),
+            "medium" => Some(Severity::Medium),
+            "high" => Some(Severity::High),
+            "critical" => Some(Severity::Critical),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// The CVSS-like score GitHub code scanning reads from `security-severity`.
+    pub fn score(self) -> &'static str {
+        match self {
+            Severity::Low => "3.0",
+            Severity::Medium => "5.5",
+            Severity::High => "8.0",
+            Severity::Critical => "9.5",
+        }
+    }
+}
+
+/// What the secret itself must look like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Anything the regex captured.
+    Any,
+    /// Looks randomly generated: upper and lower case letters, not a run of one character,
+    /// not a CamelCase or SNAKE_CASE identifier.
+    Random,
+}
+
+#[derive(Debug)]
+pub struct SecretCheck {
+    pub min_len: usize,
+    pub max_len: usize,
+    pub min_entropy: Option<f64>,
+    pub shape: Shape,
+}
+
+#[derive(Debug)]
+pub struct Context {
+    pub near: Vec<Regex>,
+    pub lines_before: usize,
+    pub lines_after: usize,
+    pub max_distance: usize,
+    pub signal: Option<Regex>,
+    pub generic_key_words: Vec<String>,
+    pub hosts: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Allowlist {
+    pub regexes: Vec<Regex>,
+    /// Lower-cased; a secret containing one of them is a placeholder.
+    pub stopwords: Vec<String>,
+    pub paths: Option<GlobSet>,
+    pub lines: Vec<Regex>,
+}
+
+/// A compiled rule, ready for the detector.
+#[derive(Debug)]
+pub struct Rule {
+    pub id: String,
+    pub description: String,
+    pub severity: Severity,
+    pub precision: String,
+    pub tags: Vec<String>,
+    pub help: String,
+    pub help_uri: String,
+    pub keywords: Vec<String>,
+    pub regex: Regex,
+    pub secret_group: usize,
+    pub verifier: Option<String>,
+    pub secret: SecretCheck,
+    pub context: Option<Context>,
+    pub allowlist: Allowlist,
+}
+
+/// The verifiers this build knows; a rule naming another one is rejected at load time.
+pub const VERIFIERS: &[&str] = &["applivery-app"];
+
+/// Parses and compiles the rules in `text`; `origin` names the file in error messages.
+pub fn parse_rules(text: &str, origin: &str) -> Result<Vec<Rule>> {
+    let file: RuleFile = toml::from_str(text)
+        .map_err(|e| anyhow::anyhow!("{origin}: {}", one_line(&e.to_string())))?;
+    if file.rules.is_empty() {
+        bail!("{origin}: no [[rules]] defined");
+    }
+    file.rules
+        .into_iter()
+        .map(|spec| {
+            let id = spec.id.clone();
+            compile(spec).with_context(|| format!("{origin}: rule '{id}'"))
+        })
+        .collect()
+}
+
+/// Loads a rule file from disk.
+pub fn load_file(path: &Path) -> Result<Vec<Rule>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read rule file {}", path.display()))?;
+    parse_rules(&text, &path.display().to_string())
+}
+
+/// The default rules; they are tested, so failing to compile them is a bug.
+pub fn default_rules() -> Vec<Rule> {
+    parse_rules(DEFAULT_RULES, DEFAULT_RULES_NAME).expect("default rules compile")
+}
+
+/// Collapses a multi-line parser message into one line.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn compile_regex(pattern: &str, what: &str) -> Result<Regex> {
+    // Byte-oriented: `[^...]` and `.` must match any byte, including invalid UTF-8 around
+    // a secret; `(?i)` is then ASCII case-insensitive, which is what tokens need.
+    regex::bytes::RegexBuilder::new(pattern)
+        .unicode(false)
+        .size_limit(64 << 20)
+        .build()
+        .map_err(|e| anyhow::anyhow!("invalid {what} regex: {}", one_line(&e.to_string())))
+}
+
+fn compile(spec: RuleSpec) -> Result<Rule> {
+    if spec.id.is_empty()
+        || !spec
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    {
+        bail!("id must be non-empty and use only letters, digits, '-', '_' and '.'");
+    }
+    let severity = Severity::parse(&spec.severity).with_context(|| {
+        format!(
+            "severity '{}' is not one of low, medium, high, critical",
+            spec.severity
+        )
+    })?;
+    if !["very-high", "high", "medium", "low"].contains(&spec.precision.as_str()) {
+        bail!(
+            "precision '{}' is not one of very-high, high, medium, low",
+            spec.precision
+        );
+    }
+    let regex = compile_regex(&spec.regex, "rule")?;
+    let secret_group = regex
+        .capture_names()
+        .position(|n| n == Some("secret"))
+        .context("regex has no named group 'secret', e.g. (?P<secret>...)")?;
+    if spec.keywords.iter().any(|k| k.is_empty()) {
+        bail!("keywords must not be empty strings");
+    }
+    if let Some(v) = &spec.verifier {
+        if v != "none" && !VERIFIERS.contains(&v.as_str()) {
+            bail!(
+                "unknown verifier '{v}' (known: none, {})",
+                VERIFIERS.join(", ")
+            );
+        }
+    }
+    let shape = match spec.secret.shape.as_deref() {
+        None | Some("any") => Shape::Any,
+        Some("random") => Shape::Random,
+        Some(other) => bail!("secret.shape '{other}' is not one of any, random"),
+    };
+    let min_len = spec.secret.min_len.unwrap_or(1);
+    let max_len = spec.secret.max_len.unwrap_or(usize::MAX);
+    if min_len > max_len {
+        bail!("secret.min_len {min_len} is greater than secret.max_len {max_len}");
+    }
+    if let Some(e) = spec.secret.min_entropy {
+        if !(0.0..=8.0).contains(&e) {
+            bail!("secret.min_entropy {e} is outside 0..8 bits per byte");
+        }
+    }
+    let context = match spec.context {
+        None => None,
+        Some(c) => Some(Context {
+            near: c
+                .near
+                .iter()
+                .map(|p| compile_regex(p, "context.near"))
+                .collect::<Result<_>>()?,
+            lines_before: c.lines_before,
+            lines_after: c.lines_after,
+            max_distance: c.max_distance,
+            signal: c
+                .signal
+                .as_deref()
+                .map(|p| compile_regex(p, "context.signal"))
+                .transpose()?,
+            generic_key_words: c
+                .generic_key_words
+                .iter()
+                .map(|w| w.to_ascii_lowercase())
+                .collect(),
+            hosts: c.hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
+        }),
+    };
+    let paths = if spec.allowlist.paths.is_empty() {
+        None
+    } else {
+        let mut b = GlobSetBuilder::new();
+        for p in &spec.allowlist.paths {
+            b.add(
+                Glob::new(p)
+                    .map_err(|e| anyhow::anyhow!("invalid allowlist path glob '{p}': {e}"))?,
+            );
+        }
+        Some(b.build()?)
+    };
+    let allowlist = Allowlist {
+        regexes: spec
+            .allowlist
+            .regexes
+            .iter()
+            .map(|p| compile_regex(p, "allowlist"))
+            .collect::<Result<_>>()?,
+        stopwords: spec
+            .allowlist
+            .stopwords
+            .iter()
+            .map(|w| w.to_ascii_lowercase())
+            .collect(),
+        paths,
+        lines: spec
+            .allowlist
+            .lines
+            .iter()
+            .map(|p| compile_regex(p, "allowlist line"))
+            .collect::<Result<_>>()?,
+    };
+    Ok(Rule {
+        help: if spec.help.trim().is_empty() {
+            format!(
+                "{}. Revoke the secret where it was issued, then keep it out of the repository (CI secret or environment variable).",
+                spec.description
+            )
+        } else {
+            spec.help
+        },
+        help_uri: spec
+            .help_uri
+            .unwrap_or_else(|| "https://github.com/applivery-leaks/applivery-leaks#rules".into()),
+        id: spec.id,
+        description: spec.description,
+        severity,
+        precision: spec.precision,
+        tags: spec.tags,
+        keywords: spec.keywords,
+        regex,
+        secret_group,
+        verifier: spec.verifier.filter(|v| v != "none"),
+        secret: SecretCheck {
+            min_len,
+            max_len,
+            min_entropy: spec.secret.min_entropy,
+            shape,
+        },
+        context,
+        allowlist,
+    })
+}
+
+/// Builds the active rule set: defaults (unless disabled) plus every extra file, minus
+/// disabled ids. Duplicate ids are an error: reports and baselines key on them.
+pub fn load(
+    use_defaults: bool,
+    extra_files: &[std::path::PathBuf],
+    disabled: &[String],
+) -> Result<Vec<Rule>> {
+    let mut rules = if use_defaults {
+        default_rules()
+    } else {
+        Vec::new()
+    };
+    for f in extra_files {
+        for r in load_file(f)? {
+            if rules.iter().any(|x: &Rule| x.id == r.id) {
+                bail!("{}: rule '{}' is defined twice", f.display(), r.id);
+            }
+            rules.push(r);
+        }
+    }
+    for d in disabled {
+        if !rules.iter().any(|r| &r.id == d) {
+            bail!("cannot disable rule '{d}': no such rule is loaded");
+        }
+    }
+    rules.retain(|r| !disabled.contains(&r.id));
+    if rules.is_empty() {
+        bail!("no rules to scan with (use --rules FILE, or drop --no-default-rules)");
+    }
+    Ok(rules)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_rules_compile() {
+        let rules = default_rules();
+        assert!(rules.iter().any(|r| r.id == "applivery-app-token"));
+        assert!(rules.iter().all(|r| !r.help.is_empty()));
+    }
+
+    #[test]
+    fn errors_name_file_rule_and_reason() {
+        let bad = r#"
+[[rules]]
+id = "x"
+description = "d"
+regex = "abc"
+"#;
+        let err = format!("{:#}", parse_rules(bad, "f.toml").unwrap_err());
+        assert!(err.contains("f.toml"), "{err}");
+        assert!(err.contains("rule 'x'"), "{err}");
+        assert!(err.contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let bad = "[[rules]]\nid='x'\ndescription='d'\nregex='(?P<secret>a)'\nbogus=1\n";
+        let err = format!("{:#}", parse_rules(bad, "f.toml").unwrap_err());
+        assert!(err.contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn bad_regex_is_reported() {
+        let bad = "[[rules]]\nid='x'\ndescription='d'\nregex='(?P<secret>['\n";
+        let err = format!("{:#}", parse_rules(bad, "f.toml").unwrap_err());
+        assert!(err.contains("invalid rule regex"), "{err}");
+    }
+}

@@ -1,0 +1,173 @@
+//! Runs one command: load rules, scan the source, apply suppressions and verification, write
+//! the report, and decide the exit code (0 clean, 1 findings, 2 error or nothing readable).
+
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+
+use crate::cli::{Cli, Command, FailOn, Format, RuleArgs, ScanArgs};
+use crate::detect::Detector;
+use crate::report::{self, Report, Style};
+use crate::rules::{self, Rule};
+use crate::source;
+
+pub const EXIT_CLEAN: u8 = 0;
+pub const EXIT_FINDINGS: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+pub fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Dir(a) => {
+            let threads = threads(&a.scan);
+            let opts = source::dir::DirOptions {
+                paths: a.paths.clone(),
+                no_ignore: a.no_ignore,
+                follow_symlinks: a.follow_symlinks,
+                max_file_size: a.max_file_size,
+                exclude: a.exclude.clone(),
+                threads,
+            };
+            let rules = load_rules(&a.scan.rules)?;
+            let det = Detector::new(rules);
+            let report = source::dir::scan(&det, &opts)?;
+            finish(report, det.rules(), &a.scan)
+        }
+        Command::Stdin(a) => {
+            let det = Detector::new(load_rules(&a.scan.rules)?);
+            let report = source::stdin::scan(&det, &a.label);
+            finish(report, det.rules(), &a.scan)
+        }
+        Command::Rules(a) => list_rules(&load_rules(&a.rules)?, a.format),
+        Command::Git(_) => anyhow::bail!("`git` is not implemented yet"),
+        Command::Staged(_) => anyhow::bail!("`staged` is not implemented yet"),
+        Command::Verify(_) => anyhow::bail!("`verify` is not implemented yet"),
+    }
+}
+
+fn threads(scan: &ScanArgs) -> usize {
+    scan.threads
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+pub fn load_rules(args: &RuleArgs) -> Result<Vec<Rule>> {
+    rules::load(!args.no_default_rules, &args.rules, &[])
+}
+
+/// Post-processing shared by every scan: report, then exit code.
+pub fn finish(mut report: Report, rules: &[Rule], scan: &ScanArgs) -> Result<u8> {
+    report.sort();
+    for e in &report.errors {
+        eprintln!(
+            "applivery-leaks: cannot read {}: {}",
+            report::escape_control(&e.path),
+            report::escape_control(&e.reason)
+        );
+    }
+    if !scan.quiet {
+        for w in &report.warnings {
+            eprintln!("applivery-leaks: warning: {}", report::escape_control(w));
+        }
+    }
+    let format = scan.format.unwrap_or(Format::Text);
+    emit(
+        &report,
+        rules,
+        format,
+        scan.show_secrets,
+        scan.output.as_ref(),
+    )?;
+    Ok(exit_code(&report, scan.verify.fail_on))
+}
+
+pub fn emit(
+    report: &Report,
+    rules: &[Rule],
+    format: Format,
+    show_secrets: bool,
+    output: Option<&PathBuf>,
+) -> Result<()> {
+    match output {
+        Some(path) => {
+            let style = Style {
+                format,
+                show_secrets,
+                color: false,
+            };
+            report::write_atomically(path, |w| report::write(report, rules, style, w))
+                .with_context(|| format!("cannot write report to {}", path.display()))
+        }
+        None => {
+            let stdout = io::stdout();
+            let color = format == Format::Text
+                && stdout.is_terminal()
+                && std::env::var_os("NO_COLOR").is_none();
+            let style = Style {
+                format,
+                show_secrets,
+                color,
+            };
+            let mut out = io::BufWriter::new(stdout.lock());
+            report::write(report, rules, style, &mut out)?;
+            out.flush()?;
+            Ok(())
+        }
+    }
+}
+
+/// 1 if anything that should fail the build was found; else 2 if some input could not be
+/// read (a gate must fail closed, not pass because it saw nothing); else 0.
+pub fn exit_code(report: &Report, fail_on: FailOn) -> u8 {
+    let failing = report.findings.iter().any(|f| match fail_on {
+        FailOn::Any => true,
+        FailOn::Live => f
+            .verification
+            .as_ref()
+            .is_some_and(|v| v.status == crate::finding::VerifyStatus::Live),
+    });
+    if failing {
+        EXIT_FINDINGS
+    } else if !report.errors.is_empty() {
+        EXIT_ERROR
+    } else {
+        EXIT_CLEAN
+    }
+}
+
+fn list_rules(rules: &[Rule], format: Format) -> Result<u8> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match format {
+        Format::Json | Format::Jsonl | Format::Sarif => {
+            let v: Vec<_> = rules
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "id": r.id,
+                        "description": r.description,
+                        "severity": r.severity.as_str(),
+                        "keywords": r.keywords,
+                        "verifier": r.verifier,
+                    })
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &v)?;
+            writeln!(out)?;
+        }
+        Format::Text => {
+            let w = rules.iter().map(|r| r.id.len()).max().unwrap_or(0);
+            for r in rules {
+                writeln!(
+                    out,
+                    "{:w$}  {:8}  {}",
+                    r.id,
+                    r.severity.as_str(),
+                    r.description
+                )?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(EXIT_CLEAN)
+}

@@ -1,0 +1,272 @@
+//! Working trees and files: a parallel walk (the `ignore` crate, as in ripgrep) that honours
+//! .gitignore / .ignore / global excludes, scans hidden files (`.env`, `.github/` are where
+//! tokens live), never enters `.git/`, and accounts for every path it does not scan.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use ignore::overrides::OverrideBuilder;
+use ignore::{WalkBuilder, WalkState};
+
+use crate::detect::Detector;
+use crate::finding::Finding;
+use crate::haystack::{scan_reader, scan_slice, Scanned, CHUNK};
+use crate::report::{Problem, Report, ScanKind};
+
+pub struct DirOptions {
+    pub paths: Vec<PathBuf>,
+    pub no_ignore: bool,
+    pub follow_symlinks: bool,
+    pub max_file_size: Option<u64>,
+    /// Gitignore-style globs of paths not to scan (relative to the root).
+    pub exclude: Vec<String>,
+    pub threads: usize,
+}
+
+/// The directory reported paths are relative to: the one directory given, else the current
+/// directory.
+pub fn scan_root(paths: &[PathBuf]) -> PathBuf {
+    if paths.len() == 1 && paths[0].is_dir() {
+        paths[0].clone()
+    } else {
+        PathBuf::from(".")
+    }
+}
+
+#[derive(Default)]
+struct Shared {
+    findings: Mutex<Vec<Finding>>,
+    errors: Mutex<Vec<Problem>>,
+    skipped: Mutex<Vec<Problem>>,
+    files: AtomicU64,
+    bytes: AtomicU64,
+    binary: AtomicU64,
+}
+
+pub fn scan(det: &Detector, opts: &DirOptions) -> Result<Report> {
+    let started = Instant::now();
+    let root = scan_root(&opts.paths);
+    let mut report = Report::new(ScanKind::Dir, root.clone());
+    let shared = Shared::default();
+
+    let mut walk = WalkBuilder::new(&opts.paths[0]);
+    for p in &opts.paths[1..] {
+        walk.add(p);
+    }
+    let honour = !opts.no_ignore;
+    walk.hidden(false)
+        .ignore(honour)
+        .git_ignore(honour)
+        .git_global(honour)
+        .git_exclude(honour)
+        .parents(honour)
+        .require_git(false)
+        .follow_links(opts.follow_symlinks)
+        .threads(opts.threads)
+        .filter_entry(|e| e.file_name() != ".git");
+    if !opts.exclude.is_empty() {
+        let mut ob = OverrideBuilder::new(&root);
+        for g in &opts.exclude {
+            if let Err(e) = ob.add(&format!("!{g}")) {
+                bail!("invalid exclude glob '{g}': {e}");
+            }
+        }
+        walk.overrides(ob.build()?);
+    }
+
+    walk.build_parallel().run(|| {
+        let shared = &shared;
+        let root = &root;
+        let mut buf = Vec::new();
+        Box::new(move |entry| {
+            match entry {
+                Err(err) => {
+                    let (path, reason) = walk_error(&err);
+                    shared
+                        .errors
+                        .lock()
+                        .unwrap()
+                        .push(Problem::new(path, reason));
+                }
+                Ok(ent) => visit(det, opts, root, &ent, shared, &mut buf),
+            }
+            WalkState::Continue
+        })
+    });
+
+    report.findings = shared.findings.into_inner().unwrap();
+    report.errors = shared.errors.into_inner().unwrap();
+    report.summary.skipped = shared.skipped.into_inner().unwrap();
+    report.summary.files = shared.files.into_inner();
+    report.summary.bytes = shared.bytes.into_inner();
+    report.summary.binary = shared.binary.into_inner();
+    report.summary.duration = started.elapsed();
+    report.sort();
+    Ok(report)
+}
+
+/// Reported path: relative to the root, `/` separators, no leading `./`.
+pub fn display_path(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let s = rel.to_string_lossy().replace('\\', "/");
+    let s = s.trim_start_matches("./");
+    if s.is_empty() {
+        path.to_string_lossy().into_owned()
+    } else {
+        s.to_string()
+    }
+}
+
+fn walk_error(err: &ignore::Error) -> (String, String) {
+    fn inner(err: &ignore::Error, path: Option<&Path>) -> (String, String) {
+        match err {
+            ignore::Error::WithPath { path, err } => inner(err, Some(path)),
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                inner(err, path)
+            }
+            ignore::Error::Loop { child, .. } => (
+                child.to_string_lossy().into_owned(),
+                "symbolic link loop".into(),
+            ),
+            ignore::Error::Io(e) => {
+                let p = path
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let reason = if e.kind() == std::io::ErrorKind::NotFound
+                    && path.is_some_and(|p| p.symlink_metadata().is_ok())
+                {
+                    "broken symbolic link".to_string()
+                } else {
+                    super::io_reason(e)
+                };
+                (p, reason)
+            }
+            other => (
+                path.map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                other.to_string(),
+            ),
+        }
+    }
+    inner(err, None)
+}
+
+fn visit(
+    det: &Detector,
+    opts: &DirOptions,
+    root: &Path,
+    ent: &ignore::DirEntry,
+    shared: &Shared,
+    buf: &mut Vec<u8>,
+) {
+    let path = ent.path();
+    let shown = display_path(root, path);
+    let Some(ft) = ent.file_type() else { return };
+    if ft.is_dir() {
+        return;
+    }
+    // A symlink named on the command line is followed, as the user asked for it by name.
+    if ft.is_symlink() && ent.depth() > 0 {
+        shared.skipped.lock().unwrap().push(Problem::new(
+            shown,
+            "symbolic link not followed (use --follow-symlinks)",
+        ));
+        return;
+    }
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            let reason = if e.kind() == std::io::ErrorKind::NotFound && ft.is_symlink() {
+                "broken symbolic link".to_string()
+            } else {
+                super::io_reason(&e)
+            };
+            shared
+                .errors
+                .lock()
+                .unwrap()
+                .push(Problem::new(shown, reason));
+            return;
+        }
+    };
+    if meta.is_dir() {
+        return;
+    }
+    if !meta.is_file() {
+        shared.skipped.lock().unwrap().push(Problem::new(
+            shown,
+            format!("not a regular file ({})", special_kind(&meta)),
+        ));
+        return;
+    }
+    if let Some(max) = opts.max_file_size {
+        if meta.len() > max {
+            shared.skipped.lock().unwrap().push(Problem::new(
+                shown,
+                format!("larger than --max-file-size ({} > {max} bytes)", meta.len()),
+            ));
+            return;
+        }
+    }
+    let scanned = File::open(path).and_then(|mut f| {
+        if meta.len() <= CHUNK as u64 {
+            buf.clear();
+            buf.reserve(meta.len() as usize + 1);
+            f.read_to_end(buf)?;
+            Ok(scan_slice(det, buf))
+        } else {
+            scan_reader(det, f, buf)
+        }
+    });
+    match scanned {
+        Ok(Scanned::Text { bytes, hits }) => {
+            shared.files.fetch_add(1, Ordering::Relaxed);
+            shared.bytes.fetch_add(bytes, Ordering::Relaxed);
+            if !hits.is_empty() {
+                let mut fs = shared.findings.lock().unwrap();
+                for h in hits {
+                    fs.push(super::finding(det, &shown, h));
+                }
+            }
+        }
+        Ok(Scanned::Binary { bytes }) => {
+            shared.binary.fetch_add(1, Ordering::Relaxed);
+            shared.bytes.fetch_add(bytes, Ordering::Relaxed);
+        }
+        Err(e) => shared
+            .errors
+            .lock()
+            .unwrap()
+            .push(Problem::new(shown, super::io_reason(&e))),
+    }
+    if buf.capacity() > 4 * CHUNK {
+        *buf = Vec::new();
+    }
+}
+
+#[cfg(unix)]
+fn special_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let ft = meta.file_type();
+    if ft.is_fifo() {
+        "fifo"
+    } else if ft.is_socket() {
+        "socket"
+    } else if ft.is_block_device() {
+        "block device"
+    } else if ft.is_char_device() {
+        "character device"
+    } else {
+        "special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_: &std::fs::Metadata) -> &'static str {
+    "special file"
+}

@@ -1,0 +1,43 @@
+//! Sources enumerate inputs and feed them to the detector: a directory tree, standard input,
+//! a repository's history, the changes staged for a commit. Each produces a `Report` with
+//! findings, unreadable inputs and counts; suppression, verification and output come after.
+
+pub mod dir;
+pub mod stdin;
+
+use crate::detect::Detector;
+use crate::finding::Finding;
+use crate::haystack::Hit;
+
+/// Turns a located hit into a finding at `path`.
+pub fn finding(det: &Detector, path: &str, hit: Hit) -> Finding {
+    let mut f = Finding::new(
+        &det.rules()[hit.rule].id,
+        path.to_string(),
+        hit.line,
+        hit.column,
+        hit.end_line,
+        hit.end_column,
+        hit.secret,
+        hit.context,
+    );
+    f.inline_allowed = hit.inline_allowed;
+    f
+}
+
+/// One line of explanation for an I/O error, without Rust's `(os error N)` noise.
+pub fn io_reason(e: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        NotFound => "no such file or directory".into(),
+        PermissionDenied => "permission denied".into(),
+        InvalidData => format!("invalid data: {e}"),
+        _ => {
+            let s = e.to_string();
+            match s.find(" (os error") {
+                Some(i) => s[..i].to_lowercase(),
+                None => s,
+            }
+        }
+    }
+}
