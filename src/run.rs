@@ -40,7 +40,16 @@ pub fn run(cli: Cli) -> Result<u8> {
         }
         Command::Rules(a) => list_rules(&load_rules(&a.rules)?, a.format),
         Command::Git(_) => anyhow::bail!("`git` is not implemented yet"),
-        Command::Staged(_) => anyhow::bail!("`staged` is not implemented yet"),
+        Command::Staged(a) => {
+            let det = Detector::new(load_rules(&a.scan.rules)?);
+            let report = source::staged::scan(&det, &a.repo)?;
+            let blocked = source::staged::blocked_message(&report.findings);
+            let code = finish(report, det.rules(), &a.scan)?;
+            if code == EXIT_FINDINGS && !a.scan.quiet {
+                eprint!("{blocked}");
+            }
+            Ok(code)
+        }
         Command::Verify(_) => anyhow::bail!("`verify` is not implemented yet"),
     }
 }
