@@ -1,0 +1,504 @@
+//! `applivery-leaks staged`: the pre-commit scan, driven as a binary against real repositories
+//! built with the `git` command in temporary directories.
+
+use std::path::{Path, PathBuf};
+use std::process::Command as Std;
+
+use assert_cmd::Command;
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// Correctly shaped fake tokens (24 base64url characters, mixed case and digits) from a
+/// fixed-seed PRNG: deterministic, never a real token.
+fn token(seed: u64) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    loop {
+        let t: String = (0..24)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                ALPHABET[(x % ALPHABET.len() as u64) as usize] as char
+            })
+            .collect();
+        let has = |f: fn(&char) -> bool| t.chars().any(|c| f(&c));
+        if has(char::is_ascii_uppercase)
+            && has(char::is_ascii_lowercase)
+            && has(char::is_ascii_digit)
+        {
+            return t;
+        }
+    }
+}
+
+struct Repo {
+    dir: TempDir,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let r = Repo {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        r.git(&["init", "-q", "-b", "main"]);
+        r.git(&["config", "user.name", "Test"]);
+        r.git(&["config", "user.email", "test@example.com"]);
+        r.git(&["config", "core.autocrlf", "false"]);
+        r
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn git_cmd(&self, args: &[&str]) -> Std {
+        let mut c = Std::new("git");
+        c.args(args)
+            .current_dir(self.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_INDEX_FILE")
+            .env_remove("GIT_WORK_TREE");
+        c
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        let out = self.git_cmd(args).output().expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn write(&self, rel: &str, content: impl AsRef<[u8]>) {
+        let p = self.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+
+    fn add(&self, rel: &str, content: impl AsRef<[u8]>) {
+        self.write(rel, content);
+        self.git(&["add", "--", rel]);
+    }
+
+    fn commit(&self, msg: &str) {
+        self.git(&["commit", "-q", "--no-verify", "-m", msg]);
+    }
+
+    /// Runs `applivery-leaks staged` in the repository (no hook environment).
+    fn staged(&self, extra: &[&str]) -> Output {
+        let out = bin()
+            .arg("staged")
+            .args(extra)
+            .current_dir(self.path())
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_INDEX_FILE")
+            .env_remove("GIT_WORK_TREE")
+            .output()
+            .unwrap();
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+
+    fn staged_json(&self) -> (i32, Value) {
+        let out = self.staged(&["--format", "json"]);
+        let v: Value = serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("bad json ({e}): {}", out.stdout));
+        (out.code, v)
+    }
+}
+
+#[derive(Debug)]
+struct Output {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn bin() -> Command {
+    Command::cargo_bin("applivery-leaks").unwrap()
+}
+
+fn bin_path() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("applivery-leaks")
+}
+
+/// (path, line) of every finding.
+fn located(v: &Value) -> Vec<(String, u64)> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn env_line(t: &str) -> String {
+    format!("APPLIVERY_APP_TOKEN={t}\n")
+}
+
+#[test]
+fn first_commit_with_a_token_is_blocked_with_a_helpful_message() {
+    let r = Repo::new();
+    let t = token(1);
+    r.add("README.md", "# demo\n");
+    r.add("config/.env", format!("DEBUG=1\n{}", env_line(&t)));
+    let out = r.staged(&[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("config/.env:2:"), "{}", out.stdout);
+    // The message says where, why, how to fix and how to override.
+    let e = &out.stderr;
+    assert!(e.contains("commit blocked"), "{e}");
+    assert!(e.contains("config/.env:2"), "{e}");
+    assert!(e.contains("CI secret"), "{e}");
+    assert!(e.contains("environment variable"), "{e}");
+    assert!(e.contains("revoke"), "{e}");
+    assert!(e.contains("applivery-leaks:allow"), "{e}");
+    assert!(e.contains("--no-verify"), "{e}");
+    // Redacted everywhere.
+    assert!(!out.stdout.contains(&t) && !e.contains(&t), "{out:?}");
+    assert!(out.stdout.contains(&t[..4]));
+}
+
+#[test]
+fn quiet_blocks_without_the_message() {
+    let r = Repo::new();
+    r.add(".env", env_line(&token(2)));
+    let out = r.staged(&["--quiet"]);
+    assert_eq!(out.code, 1);
+    assert!(!out.stderr.contains("commit blocked"), "{}", out.stderr);
+}
+
+#[test]
+fn show_secrets_prints_the_token() {
+    let r = Repo::new();
+    let t = token(3);
+    r.add(".env", env_line(&t));
+    let out = r.staged(&["--show-secrets"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stdout.contains(&t));
+    // The hint on stderr never shows it.
+    assert!(!out.stderr.contains(&t));
+}
+
+#[test]
+fn clean_change_passes() {
+    let r = Repo::new();
+    r.add(".env", "DEBUG=1\n");
+    r.commit("init");
+    r.add(".env", "DEBUG=0\n");
+    r.add("src/main.rs", "fn main() {}\n");
+    let out = r.staged(&[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("0 finding(s)"), "{}", out.stdout);
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+}
+
+#[test]
+fn nothing_staged_passes() {
+    let r = Repo::new();
+    r.add("a.txt", "a\n");
+    r.commit("init");
+    let (code, v) = r.staged_json();
+    assert_eq!(code, 0);
+    assert_eq!(v["summary"]["files_scanned"], 0);
+    // Nor in an empty repository.
+    let e = Repo::new();
+    assert_eq!(e.staged(&[]).code, 0);
+}
+
+#[test]
+fn modified_line_below_an_unchanged_applivery_key_is_found() {
+    let r = Repo::new();
+    r.add("ci.yml", "applivery:\n  app: demo\n  token: placeholder\n");
+    r.commit("init");
+    r.add(
+        "ci.yml",
+        format!("applivery:\n  app: demo\n  token: {}\n", token(4)),
+    );
+    let (code, v) = r.staged_json();
+    assert_eq!(code, 1);
+    assert_eq!(located(&v), vec![("ci.yml".to_string(), 3)]);
+}
+
+#[test]
+fn token_on_an_unchanged_line_is_not_reported() {
+    let r = Repo::new();
+    let old = token(5);
+    r.add(".env", format!("{}DEBUG=1\n", env_line(&old)));
+    r.commit("old token, already in history");
+    let new = token(6);
+    r.add(
+        ".env",
+        format!("{}DEBUG=0\n{}", env_line(&old), env_line(&new)),
+    );
+    let (code, v) = r.staged_json();
+    assert_eq!(code, 1);
+    // Only the new token on line 3; the old one on line 1 is history's problem.
+    assert_eq!(located(&v), vec![(".env".to_string(), 3)]);
+    // An edit that touches only other lines passes.
+    r.add(".env", format!("{}DEBUG=2\n", env_line(&old)));
+    let (code, v) = r.staged_json();
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["summary"]["files_scanned"], 1);
+}
+
+#[test]
+fn partially_staged_file_is_scanned_as_staged() {
+    let r = Repo::new();
+    r.add(".env", "DEBUG=1\n");
+    r.commit("init");
+    // Staged: a token. Working file: clean. The commit would carry the token.
+    let staged = format!("DEBUG=1\n{}", env_line(&token(7)));
+    r.write(".env", &staged);
+    let oid = r.git(&["hash-object", "-w", ".env"]);
+    r.git(&[
+        "update-index",
+        "--cacheinfo",
+        &format!("100644,{},.env", oid.trim()),
+    ]);
+    r.write(".env", "DEBUG=1\nLOG=info\n");
+    let (code, v) = r.staged_json();
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(located(&v), vec![(".env".to_string(), 2)]);
+
+    // The other way round: the token is only in the working file, not staged.
+    r.add(".env", "DEBUG=1\nLOG=info\n");
+    r.write(
+        ".env",
+        format!("DEBUG=1\nLOG=info\n{}", env_line(&token(8))),
+    );
+    let out = r.staged(&[]);
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+#[test]
+fn pure_rename_is_not_new_but_an_edit_in_a_renamed_file_is() {
+    let r = Repo::new();
+    let old = token(9);
+    let body = format!(
+        "# deployment settings\n{}REGION=eu\nTIMEOUT=30\n",
+        env_line(&old)
+    );
+    r.add("old/.env", &body);
+    r.commit("init");
+    r.git(&["mv", "old/.env", "new.env"]);
+    let (code, v) = r.staged_json();
+    assert_eq!(code, 0, "{v}");
+
+    // Renamed and edited: only the new line counts, at the new path.
+    r.add("new.env", format!("{body}{}", env_line(&token(10))));
+    let (code, v) = r.staged_json();
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(located(&v), vec![("new.env".to_string(), 5)]);
+}
+
+#[test]
+fn a_copy_is_a_new_occurrence() {
+    let r = Repo::new();
+    r.add("a/.env", format!("X=1\n{}", env_line(&token(11))));
+    r.commit("init");
+    r.add("b/.env", format!("X=1\n{}", env_line(&token(11))));
+    let (code, v) = r.staged_json();
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(located(&v), vec![("b/.env".to_string(), 2)]);
+}
+
+#[test]
+fn mode_change_and_deletion_scan_nothing() {
+    let r = Repo::new();
+    r.add("deploy.sh", format!("#!/bin/sh\n{}", env_line(&token(12))));
+    r.add("old.env", env_line(&token(13)));
+    r.commit("init");
+    r.git(&["update-index", "--chmod=+x", "deploy.sh"]);
+    r.git(&["rm", "-q", "old.env"]);
+    let (code, v) = r.staged_json();
+    assert_eq!(code, 0, "{v}");
+    assert!(v["findings"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn binary_files_are_skipped_and_counted() {
+    let r = Repo::new();
+    let mut data = b"\x00\x01PNG".to_vec();
+    data.extend_from_slice(env_line(&token(14)).as_bytes());
+    r.add("logo.png", &data);
+    r.add("notes.txt", "hello\n");
+    let (code, v) = r.staged_json();
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["summary"]["binary_skipped"], 1);
+    assert_eq!(v["summary"]["files_scanned"], 1);
+}
+
+#[test]
+fn crlf_lines_count_like_lf_lines() {
+    let r = Repo::new();
+    let old = token(15);
+    r.add(
+        "app.env",
+        format!("A=1\r\nAPPLIVERY_APP_TOKEN={old}\r\nB=2\r\n"),
+    );
+    r.commit("init");
+    let new = token(16);
+    r.add(
+        "app.env",
+        format!("A=1\r\nAPPLIVERY_APP_TOKEN={old}\r\nB=2\r\nAPPLIVERY_APP_TOKEN={new}\r\n"),
+    );
+    let (code, v) = r.staged_json();
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(located(&v), vec![("app.env".to_string(), 4)]);
+    assert_eq!(
+        v["findings"][0]["secret_sha256"].as_str().unwrap().len(),
+        64
+    );
+
+    // Converting line endings changes no secret.
+    r.commit("second");
+    r.add(
+        "app.env",
+        format!("A=1\nAPPLIVERY_APP_TOKEN={old}\nB=2\nAPPLIVERY_APP_TOKEN={new}\n"),
+    );
+    let (code, v) = r.staged_json();
+    assert_eq!(code, 0, "{v}");
+}
+
+#[test]
+fn deep_paths_and_a_directory_replaced_by_a_file() {
+    let r = Repo::new();
+    for i in 0..20 {
+        r.add(&format!("src/mod{i}/lib.rs"), format!("// {i}\n"));
+    }
+    r.add("conf/app/keep.txt", "x\n");
+    r.commit("init");
+    r.add("src/mod7/deep/er/.env", env_line(&token(17)));
+    r.git(&["rm", "-rq", "conf/app"]);
+    r.add("conf/app", env_line(&token(18)));
+    let (code, v) = r.staged_json();
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(
+        located(&v),
+        vec![
+            ("conf/app".to_string(), 1),
+            ("src/mod7/deep/er/.env".to_string(), 1)
+        ]
+    );
+    assert_eq!(v["summary"]["files_scanned"], 2);
+}
+
+#[test]
+fn fingerprints_match_a_directory_scan() {
+    let r = Repo::new();
+    r.add("a/b/.env", env_line(&token(19)));
+    let (_, staged) = r.staged_json();
+    let out = bin()
+        .args(["dir", "--format", "json"])
+        .arg(r.path())
+        .output()
+        .unwrap();
+    let dir: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(staged["findings"][0]["path"], "a/b/.env");
+    assert_eq!(
+        staged["findings"][0]["fingerprint"],
+        dir["findings"][0]["fingerprint"]
+    );
+}
+
+#[test]
+fn repository_found_from_a_subdirectory_and_as_an_argument() {
+    let r = Repo::new();
+    r.add("sub/dir/.env", env_line(&token(20)));
+    let out = bin()
+        .args(["staged", "--format", "json"])
+        .current_dir(r.path().join("sub/dir"))
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_INDEX_FILE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(located(&v), vec![("sub/dir/.env".to_string(), 1)]);
+
+    let out = bin()
+        .args(["staged", "--format", "json"])
+        .arg(r.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn not_a_repository_is_a_clear_error() {
+    let d = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["staged"])
+        .arg(d.path())
+        .env("GIT_CEILING_DIRECTORIES", d.path().parent().unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let e = String::from_utf8(out.stderr).unwrap();
+    assert!(e.contains("not in a git repository"), "{e}");
+    assert_eq!(e.lines().count(), 1, "{e}");
+}
+
+/// The real thing: a `.git/hooks/pre-commit` that runs the binary, and `git commit` —
+/// including `commit -a` and `commit <path>`, which stage into a temporary index.
+#[test]
+fn as_a_git_hook_it_blocks_and_passes_commits() {
+    let r = Repo::new();
+    let hook = r.path().join(".git/hooks/pre-commit");
+    std::fs::write(
+        &hook,
+        format!("#!/bin/sh\nexec '{}' staged\n", bin_path().display()),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    r.add(".env", "DEBUG=1\n");
+    let ok = r
+        .git_cmd(&["commit", "-q", "-m", "clean"])
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{ok:?}");
+
+    let t = token(21);
+    r.add(".env", format!("DEBUG=1\n{}", env_line(&t)));
+    let blocked = r.git_cmd(&["commit", "-q", "-m", "leak"]).output().unwrap();
+    assert!(!blocked.status.success());
+    let e = String::from_utf8_lossy(&blocked.stderr);
+    assert!(e.contains("commit blocked") && e.contains(".env:2"), "{e}");
+    assert!(!e.contains(&t));
+    r.git(&["reset", "-q"]);
+
+    // Not staged beforehand: `commit -a` stages into a temporary index.
+    let blocked = r.git_cmd(&["commit", "-qam", "leak"]).output().unwrap();
+    assert!(!blocked.status.success(), "commit -a must be blocked");
+    let blocked = r
+        .git_cmd(&["commit", "-q", "-m", "leak", "--", ".env"])
+        .output()
+        .unwrap();
+    assert!(!blocked.status.success(), "commit <path> must be blocked");
+    assert_eq!(r.git(&["rev-list", "--count", "HEAD"]).trim(), "1");
+
+    // --no-verify is the documented deliberate override.
+    let forced = r
+        .git_cmd(&["commit", "-qam", "forced", "--no-verify"])
+        .output()
+        .unwrap();
+    assert!(forced.status.success());
+}
