@@ -107,11 +107,38 @@ impl Repo {
         }
     }
 
+    /// Runs the JSON scan twice — with the built-in index reader and with libgit2's — and
+    /// checks both agree.
     fn staged_json(&self) -> (i32, Value) {
-        let out = self.staged(&["--format", "json"]);
-        let v: Value = serde_json::from_str(&out.stdout)
-            .unwrap_or_else(|e| panic!("bad json ({e}): {}", out.stdout));
-        (out.code, v)
+        let run = |libgit2: bool| {
+            let mut c = bin();
+            c.args(["staged", "--format", "json"])
+                .current_dir(self.path())
+                .env_remove("GIT_DIR")
+                .env_remove("GIT_INDEX_FILE")
+                .env_remove("GIT_WORK_TREE");
+            if libgit2 {
+                c.env("APPLIVERY_LEAKS_INDEX", "libgit2");
+            } else {
+                c.env_remove("APPLIVERY_LEAKS_INDEX");
+            }
+            let out = c.output().unwrap();
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+                panic!("bad json ({e}): {}", String::from_utf8_lossy(&out.stdout))
+            });
+            (out.status.code().unwrap_or(-1), v)
+        };
+        let (code, v) = run(false);
+        let (code2, v2) = run(true);
+        assert_eq!(code, code2, "index readers disagree on the exit code");
+        assert_eq!(v["findings"], v2["findings"], "index readers disagree");
+        for k in ["files_scanned", "binary_skipped", "skipped"] {
+            assert_eq!(
+                v["summary"][k], v2["summary"][k],
+                "index readers disagree on {k}"
+            );
+        }
+        (code, v)
     }
 }
 
@@ -501,4 +528,85 @@ fn as_a_git_hook_it_blocks_and_passes_commits() {
         .output()
         .unwrap();
     assert!(forced.status.success());
+}
+
+#[test]
+fn index_version_4_and_split_index() {
+    let r = Repo::new();
+    for i in 0..30 {
+        r.add(&format!("pkg/sub{}/file{i}.txt", i % 4), format!("{i}\n"));
+    }
+    r.commit("init");
+    r.git(&["update-index", "--index-version", "4"]);
+    r.add("pkg/sub2/.env", env_line(&token(22)));
+    let (code, v) = r.staged_json();
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(located(&v), vec![("pkg/sub2/.env".to_string(), 1)]);
+    r.git(&["update-index", "--index-version", "2", "--split-index"]);
+    r.add("pkg/sub3/.env", env_line(&token(23)));
+    let (code, v) = r.staged_json();
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(located(&v).len(), 2);
+}
+
+#[test]
+fn moved_directory_is_not_new() {
+    let r = Repo::new();
+    r.add("conf/prod/.env", env_line(&token(24)));
+    r.add("conf/prod/other.txt", "x\n");
+    r.commit("init");
+    r.git(&["mv", "conf", "settings"]);
+    let (code, v) = r.staged_json();
+    assert_eq!(code, 0, "{v}");
+}
+
+#[test]
+fn unresolved_conflict_is_reported_as_skipped() {
+    let r = Repo::new();
+    r.add("a.txt", "base\n");
+    r.commit("base");
+    r.git(&["checkout", "-q", "-b", "other"]);
+    r.add("a.txt", "other\n");
+    r.commit("other");
+    r.git(&["checkout", "-q", "main"]);
+    r.add("a.txt", "main\n");
+    r.commit("main");
+    let merge = r.git_cmd(&["merge", "-q", "other"]).output().unwrap();
+    assert!(!merge.status.success());
+    r.add("b.env", env_line(&token(25)));
+    let (code, v) = r.staged_json();
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(located(&v), vec![("b.env".to_string(), 1)]);
+    let skipped = v["summary"]["skipped"].to_string();
+    assert!(
+        skipped.contains("a.txt") && skipped.contains("conflict"),
+        "{skipped}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_and_submodules_are_listed_as_not_scanned() {
+    let r = Repo::new();
+    r.add("real.env", "X=1\n");
+    std::os::unix::fs::symlink("real.env", r.path().join("link.env")).unwrap();
+    r.git(&["add", "link.env"]);
+    // A gitlink entry, as `git submodule add` would stage.
+    r.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        "160000,1111111111111111111111111111111111111111,vendor/lib",
+    ]);
+    let (code, v) = r.staged_json();
+    assert_eq!(code, 0, "{v}");
+    let skipped = v["summary"]["skipped"].to_string();
+    assert!(
+        skipped.contains("link.env") && skipped.contains("symbolic link"),
+        "{skipped}"
+    );
+    assert!(
+        skipped.contains("vendor/lib") && skipped.contains("submodule"),
+        "{skipped}"
+    );
 }

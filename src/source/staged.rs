@@ -3,29 +3,36 @@
 //! of the change, not the size of the repository or its history.
 //!
 //! How it stays small:
-//! 1. The index is turned into a tree with `git_index_write_tree`, which reuses the index's
-//!    cache-tree for every directory `git add` did not touch. The few new tree objects go to
-//!    an in-memory object database (mempack): the scan never writes to the repository.
-//! 2. HEAD's tree and the staged tree are compared directory by directory, descending only
-//!    where the tree ids differ, which yields the handful of changed paths.
-//! 3. Only those paths are diffed by libgit2 (an exact path list, so its iterators skip every
-//!    other directory), with rename detection: a renamed file is compared with its source.
-//! 4. Each changed blob is read from the object database — the staged content, never the
+//! 1. The index file is read here, not by libgit2: libgit2 verifies the checksum of the whole
+//!    file with collision-detecting SHA-1 and builds a hash map of every entry, which alone
+//!    costs ~40 ms on a 100k-file repository. Git itself does not verify it on every read.
+//! 2. The index's cache-tree (the `TREE` extension git maintains, invalidated along the paths
+//!    that `git add` touches) gives the tree id of every untouched directory. Where it equals
+//!    HEAD's subtree id, the whole directory is skipped; elsewhere HEAD's tree entries are
+//!    compared with the index entries (found by binary search, the index being sorted).
+//! 3. Each changed blob is read from the object database — the staged content, never the
 //!    working file, so a partially staged file is scanned as it will be committed — and run
 //!    through the detector whole, so context on unchanged lines (an `applivery:` key above)
 //!    still counts. Only if it has hits is it diffed against the old blob, and only hits on
 //!    added or modified lines are kept: a token that was already committed is a history
 //!    problem (`applivery-leaks git`), not a reason to block an unrelated edit.
+//! 4. A new file is compared with a deleted one it was renamed from (same blob, or at least
+//!    half of its lines), so moving a file does not make its old lines new. A copy is a new
+//!    occurrence and is reported.
+//!
+//! Index files this reader does not handle (split index, sparse index, unresolved conflicts,
+//! unknown required extensions) are read by libgit2 instead: slower, same results. Setting
+//! `APPLIVERY_LEAKS_INDEX=libgit2` forces that path (the tests run both).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{anyhow, Context as _, Result};
 use git2::{
-    Blob, Delta, DiffDelta, DiffFindOptions, DiffOptions, ErrorCode, FileMode, Oid, Patch,
-    Repository, Tree,
+    Blob, Delta, DiffOptions, ErrorCode, ObjectType, Oid, Patch, Repository, Tree, TreeWalkMode,
+    TreeWalkResult,
 };
 
 use crate::detect::Detector;
@@ -33,12 +40,30 @@ use crate::finding::Finding;
 use crate::haystack::{scan_slice, Scanned};
 use crate::report::{Problem, Report, ScanKind};
 
+const MODE_TREE: u32 = 0o040000;
+const MODE_BLOB: u32 = 0o100644;
+const MODE_EXEC: u32 = 0o100755;
+const MODE_LINK: u32 = 0o120000;
+const MODE_GITLINK: u32 = 0o160000;
+
+/// Deleted files considered as the source of one added file that has findings.
+const RENAME_CANDIDATES: usize = 64;
+
+/// A path whose staged version differs from HEAD's. `None` on one side: added or deleted.
+#[derive(Debug, Clone)]
+struct Change {
+    path: Vec<u8>,
+    old: Option<(Oid, u32)>,
+    new: Option<(Oid, u32)>,
+}
+
 /// Scans what is staged in the repository at (or above) `repo`. The default `.` honours the
 /// environment git gives hooks (`GIT_DIR`, `GIT_INDEX_FILE`): `git commit -a` and
 /// `git commit <paths>` stage into a temporary index, and that index is the one to scan.
-pub fn scan(det: &Detector, repo: &Path) -> Result<Report> {
+pub fn scan(det: &Detector, repo_arg: &Path) -> Result<Report> {
     let started = Instant::now();
-    let repo = open(repo)?;
+    let from_env = repo_arg == Path::new(".");
+    let repo = open(repo_arg, from_env)?;
     let root = repo
         .workdir()
         .ok_or_else(|| {
@@ -49,50 +74,58 @@ pub fn scan(det: &Detector, repo: &Path) -> Result<Report> {
         })?
         .to_path_buf();
     let mut report = Report::new(ScanKind::Staged, root);
-    let mut index = repo.index().context("cannot read the index")?;
     let head = head_tree(&repo)?;
 
-    // Keep the trees that write_tree creates in memory (dropped with `odb`).
-    let odb = repo.odb().context("cannot open the object database")?;
-    let _mempack = odb
-        .add_new_mempack_backend(1000)
-        .context("cannot set up an in-memory object database")?;
-
-    let mut opts = DiffOptions::new();
-    opts.include_typechange(true).ignore_submodules(false);
-    let diff = match index.write_tree_to(&repo) {
-        Ok(staged) => {
-            let staged = repo.find_tree(staged)?;
-            let mut paths = Vec::new();
-            changed_paths(&repo, head.as_ref(), &staged, &mut Vec::new(), &mut paths)?;
-            if paths.is_empty() {
-                report.summary.duration = started.elapsed();
-                return Ok(report);
-            }
-            for p in paths {
-                opts.pathspec(p);
-            }
-            opts.disable_pathspec_match(true);
-            repo.diff_tree_to_tree(head.as_ref(), Some(&staged), Some(&mut opts))
-        }
-        // Unresolved conflicts (no tree can be written): compare with the index itself.
-        Err(_) => repo.diff_tree_to_index(head.as_ref(), Some(&index), Some(&mut opts)),
+    let index_path = match std::env::var_os("GIT_INDEX_FILE") {
+        Some(p) if from_env && !p.is_empty() => PathBuf::from(p),
+        _ => repo.path().join("index"),
     };
-    let mut diff = diff.context("cannot compare the index with HEAD")?;
-    diff.find_similar(Some(DiffFindOptions::new().renames(true)))
-        .context("cannot detect renames")?;
+    let force_libgit2 = std::env::var_os("APPLIVERY_LEAKS_INDEX").is_some_and(|v| v == "libgit2");
+    let fast = if force_libgit2 {
+        None
+    } else {
+        index::read(&index_path)
+            .with_context(|| format!("cannot read the index {}", index_path.display()))?
+    };
+    let changes = match fast {
+        Some(idx) => {
+            let mut out = Vec::new();
+            let root_cache = idx.tree.as_ref();
+            walk(
+                &repo,
+                &idx,
+                &mut Vec::new(),
+                head.clone(),
+                root_cache,
+                0..idx.entries.len(),
+                &mut out,
+            )?;
+            out
+        }
+        None => changes_by_libgit2(&repo, head.as_ref(), &mut report)?,
+    };
 
-    for delta in diff.deltas() {
-        scan_delta(det, &repo, &delta, &mut report);
+    let deleted: Vec<(Oid, u64)> = changes
+        .iter()
+        .filter(|c| c.new.is_none())
+        .filter_map(|c| c.old)
+        .filter(|&(_, m)| is_file(m))
+        .map(|(oid, _)| (oid, 0))
+        .collect();
+    let mut renames = Renames {
+        deleted,
+        sized: false,
+    };
+    for c in &changes {
+        scan_change(det, &repo, c, &mut renames, &mut report);
     }
-    drop(index);
     report.summary.duration = started.elapsed();
     report.sort();
     Ok(report)
 }
 
-fn open(repo: &Path) -> Result<Repository> {
-    let opened = if repo == Path::new(".") {
+fn open(repo: &Path, from_env: bool) -> Result<Repository> {
+    let opened = if from_env {
         Repository::open_from_env()
     } else {
         Repository::discover(repo)
@@ -119,92 +152,243 @@ fn head_tree(repo: &Repository) -> Result<Option<Tree<'_>>> {
     }
 }
 
-/// Appends to `out` the top-most paths where `new` differs from `old` (a directory path
-/// stands for everything below it), descending only into subtrees whose ids differ.
-fn changed_paths(
+fn is_file(mode: u32) -> bool {
+    mode == MODE_BLOB || mode == MODE_EXEC
+}
+
+/// Compares one directory of HEAD (`head`, None if absent) with the index entries in
+/// `range` (all below `prefix`, which ends with `/` unless it is the root), skipping it
+/// whole when the cache-tree says the staged directory is HEAD's.
+fn walk(
     repo: &Repository,
-    old: Option<&Tree<'_>>,
-    new: &Tree<'_>,
+    idx: &index::IndexFile,
     prefix: &mut Vec<u8>,
-    out: &mut Vec<Vec<u8>>,
+    head: Option<Tree<'_>>,
+    cache: Option<&index::CacheTree>,
+    range: Range<usize>,
+    out: &mut Vec<Change>,
 ) -> Result<()> {
-    let Some(old) = old else {
-        for e in new.iter() {
-            out.push(join(prefix, e.name_bytes()));
-        }
-        return Ok(());
-    };
-    let olds: HashMap<Vec<u8>, (Oid, i32)> = old
-        .iter()
-        .map(|e| (e.name_bytes().to_vec(), (e.id(), e.filemode())))
-        .collect();
-    let mut seen: HashSet<Vec<u8>> = HashSet::with_capacity(olds.len());
-    for e in new.iter() {
-        let name = e.name_bytes();
-        match olds.get(name) {
-            Some(&(oid, mode)) => {
-                seen.insert(name.to_vec());
-                if oid == e.id() && mode == e.filemode() {
-                    continue;
-                }
-                let both_trees =
-                    mode == i32::from(FileMode::Tree) && e.filemode() == i32::from(FileMode::Tree);
-                if both_trees {
-                    let (o, n) = (repo.find_tree(oid)?, repo.find_tree(e.id())?);
-                    let len = prefix.len();
-                    prefix.extend_from_slice(name);
-                    prefix.push(b'/');
-                    changed_paths(repo, Some(&o), &n, prefix, out)?;
-                    prefix.truncate(len);
-                } else {
-                    out.push(join(prefix, name));
-                }
-            }
-            None => out.push(join(prefix, name)),
+    if let (Some(h), Some(c)) = (&head, cache) {
+        if c.oid == Some(h.id()) {
+            return Ok(());
         }
     }
-    // Deleted entries: rename sources.
-    for e in old.iter() {
-        if !seen.contains(e.name_bytes()) {
-            out.push(join(prefix, e.name_bytes()));
+    let mut olds: HashMap<Vec<u8>, (Oid, u32)> = match &head {
+        Some(t) => t
+            .iter()
+            .map(|e| (e.name_bytes().to_vec(), (e.id(), e.filemode() as u32)))
+            .collect(),
+        None => HashMap::new(),
+    };
+    let subcaches: HashMap<&[u8], &index::CacheTree> = cache
+        .map(|c| c.children.iter().map(|t| (t.name.as_slice(), t)).collect())
+        .unwrap_or_default();
+    let mut i = range.start;
+    while i < range.end {
+        let e = &idx.entries[i];
+        let rel = &idx.path(e)[prefix.len()..];
+        match memchr::memchr(b'/', rel) {
+            None => {
+                let path = idx.path(e).to_vec();
+                let new = Some((e.oid, e.mode));
+                match olds.remove(rel) {
+                    Some((oid, mode)) if mode == MODE_TREE => {
+                        deleted_tree(repo, &path, oid, out)?;
+                        out.push(Change {
+                            path,
+                            old: None,
+                            new,
+                        });
+                    }
+                    Some(old) if old == (e.oid, e.mode) => {}
+                    old => out.push(Change { path, old, new }),
+                }
+                i += 1;
+            }
+            Some(k) => {
+                let name = rel[..k].to_vec();
+                let len = prefix.len();
+                prefix.extend_from_slice(&name);
+                // Entries below `name/` sort before `name0` ('0' follows '/').
+                prefix.push(b'0');
+                let end = i + idx.entries[i..range.end]
+                    .partition_point(|x| idx.path(x) < prefix.as_slice());
+                prefix.pop();
+                prefix.push(b'/');
+                let sub = match olds.remove(&name) {
+                    Some((oid, mode)) if mode == MODE_TREE => Some(repo.find_tree(oid)?),
+                    Some(old) => {
+                        out.push(Change {
+                            path: prefix[..prefix.len() - 1].to_vec(),
+                            old: Some(old),
+                            new: None,
+                        });
+                        None
+                    }
+                    None => None,
+                };
+                walk(
+                    repo,
+                    idx,
+                    prefix,
+                    sub,
+                    subcaches.get(name.as_slice()).copied(),
+                    i..end,
+                    out,
+                )?;
+                prefix.truncate(len);
+                i = end;
+            }
+        }
+    }
+    for (name, (oid, mode)) in olds {
+        let mut path = prefix.clone();
+        path.extend_from_slice(&name);
+        if mode == MODE_TREE {
+            deleted_tree(repo, &path, oid, out)?;
+        } else {
+            out.push(Change {
+                path,
+                old: Some((oid, mode)),
+                new: None,
+            });
         }
     }
     Ok(())
 }
 
-fn join(prefix: &[u8], name: &[u8]) -> Vec<u8> {
-    let mut p = prefix.to_vec();
-    p.extend_from_slice(name);
-    p
+/// Every file of a deleted directory: possible rename sources.
+fn deleted_tree(repo: &Repository, path: &[u8], oid: Oid, out: &mut Vec<Change>) -> Result<()> {
+    let tree = repo.find_tree(oid)?;
+    tree.walk(TreeWalkMode::PreOrder, |dir, e| {
+        if e.kind() == Some(ObjectType::Blob) {
+            let mut p = path.to_vec();
+            p.push(b'/');
+            p.extend_from_slice(dir.as_bytes());
+            p.extend_from_slice(e.name_bytes());
+            out.push(Change {
+                path: p,
+                old: Some((e.id(), e.filemode() as u32)),
+                new: None,
+            });
+        }
+        TreeWalkResult::Ok
+    })?;
+    Ok(())
 }
 
-fn scan_delta(det: &Detector, repo: &Repository, delta: &DiffDelta<'_>, report: &mut Report) {
-    let new = delta.new_file();
-    let path = new
-        .path_bytes()
-        .map(|p| String::from_utf8_lossy(p).into_owned())
-        .unwrap_or_default();
-    match delta.status() {
-        Delta::Deleted | Delta::Unmodified | Delta::Ignored | Delta::Untracked => return,
-        Delta::Conflicted => {
-            report
-                .summary
-                .skipped
-                .push(Problem::new(path, "unresolved merge conflict"));
-            return;
+/// The slow path, for index files `index::read` does not handle: libgit2 reads the index and
+/// compares it with HEAD (its cost grows with the number of files).
+fn changes_by_libgit2(
+    repo: &Repository,
+    head: Option<&Tree<'_>>,
+    report: &mut Report,
+) -> Result<Vec<Change>> {
+    let index = repo.index().context("cannot read the index")?;
+    let mut opts = DiffOptions::new();
+    opts.include_typechange(true).ignore_submodules(false);
+    let diff = repo
+        .diff_tree_to_index(head, Some(&index), Some(&mut opts))
+        .context("cannot compare the index with HEAD")?;
+    let mut out = Vec::new();
+    for d in diff.deltas() {
+        let path = d
+            .new_file()
+            .path_bytes()
+            .or_else(|| d.old_file().path_bytes())
+            .unwrap_or_default()
+            .to_vec();
+        let side = |f: git2::DiffFile<'_>| (f.id(), u32::from(f.mode()));
+        match d.status() {
+            Delta::Added => out.push(Change {
+                path,
+                old: None,
+                new: Some(side(d.new_file())),
+            }),
+            Delta::Deleted => out.push(Change {
+                path,
+                old: Some(side(d.old_file())),
+                new: None,
+            }),
+            Delta::Modified | Delta::Typechange => out.push(Change {
+                path,
+                old: Some(side(d.old_file())),
+                new: Some(side(d.new_file())),
+            }),
+            Delta::Conflicted => report.summary.skipped.push(Problem::new(
+                String::from_utf8_lossy(&path),
+                "unresolved merge conflict",
+            )),
+            _ => {}
         }
-        _ => {}
     }
-    match new.mode() {
-        FileMode::Blob | FileMode::BlobExecutable => {}
-        FileMode::Link => {
+    Ok(out)
+}
+
+/// Deleted files, as sources an added file may have been renamed from.
+struct Renames {
+    /// Blob id and size (filled lazily: sizes are read only when an added file has hits).
+    deleted: Vec<(Oid, u64)>,
+    sized: bool,
+}
+
+impl Renames {
+    fn exact(&self, oid: Oid) -> bool {
+        self.deleted.iter().any(|&(o, _)| o == oid)
+    }
+
+    /// The deleted blob `new` most resembles, with the lines that are new relative to it, if
+    /// at least half of the lines are shared.
+    fn best(&mut self, repo: &Repository, new: &Blob<'_>) -> Option<Vec<Range<u64>>> {
+        if self.deleted.is_empty() {
+            return None;
+        }
+        if !self.sized {
+            let odb = repo.odb().ok()?;
+            for d in &mut self.deleted {
+                d.1 = odb.read_header(d.0).map(|(n, _)| n as u64).unwrap_or(0);
+            }
+            self.sized = true;
+        }
+        let size = new.size() as u64;
+        let mut cands = self.deleted.clone();
+        cands.sort_by_key(|&(_, n)| n.abs_diff(size));
+        let mut best: Option<(f64, Vec<Range<u64>>)> = None;
+        for (oid, _) in cands.into_iter().take(RENAME_CANDIDATES) {
+            let Ok(old) = repo.find_blob(oid) else {
+                continue;
+            };
+            if let Ok((added, sim)) = compare(&old, new) {
+                if sim >= 0.5 && best.as_ref().map_or(true, |b| sim > b.0) {
+                    best = Some((sim, added));
+                }
+            }
+        }
+        best.map(|b| b.1)
+    }
+}
+
+fn scan_change(
+    det: &Detector,
+    repo: &Repository,
+    c: &Change,
+    renames: &mut Renames,
+    report: &mut Report,
+) {
+    let Some((new_oid, new_mode)) = c.new else {
+        return; // deleted: nothing to scan
+    };
+    let path = String::from_utf8_lossy(&c.path).into_owned();
+    match new_mode {
+        MODE_BLOB | MODE_EXEC => {}
+        MODE_LINK => {
             report.summary.skipped.push(Problem::new(
                 path,
                 "symbolic link (its target is scanned where it lives)",
             ));
             return;
         }
-        FileMode::Commit => {
+        MODE_GITLINK => {
             report.summary.skipped.push(Problem::new(
                 path,
                 "submodule (scan it in its own repository)",
@@ -213,12 +397,19 @@ fn scan_delta(det: &Detector, repo: &Repository, delta: &DiffDelta<'_>, report: 
         }
         _ => return,
     }
-    let blob = match repo.find_blob(new.id()) {
+    let old = c.old.filter(|&(_, m)| is_file(m));
+    if old.is_some_and(|(o, _)| o == new_oid) {
+        return; // mode change only
+    }
+    if old.is_none() && renames.exact(new_oid) {
+        return; // renamed without changes
+    }
+    let blob = match repo.find_blob(new_oid) {
         Ok(b) => b,
         Err(e) => {
             report.errors.push(Problem::new(
                 path,
-                format!("cannot read staged blob {}: {}", new.id(), e.message()),
+                format!("cannot read staged blob {new_oid}: {}", e.message()),
             ));
             return;
         }
@@ -236,14 +427,11 @@ fn scan_delta(det: &Detector, repo: &Repository, delta: &DiffDelta<'_>, report: 
     if hits.is_empty() {
         return;
     }
-    // Which lines are new? All of them for an added file; else ask the diff.
-    let old = delta.old_file();
-    let compare = matches!(delta.status(), Delta::Modified | Delta::Renamed)
-        && matches!(old.mode(), FileMode::Blob | FileMode::BlobExecutable);
-    let added: Option<Vec<Range<u64>>> = if compare {
-        let old_blob = repo.find_blob(old.id());
-        match old_blob.and_then(|o| added_lines(&o, &blob)) {
-            Ok(r) => Some(r),
+    // Which lines are new? Ask the diff against the old version or the rename source;
+    // without either, every line is.
+    let added = match old {
+        Some((oid, _)) => match repo.find_blob(oid).and_then(|o| compare(&o, &blob)) {
+            Ok((added, _)) => Some(added),
             Err(e) => {
                 report.errors.push(Problem::new(
                     path,
@@ -251,9 +439,8 @@ fn scan_delta(det: &Detector, repo: &Repository, delta: &DiffDelta<'_>, report: 
                 ));
                 return;
             }
-        }
-    } else {
-        None
+        },
+        None => renames.best(repo, &blob),
     };
     for h in hits {
         let new_line = match &added {
@@ -266,12 +453,13 @@ fn scan_delta(det: &Detector, repo: &Repository, delta: &DiffDelta<'_>, report: 
     }
 }
 
-/// Line ranges (1-based, in `new`) that are added or modified compared with `old`. Lines
-/// whose only change is trailing whitespace or the line ending (LF to CRLF) are not new.
-fn added_lines(
+/// Line ranges (1-based, in `new`) that are added or modified compared with `old`, and how
+/// similar the two are (shared lines / lines of the longer one). Lines whose only change is
+/// trailing whitespace or the line ending (LF to CRLF) are not new.
+fn compare(
     old: &Blob<'_>,
     new: &Blob<'_>,
-) -> std::result::Result<Vec<Range<u64>>, git2::Error> {
+) -> std::result::Result<(Vec<Range<u64>>, f64), git2::Error> {
     let mut opts = DiffOptions::new();
     opts.context_lines(0)
         .interhunk_lines(0)
@@ -279,12 +467,25 @@ fn added_lines(
         .ignore_whitespace_eol(true);
     let patch = Patch::from_blobs(old, None, new, None, Some(&mut opts))?;
     let mut out = Vec::with_capacity(patch.num_hunks());
+    let mut removed = 0u64;
     for i in 0..patch.num_hunks() {
         let (h, _) = patch.hunk(i)?;
         let start = u64::from(h.new_start());
         out.push(start..start + u64::from(h.new_lines()));
+        removed += u64::from(h.old_lines());
     }
-    Ok(out)
+    let (a, b) = (lines(old.content()), lines(new.content()));
+    let sim = if a.max(b) == 0 {
+        1.0
+    } else {
+        a.saturating_sub(removed) as f64 / a.max(b) as f64
+    };
+    Ok((out, sim))
+}
+
+fn lines(b: &[u8]) -> u64 {
+    let n = memchr::memchr_iter(b'\n', b).count() as u64;
+    n + u64::from(b.last().is_some_and(|&c| c != b'\n'))
 }
 
 /// The message that explains a blocked commit, for standard error. `findings` are those that
@@ -319,4 +520,277 @@ pub fn blocked_message(findings: &[Finding]) -> String {
         "      or commit with `git commit --no-verify`.\n",
     ));
     m
+}
+
+/// A reader for git's index file (`Documentation/gitformat-index.txt`): versions 2 to 4,
+/// entries and the cache-tree. It returns None for what it does not handle, and the caller
+/// falls back to libgit2.
+mod index {
+    use std::io;
+    use std::ops::Range;
+    use std::path::Path;
+
+    use git2::Oid;
+
+    const OID: usize = 20;
+    /// ctime, mtime, dev, ino, mode, uid, gid, size, oid, flags.
+    const FIXED: usize = 40 + OID + 2;
+
+    pub struct Entry {
+        path: Range<usize>,
+        pub oid: Oid,
+        pub mode: u32,
+    }
+
+    /// A node of the cache-tree: the tree id of a directory as staged, if still valid.
+    pub struct CacheTree {
+        pub name: Vec<u8>,
+        pub oid: Option<Oid>,
+        pub children: Vec<CacheTree>,
+    }
+
+    pub struct IndexFile {
+        paths: Vec<u8>,
+        pub entries: Vec<Entry>,
+        pub tree: Option<CacheTree>,
+    }
+
+    impl IndexFile {
+        pub fn path(&self, e: &Entry) -> &[u8] {
+            &self.paths[e.path.clone()]
+        }
+    }
+
+    /// Reads the index at `path`; a missing file is an empty index (nothing staged yet).
+    pub fn read(path: &Path) -> io::Result<Option<IndexFile>> {
+        match std::fs::read(path) {
+            Ok(d) => Ok(parse(&d)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Some(IndexFile {
+                paths: Vec::new(),
+                entries: Vec::new(),
+                tree: None,
+            })),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn be32(d: &[u8], at: usize) -> Option<u32> {
+        Some(u32::from_be_bytes(d.get(at..at + 4)?.try_into().ok()?))
+    }
+
+    fn be16(d: &[u8], at: usize) -> Option<u16> {
+        Some(u16::from_be_bytes(d.get(at..at + 2)?.try_into().ok()?))
+    }
+
+    /// Git's offset encoding (not LEB128): each continuation adds one before shifting.
+    fn varint(d: &[u8], at: &mut usize) -> Option<usize> {
+        let mut c = *d.get(*at)?;
+        *at += 1;
+        let mut v = usize::from(c & 0x7f);
+        while c & 0x80 != 0 {
+            c = *d.get(*at)?;
+            *at += 1;
+            v = v.checked_add(1)?.checked_mul(128)? + usize::from(c & 0x7f);
+        }
+        Some(v)
+    }
+
+    pub fn parse(d: &[u8]) -> Option<IndexFile> {
+        if d.len() < 12 + OID || &d[..4] != b"DIRC" {
+            return None;
+        }
+        let version = be32(d, 4)?;
+        if !(2..=4).contains(&version) {
+            return None;
+        }
+        let count = be32(d, 8)? as usize;
+        let body = &d[..d.len() - OID];
+        let mut paths: Vec<u8> = Vec::with_capacity(body.len() / 2);
+        let mut entries = Vec::with_capacity(count.min(body.len() / FIXED));
+        let mut pos = 12;
+        let mut prev: Range<usize> = 0..0;
+        for _ in 0..count {
+            let fixed = body.get(pos..pos + FIXED)?;
+            let mode = be32(fixed, 24)?;
+            let oid = Oid::from_bytes(&fixed[40..40 + OID]).ok()?;
+            let flags = be16(fixed, 40 + OID)?;
+            let mut p = pos + FIXED;
+            if (flags >> 12) & 3 != 0 {
+                return None; // unresolved conflict: let libgit2 report it
+            }
+            let mut intent_to_add = false;
+            if flags & 0x4000 != 0 {
+                if version < 3 {
+                    return None;
+                }
+                let ext = be16(body, p)?;
+                intent_to_add = ext & 0x2000 != 0;
+                if ext & 0x4000 != 0 && mode == 0o040000 {
+                    return None;
+                }
+                p += 2;
+            }
+            let start = paths.len();
+            if version == 4 {
+                let strip = varint(body, &mut p)?;
+                let keep = prev.len().checked_sub(strip)?;
+                paths.extend_from_within(prev.start..prev.start + keep);
+                let nul = memchr::memchr(0, body.get(p..)?)?;
+                paths.extend_from_slice(&body[p..p + nul]);
+                pos = p + nul + 1;
+            } else {
+                let nul = memchr::memchr(0, body.get(p..)?)?;
+                paths.extend_from_slice(&body[p..p + nul]);
+                // Entries are padded with 1 to 8 NULs to a multiple of 8 bytes.
+                pos += (p - pos + nul + 8) & !7;
+            }
+            let path = start..paths.len();
+            // Sorted by path: the walk finds directories by binary search.
+            if !entries.is_empty() && paths[prev.clone()] >= paths[path.clone()] {
+                return None;
+            }
+            prev = path.clone();
+            if !matches!(mode, 0o100644 | 0o100755 | 0o120000 | 0o160000) {
+                return None; // sparse-index directory or something unknown
+            }
+            if !intent_to_add {
+                entries.push(Entry { path, oid, mode });
+            }
+        }
+        let mut tree = None;
+        while pos < body.len() {
+            let sig = body.get(pos..pos + 4)?;
+            let size = be32(body, pos + 4)? as usize;
+            let ext = body.get(pos + 8..(pos + 8).checked_add(size)?)?;
+            match sig {
+                b"TREE" => {
+                    let mut at = 0;
+                    tree = Some(cache_tree(ext, &mut at, 0)?);
+                }
+                // Split index, sparse index: not handled here.
+                b"link" | b"sdir" => return None,
+                // Other optional extensions (upper-case first letter) can be ignored.
+                s if s[0].is_ascii_uppercase() => {}
+                _ => return None,
+            }
+            pos += 8 + size;
+        }
+        Some(IndexFile {
+            paths,
+            entries,
+            tree,
+        })
+    }
+
+    fn cache_tree(d: &[u8], at: &mut usize, depth: usize) -> Option<CacheTree> {
+        if depth > 4096 {
+            return None;
+        }
+        let rest = d.get(*at..)?;
+        let nul = memchr::memchr(0, rest)?;
+        let name = rest[..nul].to_vec();
+        let rest = &rest[nul + 1..];
+        let nl = memchr::memchr(b'\n', rest)?;
+        let line = std::str::from_utf8(&rest[..nl]).ok()?;
+        let (n, subtrees) = line.split_once(' ')?;
+        let entry_count: i64 = n.parse().ok()?;
+        let subtrees: usize = subtrees.parse().ok()?;
+        *at += nul + 1 + nl + 1;
+        let oid = if entry_count >= 0 {
+            let o = Oid::from_bytes(d.get(*at..*at + OID)?).ok()?;
+            *at += OID;
+            Some(o)
+        } else {
+            None
+        };
+        let mut children = Vec::with_capacity(subtrees.min(1024));
+        for _ in 0..subtrees {
+            children.push(cache_tree(d, at, depth + 1)?);
+        }
+        Some(CacheTree {
+            name,
+            oid,
+            children,
+        })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn varint_matches_git() {
+            // Examples from git's varint.c encoding: 127 -> 7f, 128 -> 80 00, 16511 -> ff 7f.
+            for (bytes, want) in [
+                (&[0x7f][..], 127),
+                (&[0x80, 0x00][..], 128),
+                (&[0xff, 0x7f][..], 16511),
+            ] {
+                let mut at = 0;
+                assert_eq!(varint(bytes, &mut at), Some(want));
+                assert_eq!(at, bytes.len());
+            }
+        }
+
+        fn git(dir: &Path, args: &[&str]) {
+            let ok = std::process::Command::new("git")
+                .args(args)
+                .current_dir(dir)
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .env_remove("GIT_DIR")
+                .env_remove("GIT_INDEX_FILE")
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "git {args:?}");
+        }
+
+        /// The built-in reader must take the indexes git writes (else every scan would
+        /// silently take the slow path), and decline a split index.
+        #[test]
+        fn reads_what_git_writes() {
+            let d = tempfile::tempdir().unwrap();
+            let p = d.path();
+            git(p, &["init", "-q"]);
+            for i in 0..50 {
+                let f = p.join(format!("d{}/s{}/f{i}", i % 3, i % 5));
+                std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+                std::fs::write(f, format!("{i}\n")).unwrap();
+            }
+            git(p, &["add", "."]);
+            git(
+                p,
+                &[
+                    "-c",
+                    "user.name=t",
+                    "-c",
+                    "user.email=t@t",
+                    "commit",
+                    "-qm",
+                    "x",
+                ],
+            );
+            let idx = p.join(".git/index");
+            for version in ["2", "3", "4"] {
+                git(p, &["update-index", "--index-version", version]);
+                let i = read(&idx).unwrap().expect("index is readable");
+                assert_eq!(i.entries.len(), 50, "version {version}");
+                assert_eq!(i.path(&i.entries[0]), b"d0/s0/f0");
+                let t = i.tree.as_ref().expect("cache-tree");
+                assert!(t.oid.is_some() && t.children.len() == 3);
+            }
+            git(p, &["update-index", "--split-index"]);
+            assert!(read(&idx).unwrap().is_none());
+        }
+
+        #[test]
+        fn garbage_is_declined_not_a_panic() {
+            assert!(parse(b"").is_none());
+            assert!(parse(&[0u8; 64]).is_none());
+            let mut d = b"DIRC\0\0\0\x02\0\0\0\x05".to_vec();
+            d.extend_from_slice(&[0xAB; 40]);
+            assert!(parse(&d).is_none());
+        }
+    }
 }
