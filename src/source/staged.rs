@@ -62,6 +62,9 @@ struct Change {
 /// `git commit <paths>` stage into a temporary index, and that index is the one to scan.
 pub fn scan(det: &Detector, repo_arg: &Path) -> Result<Report> {
     let started = Instant::now();
+    // Objects come from the user's own repository; re-hashing every tree and blob read (with
+    // collision-detecting SHA-1) would cost more than the scan.
+    git2::opts::strict_hash_verification(false);
     let from_env = repo_arg == Path::new(".");
     let repo = open(repo_arg, from_env)?;
     let root = repo
@@ -190,7 +193,7 @@ fn walk(
         match memchr::memchr(b'/', rel) {
             None => {
                 let path = idx.path(e).to_vec();
-                let new = Some((e.oid, e.mode));
+                let new = Some((idx.oid(e), e.mode));
                 match olds.remove(rel) {
                     Some((oid, mode)) if mode == MODE_TREE => {
                         deleted_tree(repo, &path, oid, out)?;
@@ -200,7 +203,7 @@ fn walk(
                             new,
                         });
                     }
-                    Some(old) if old == (e.oid, e.mode) => {}
+                    Some(old) if Some(old) == new => {}
                     old => out.push(Change { path, old, new }),
                 }
                 i += 1;
@@ -536,9 +539,11 @@ mod index {
     /// ctime, mtime, dev, ino, mode, uid, gid, size, oid, flags.
     const FIXED: usize = 40 + OID + 2;
 
+    /// Offsets into the index file (or, for version 4's compressed paths, into `arena`).
     pub struct Entry {
-        path: Range<usize>,
-        pub oid: Oid,
+        path: u32,
+        path_len: u32,
+        oid_at: u32,
         pub mode: u32,
     }
 
@@ -550,23 +555,35 @@ mod index {
     }
 
     pub struct IndexFile {
-        paths: Vec<u8>,
+        data: Vec<u8>,
+        /// Paths of a version 4 index, where each is stored as a change to the previous one.
+        arena: Option<Vec<u8>>,
         pub entries: Vec<Entry>,
         pub tree: Option<CacheTree>,
     }
 
     impl IndexFile {
         pub fn path(&self, e: &Entry) -> &[u8] {
-            &self.paths[e.path.clone()]
+            let r = e.path as usize..(e.path + e.path_len) as usize;
+            match &self.arena {
+                Some(a) => &a[r],
+                None => &self.data[r],
+            }
+        }
+
+        pub fn oid(&self, e: &Entry) -> Oid {
+            let at = e.oid_at as usize;
+            Oid::from_bytes(&self.data[at..at + OID]).expect("20 bytes")
         }
     }
 
     /// Reads the index at `path`; a missing file is an empty index (nothing staged yet).
     pub fn read(path: &Path) -> io::Result<Option<IndexFile>> {
         match std::fs::read(path) {
-            Ok(d) => Ok(parse(&d)),
+            Ok(d) => Ok(parse(d)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Some(IndexFile {
-                paths: Vec::new(),
+                data: Vec::new(),
+                arena: None,
                 entries: Vec::new(),
                 tree: None,
             })),
@@ -595,8 +612,9 @@ mod index {
         Some(v)
     }
 
-    pub fn parse(d: &[u8]) -> Option<IndexFile> {
-        if d.len() < 12 + OID || &d[..4] != b"DIRC" {
+    pub fn parse(data: Vec<u8>) -> Option<IndexFile> {
+        let d = data.as_slice();
+        if d.len() < 12 + OID || &d[..4] != b"DIRC" || d.len() > u32::MAX as usize {
             return None;
         }
         let version = be32(d, 4)?;
@@ -605,15 +623,15 @@ mod index {
         }
         let count = be32(d, 8)? as usize;
         let body = &d[..d.len() - OID];
-        let mut paths: Vec<u8> = Vec::with_capacity(body.len() / 2);
-        let mut entries = Vec::with_capacity(count.min(body.len() / FIXED));
+        let mut arena: Option<Vec<u8>> = (version == 4).then(|| Vec::with_capacity(body.len()));
+        let mut entries: Vec<Entry> = Vec::with_capacity(count.min(body.len() / FIXED));
         let mut pos = 12;
         let mut prev: Range<usize> = 0..0;
         for _ in 0..count {
             let fixed = body.get(pos..pos + FIXED)?;
             let mode = be32(fixed, 24)?;
-            let oid = Oid::from_bytes(&fixed[40..40 + OID]).ok()?;
             let flags = be16(fixed, 40 + OID)?;
+            let oid_at = (pos + 40) as u32;
             let mut p = pos + FIXED;
             if (flags >> 12) & 3 != 0 {
                 return None; // unresolved conflict: let libgit2 report it
@@ -623,29 +641,30 @@ mod index {
                 if version < 3 {
                     return None;
                 }
-                let ext = be16(body, p)?;
-                intent_to_add = ext & 0x2000 != 0;
-                if ext & 0x4000 != 0 && mode == 0o040000 {
-                    return None;
-                }
+                intent_to_add = be16(body, p)? & 0x2000 != 0;
                 p += 2;
             }
-            let start = paths.len();
-            if version == 4 {
-                let strip = varint(body, &mut p)?;
-                let keep = prev.len().checked_sub(strip)?;
-                paths.extend_from_within(prev.start..prev.start + keep);
-                let nul = memchr::memchr(0, body.get(p..)?)?;
-                paths.extend_from_slice(&body[p..p + nul]);
-                pos = p + nul + 1;
-            } else {
-                let nul = memchr::memchr(0, body.get(p..)?)?;
-                paths.extend_from_slice(&body[p..p + nul]);
-                // Entries are padded with 1 to 8 NULs to a multiple of 8 bytes.
-                pos += (p - pos + nul + 8) & !7;
-            }
-            let path = start..paths.len();
+            let path = match &mut arena {
+                Some(a) => {
+                    let strip = varint(body, &mut p)?;
+                    let keep = prev.len().checked_sub(strip)?;
+                    let start = a.len();
+                    a.extend_from_within(prev.start..prev.start + keep);
+                    let nul = memchr::memchr(0, body.get(p..)?)?;
+                    a.extend_from_slice(&body[p..p + nul]);
+                    pos = p + nul + 1;
+                    start..a.len()
+                }
+                None => {
+                    let nul = memchr::memchr(0, body.get(p..)?)?;
+                    // Entries are padded with 1 to 8 NULs to a multiple of 8 bytes.
+                    let r = p..p + nul;
+                    pos += (p - pos + nul + 8) & !7;
+                    r
+                }
+            };
             // Sorted by path: the walk finds directories by binary search.
+            let paths = arena.as_deref().unwrap_or(d);
             if !entries.is_empty() && paths[prev.clone()] >= paths[path.clone()] {
                 return None;
             }
@@ -654,7 +673,12 @@ mod index {
                 return None; // sparse-index directory or something unknown
             }
             if !intent_to_add {
-                entries.push(Entry { path, oid, mode });
+                entries.push(Entry {
+                    path: path.start as u32,
+                    path_len: path.len() as u32,
+                    oid_at,
+                    mode,
+                });
             }
         }
         let mut tree = None;
@@ -676,7 +700,8 @@ mod index {
             pos += 8 + size;
         }
         Some(IndexFile {
-            paths,
+            data,
+            arena,
             entries,
             tree,
         })
@@ -786,11 +811,11 @@ mod index {
 
         #[test]
         fn garbage_is_declined_not_a_panic() {
-            assert!(parse(b"").is_none());
-            assert!(parse(&[0u8; 64]).is_none());
+            assert!(parse(Vec::new()).is_none());
+            assert!(parse(vec![0u8; 64]).is_none());
             let mut d = b"DIRC\0\0\0\x02\0\0\0\x05".to_vec();
             d.extend_from_slice(&[0xAB; 40]);
-            assert!(parse(&d).is_none());
+            assert!(parse(d).is_none());
         }
     }
 }
