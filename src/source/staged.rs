@@ -98,7 +98,7 @@ pub fn scan(det: &Detector, repo_arg: &Path) -> Result<Report> {
                 &repo,
                 &idx,
                 &mut Vec::new(),
-                head.clone(),
+                head.as_ref().map(|t| t.id()),
                 root_cache,
                 0..idx.entries.len(),
                 &mut out,
@@ -159,23 +159,26 @@ fn is_file(mode: u32) -> bool {
     mode == MODE_BLOB || mode == MODE_EXEC
 }
 
-/// Compares one directory of HEAD (`head`, None if absent) with the index entries in
+/// Compares one directory of HEAD (tree `head`, None if absent) with the index entries in
 /// `range` (all below `prefix`, which ends with `/` unless it is the root), skipping it
-/// whole when the cache-tree says the staged directory is HEAD's.
+/// whole — without even reading HEAD's tree — when the cache-tree says the staged
+/// directory is HEAD's.
 fn walk(
     repo: &Repository,
     idx: &index::IndexFile,
     prefix: &mut Vec<u8>,
-    head: Option<Tree<'_>>,
+    head: Option<Oid>,
     cache: Option<&index::CacheTree>,
     range: Range<usize>,
     out: &mut Vec<Change>,
 ) -> Result<()> {
-    if let (Some(h), Some(c)) = (&head, cache) {
-        if c.oid == Some(h.id()) {
-            return Ok(());
-        }
+    if head.is_some() && cache.is_some_and(|c| c.oid == head) {
+        return Ok(());
     }
+    let head = match head {
+        Some(oid) => Some(repo.find_tree(oid)?),
+        None => None,
+    };
     let mut olds: HashMap<Vec<u8>, (Oid, u32)> = match &head {
         Some(t) => t
             .iter()
@@ -219,7 +222,7 @@ fn walk(
                 prefix.pop();
                 prefix.push(b'/');
                 let sub = match olds.remove(&name) {
-                    Some((oid, mode)) if mode == MODE_TREE => Some(repo.find_tree(oid)?),
+                    Some((oid, mode)) if mode == MODE_TREE => Some(oid),
                     Some(old) => {
                         out.push(Change {
                             path: prefix[..prefix.len() - 1].to_vec(),
