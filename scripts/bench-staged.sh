@@ -57,7 +57,7 @@ time_ms "sh -c true (process spawn floor)" sh -c true
 time_ms "applivery-leaks --version" "$bin" --version
 
 for n in "${sizes[@]}"; do
-  repo=$work/repo-$n
+  repo=$work/repo-$n-h$history
   if [ ! -f "$repo/.built" ]; then
     echo "== building $repo: $n files, $history commits"
     rm -rf "$repo"
@@ -116,6 +116,8 @@ EOF
   git rm -q "$(sed -n 2p "$work/files.txt")"
   echo "  staged: $(git diff --cached --name-only | wc -l) files"
   time_ms "staged, clean change (exit 0)" "$bin" staged --quiet
+  # What a hook sees: git exports GIT_INDEX_FILE to every pre-commit hook.
+  time_ms "  same, with GIT_INDEX_FILE as in a hook" env GIT_INDEX_FILE=.git/index "$bin" staged --quiet
   time_ms "git diff --cached --quiet (reference)" git diff --cached --quiet
 
   # The same change, with a token on one added line: exit 1 and a diff against HEAD.

@@ -34,12 +34,15 @@ fn token(seed: u64) -> String {
 
 struct Repo {
     dir: TempDir,
+    /// Extra environment for git commands (and so for hooks).
+    env: Vec<(&'static str, &'static str)>,
 }
 
 impl Repo {
     fn new() -> Repo {
         let r = Repo {
             dir: tempfile::tempdir().unwrap(),
+            env: Vec::new(),
         };
         r.git(&["init", "-q", "-b", "main"]);
         r.git(&["config", "user.name", "Test"]);
@@ -60,7 +63,8 @@ impl Repo {
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env_remove("GIT_DIR")
             .env_remove("GIT_INDEX_FILE")
-            .env_remove("GIT_WORK_TREE");
+            .env_remove("GIT_WORK_TREE")
+            .envs(self.env.iter().copied());
         c
     }
 
@@ -484,7 +488,15 @@ fn not_a_repository_is_a_clear_error() {
 /// including `commit -a` and `commit <path>`, which stage into a temporary index.
 #[test]
 fn as_a_git_hook_it_blocks_and_passes_commits() {
-    let r = Repo::new();
+    hook_case(false);
+    hook_case(true);
+}
+
+fn hook_case(libgit2: bool) {
+    let mut r = Repo::new();
+    if libgit2 {
+        r.env.push(("APPLIVERY_LEAKS_INDEX", "libgit2"));
+    }
     let hook = r.path().join(".git/hooks/pre-commit");
     std::fs::write(
         &hook,
