@@ -150,4 +150,8 @@ if [ ! -x "$bin_dir/applivery-leaks" ]; then
 fi
 PATH=$bin_dir:$PATH check_hook applivery-leaks-system
 
+# Drop hook environments no config uses any more (the build cache stays in cargo-target),
+# and pre-commit's saved copies of unstaged changes, which hold the generated token.
+pre-commit gc >/dev/null
+rm -f "$PRE_COMMIT_HOME"/patch*
 say "pre-commit hooks: all checks passed"
