@@ -622,3 +622,30 @@ fn symlinks_and_submodules_are_listed_as_not_scanned() {
         "{skipped}"
     );
 }
+
+#[test]
+fn linked_worktree_uses_its_own_index() {
+    let r = Repo::new();
+    r.add("a.txt", "a\n");
+    r.commit("init");
+    let wt = r.path().join("wt");
+    r.git(&["worktree", "add", "-q", "-b", "side", wt.to_str().unwrap()]);
+    std::fs::write(wt.join(".env"), env_line(&token(26))).unwrap();
+    let ok = r
+        .git_cmd(&["-C", wt.to_str().unwrap(), "add", ".env"])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    // The main worktree has nothing staged; the linked one has the token.
+    assert_eq!(r.staged(&[]).code, 0);
+    let out = bin()
+        .args(["staged", "--format", "json"])
+        .current_dir(&wt)
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_INDEX_FILE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(located(&v), vec![(".env".to_string(), 1)]);
+}
