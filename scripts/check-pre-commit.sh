@@ -43,11 +43,22 @@ fi
 
 say "pre-commit in $venv"
 if [ ! -x "$venv/bin/pre-commit" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check pre-commit
+  if python3 -m venv "$venv" 2>/dev/null; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check pre-commit
+  else
+    # No venv module (Debian without python3-venv): install into a plain directory.
+    rm -rf "$venv"
+    python3 -m pip install --quiet --disable-pip-version-check --target "$work/pylib" pre-commit
+    mkdir -p "$venv/bin"
+    printf '#!/bin/sh\nexec python3 -m pre_commit "$@"\n' >"$venv/bin/pre-commit"
+    chmod +x "$venv/bin/pre-commit"
+  fi
 fi
-ok "$("$venv/bin/pre-commit" --version)"
+if [ -d "$work/pylib" ]; then
+  export PYTHONPATH=$work/pylib${PYTHONPATH:+:$PYTHONPATH}
+fi
 export PATH=$venv/bin:$PATH
+ok "$(pre-commit --version)"
 
 say "snapshot of this checkout"
 snap=$work/hooks-repo
