@@ -649,3 +649,30 @@ fn linked_worktree_uses_its_own_index() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(located(&v), vec![(".env".to_string(), 1)]);
 }
+
+#[test]
+fn bare_repository_and_corrupt_index_are_clear_errors() {
+    let d = tempfile::tempdir().unwrap();
+    let bare = d.path().join("bare.git");
+    let ok = Std::new("git")
+        .args(["init", "-q", "--bare"])
+        .arg(&bare)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let out = bin().arg("staged").arg(&bare).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let e = String::from_utf8(out.stderr).unwrap();
+    assert!(e.contains("bare repository"), "{e}");
+
+    let r = Repo::new();
+    std::fs::write(r.path().join(".git/index"), "garbage\n").unwrap();
+    let out = r.staged(&[]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("not a git index file"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+}

@@ -598,6 +598,10 @@ mod index {
     /// Reads the index at `path`; a missing file is an empty index (nothing staged yet).
     pub fn read(path: &Path) -> io::Result<Option<IndexFile>> {
         match std::fs::read(path) {
+            Ok(d) if d.len() < 12 + OID || &d[..4] != b"DIRC" => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "not a git index file (bad signature or truncated)",
+            )),
             Ok(d) => Ok(parse(d)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Some(IndexFile {
                 data: Vec::new(),
