@@ -39,7 +39,20 @@ pub fn run(cli: Cli) -> Result<u8> {
             finish(report, det.rules(), &a.scan)
         }
         Command::Rules(a) => list_rules(&load_rules(&a.rules)?, a.format),
-        Command::Git(_) => anyhow::bail!("`git` is not implemented yet"),
+        Command::Git(a) => {
+            let opts = source::git::GitOptions {
+                repo: a.repo.clone(),
+                include_unreachable: a.include_unreachable,
+                since: a.since.clone(),
+                range: a.range.clone(),
+                max_file_size: a.max_file_size,
+                threads: threads(&a.scan),
+                progress: !a.scan.quiet && io::stderr().is_terminal(),
+            };
+            let det = Detector::new(load_rules(&a.scan.rules)?);
+            let report = source::git::scan(&det, &opts)?;
+            finish(report, det.rules(), &a.scan)
+        }
         Command::Staged(_) => anyhow::bail!("`staged` is not implemented yet"),
         Command::Verify(_) => anyhow::bail!("`verify` is not implemented yet"),
     }
