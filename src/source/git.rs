@@ -72,10 +72,20 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
     };
     let mut report = Report::new(ScanKind::Git, root);
     let mut sweep = Sweep::new(det, &repo, opts)?;
+    let t = Instant::now();
     sweep.enumerate(opts)?;
+    let t1 = t.elapsed();
     sweep.scan_blobs(opts)?;
+    let t2 = t.elapsed();
     sweep.progress.finish_and_clear();
     sweep.provenance(&mut report)?;
+    if std::env::var_os("TIMING").is_some() {
+        eprintln!(
+            "TIMING enumerate {t1:?} scan {:?} provenance {:?}",
+            t2 - t1,
+            t.elapsed() - t2
+        );
+    }
     if repo.is_shallow() {
         report.warnings.push(
             "shallow clone: history is truncated, only the commits present were scanned \
@@ -141,9 +151,12 @@ struct Sweep<'a> {
     /// What the boundary commits hold, as (path prefix, tree) and (path, blob).
     boundary_trees: HashSet<(Vec<u8>, Oid)>,
     boundary_blobs: HashSet<(Vec<u8>, Oid)>,
-    trees_seen: HashSet<Oid>,
+    /// Full sweeps: every unique tree's entries, compactly, so provenance needs no second
+    /// read of the trees.
+    graph: Graph,
     trees_seen_at: HashSet<(Vec<u8>, Oid)>,
-    blob_set: HashSet<Oid>,
+    /// Unique blobs: id -> index into `blobs`.
+    blob_index: HashMap<Oid, u32>,
     blobs: Vec<Oid>,
     submodules: BTreeSet<String>,
     messages: Vec<MessageHit>,
@@ -190,9 +203,9 @@ impl<'a> Sweep<'a> {
             boundary: Vec::new(),
             boundary_trees: HashSet::new(),
             boundary_blobs: HashSet::new(),
-            trees_seen: HashSet::new(),
+            graph: Graph::default(),
             trees_seen_at: HashSet::new(),
-            blob_set: HashSet::new(),
+            blob_index: HashMap::new(),
             blobs: Vec::new(),
             submodules: BTreeSet::new(),
             messages: Vec::new(),
@@ -249,12 +262,14 @@ impl<'a> Sweep<'a> {
             }
             self.walk_boundary();
         }
-        for i in 0..self.commits.len() {
-            let tree = self.commits[i].tree;
+        // Oldest first. (Newest first, the order git stores delta bases in, measured no
+        // faster: libgit2 caches only the root of a delta chain either way.)
+        for k in 0..self.commits.len() {
+            let tree = self.commits[k].tree;
             self.walk_tree(tree);
-            if i % 256 == 0 {
+            if k % 256 == 0 {
                 self.progress.set_message(format!(
-                    "walking trees: {i}/{} commit(s), {} blob(s)",
+                    "walking trees: {k}/{} commit(s), {} blob(s)",
                     self.commits.len(),
                     self.blobs.len()
                 ));
@@ -359,9 +374,7 @@ impl<'a> Sweep<'a> {
                         break;
                     }
                     ObjectType::Blob => {
-                        if self.blob_set.insert(oid) {
-                            self.blobs.push(oid);
-                        }
+                        add_blob(&mut self.blob_index, &mut self.blobs, oid);
                         break;
                     }
                     _ => break,
@@ -506,25 +519,80 @@ impl<'a> Sweep<'a> {
     /// had it at the same path, and a blob only where the boundary had it at the same path,
     /// so a file renamed or copied inside the range is read.
     fn walk_tree(&mut self, root: Oid) {
-        let mut stack = vec![(root, Vec::new())];
-        while let Some((t, prefix)) = stack.pop() {
-            if self.ranged {
+        if self.ranged {
+            let mut stack = vec![(root, Vec::new())];
+            while let Some((t, prefix)) = stack.pop() {
                 let key = (prefix, t);
                 if self.boundary_trees.contains(&key) || !self.trees_seen_at.insert(key.clone()) {
                     continue;
                 }
-                stack.extend(self.read_tree(t, &key.0));
-            } else {
-                if !self.trees_seen.insert(t) {
-                    continue;
+                stack.extend(self.read_tree_ranged(t, &key.0));
+            }
+        } else {
+            let ri = self.graph.tree(root);
+            let mut stack = vec![(ri, root, Vec::new())];
+            while let Some((ti, t, prefix)) = stack.pop() {
+                if self.graph.nodes[ti as usize].0 == UNREAD {
+                    self.read_tree_full(ti, t, &prefix, &mut stack);
                 }
-                stack.extend(self.read_tree(t, &prefix));
             }
         }
     }
 
-    /// Reads one tree: records its blobs and submodules, returns its subtrees to visit.
-    fn read_tree(&mut self, t: Oid, prefix: &[u8]) -> Vec<(Oid, Vec<u8>)> {
+    /// Reads one tree of a full sweep into the graph; queues its unread subtrees.
+    fn read_tree_full(
+        &mut self,
+        ti: u32,
+        t: Oid,
+        prefix: &[u8],
+        stack: &mut Vec<(u32, Oid, Vec<u8>)>,
+    ) {
+        let start = self.graph.entries.len() as u32;
+        // Marked read even if it fails, so a broken tree is reported once.
+        self.graph.nodes[ti as usize] = (start, 0);
+        let obj = match self.odb.read(t) {
+            Ok(o) => o,
+            Err(e) => {
+                self.errors.push(Problem::new(
+                    format!("tree {t} ({})", shown_dir(prefix)),
+                    e.message().to_string(),
+                ));
+                return;
+            }
+        };
+        let graph = &mut self.graph;
+        let (blob_index, blobs, submodules) =
+            (&mut self.blob_index, &mut self.blobs, &mut self.submodules);
+        let ok = for_each_entry(obj.data(), |mode, name, id| match mode {
+            Mode::Tree => {
+                let ci = graph.tree(id);
+                if graph.nodes[ci as usize].0 == UNREAD {
+                    stack.push((ci, id, join(prefix, name)));
+                }
+                let n = graph.name(name);
+                graph.entries.push((n, ci));
+            }
+            Mode::Blob => {
+                let bi = add_blob(blob_index, blobs, id);
+                let n = graph.name(name);
+                graph.entries.push((n, bi | BLOB_BIT));
+            }
+            Mode::Submodule => {
+                submodules.insert(String::from_utf8_lossy(&join(prefix, name)).into_owned());
+            }
+        });
+        let len = self.graph.entries.len() as u32 - start;
+        self.graph.nodes[ti as usize] = (start, len);
+        if !ok {
+            self.errors.push(Problem::new(
+                format!("tree {t} ({})", shown_dir(prefix)),
+                "malformed tree",
+            ));
+        }
+    }
+
+    /// Reads one tree of a range: records its new blobs and submodules, returns its subtrees.
+    fn read_tree_ranged(&mut self, t: Oid, prefix: &[u8]) -> Vec<(Oid, Vec<u8>)> {
         let mut subtrees = Vec::new();
         let obj = match self.odb.read(t) {
             Ok(o) => o,
@@ -536,19 +604,11 @@ impl<'a> Sweep<'a> {
                 return subtrees;
             }
         };
-        let ranged = self.ranged;
         let ok = for_each_entry(obj.data(), |mode, name, id| match mode {
-            Mode::Tree => {
-                if ranged || !self.trees_seen.contains(&id) {
-                    subtrees.push((id, join(prefix, name)));
-                }
-            }
+            Mode::Tree => subtrees.push((id, join(prefix, name))),
             Mode::Blob => {
-                if ranged && self.boundary_blobs.contains(&(join(prefix, name), id)) {
-                    return;
-                }
-                if self.blob_set.insert(id) {
-                    self.blobs.push(id);
+                if !self.boundary_blobs.contains(&(join(prefix, name), id)) {
+                    add_blob(&mut self.blob_index, &mut self.blobs, id);
                 }
             }
             Mode::Submodule => {
@@ -583,8 +643,8 @@ impl<'a> Sweep<'a> {
         for oid in all {
             if !seen.insert(oid)
                 || self.commit_index.contains_key(&oid)
-                || self.trees_seen.contains(&oid)
-                || self.blob_set.contains(&oid)
+                || self.graph.index.contains_key(&oid)
+                || self.blob_index.contains_key(&oid)
                 || tag_ids.contains(&oid)
             {
                 continue;
@@ -607,9 +667,7 @@ impl<'a> Sweep<'a> {
             self.walk_tree(tree);
         }
         for b in dangling_blobs {
-            if self.blob_set.insert(b) {
-                self.blobs.push(b);
-            }
+            add_blob(&mut self.blob_index, &mut self.blobs, b);
         }
         Ok(())
     }
@@ -699,13 +757,25 @@ impl<'a> Sweep<'a> {
             .collect();
         let interesting: HashSet<Oid> = self.hits.keys().copied().chain(noted.clone()).collect();
         let mut memo: HashMap<Oid, Entries> = HashMap::new();
+        let mut graph_memo: Vec<Option<Entries>> = vec![None; self.graph.nodes.len()];
+        let interesting_ix: Vec<bool> =
+            self.blobs.iter().map(|b| interesting.contains(b)).collect();
         let empty: Entries = Rc::new(Vec::new());
+        let mut entries_of = |tree: Oid| -> Entries {
+            match (self.ranged, self.graph.index.get(&tree)) {
+                (false, Some(&ti)) => {
+                    self.graph
+                        .entries_of(ti, &self.blobs, &interesting_ix, &mut graph_memo, &empty)
+                }
+                _ => tree_entries(&self.odb, tree, &interesting, &mut memo, &empty),
+            }
+        };
         let mut groups: HashMap<(usize, String, String), Group> = HashMap::new();
         let mut first_place: HashMap<Oid, (usize, Vec<u8>)> = HashMap::new();
         let mut placed: HashSet<Oid> = HashSet::new();
         if !interesting.is_empty() {
             for (i, c) in self.commits.iter().enumerate() {
-                let entries = tree_entries(&self.odb, c.tree, &interesting, &mut memo, &empty);
+                let entries = entries_of(c.tree);
                 for (path, blob) in entries.iter() {
                     if let Some(hs) = self.hits.get(blob) {
                         placed.insert(*blob);
@@ -767,7 +837,7 @@ impl<'a> Sweep<'a> {
             .and_then(|h| h.peel_to_commit())
             .map(|c| c.tree_id());
         if let (Ok(t), false) = (head_tree, self.hits.is_empty()) {
-            let entries = tree_entries(&self.odb, t, &interesting, &mut memo, &empty);
+            let entries = entries_of(t);
             for (path, blob) in entries.iter() {
                 for h in self.hits.get(blob).into_iter().flatten() {
                     in_head.insert((
@@ -1036,6 +1106,92 @@ impl<'a> Sweep<'a> {
             in_head,
         }
     }
+}
+
+/// Marks a graph node whose tree has not been read.
+const UNREAD: u32 = u32::MAX;
+/// Marks a graph entry that is a blob (the rest is an index into `Sweep::blobs`).
+const BLOB_BIT: u32 = 1 << 31;
+
+/// The unique trees of a full sweep, 8 bytes per entry: (interned name, child), the child a
+/// tree index or a blob index with `BLOB_BIT`.
+#[derive(Default)]
+struct Graph {
+    index: HashMap<Oid, u32>,
+    /// Per tree: (first entry, entry count), or (`UNREAD`, 0).
+    nodes: Vec<(u32, u32)>,
+    entries: Vec<(u32, u32)>,
+    names: Vec<Vec<u8>>,
+    name_index: HashMap<Vec<u8>, u32>,
+}
+
+impl Graph {
+    fn tree(&mut self, id: Oid) -> u32 {
+        let next = self.nodes.len() as u32;
+        let i = *self.index.entry(id).or_insert(next);
+        if i == next {
+            self.nodes.push((UNREAD, 0));
+        }
+        i
+    }
+
+    fn name(&mut self, name: &[u8]) -> u32 {
+        if let Some(&i) = self.name_index.get(name) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(name.to_vec());
+        self.name_index.insert(name.to_vec(), i);
+        i
+    }
+
+    /// Where the interesting blobs sit in tree `ti`, memoised per tree.
+    fn entries_of(
+        &self,
+        ti: u32,
+        blobs: &[Oid],
+        interesting: &[bool],
+        memo: &mut Vec<Option<Entries>>,
+        empty: &Entries,
+    ) -> Entries {
+        if let Some(e) = &memo[ti as usize] {
+            return e.clone();
+        }
+        let (start, len) = self.nodes[ti as usize];
+        let mut found = Vec::new();
+        if start != UNREAD {
+            for &(name, child) in &self.entries[start as usize..(start + len) as usize] {
+                let name = &self.names[name as usize];
+                if child & BLOB_BIT != 0 {
+                    let b = (child & !BLOB_BIT) as usize;
+                    if interesting[b] {
+                        found.push((name.clone(), blobs[b]));
+                    }
+                } else {
+                    let sub = self.entries_of(child, blobs, interesting, memo, empty);
+                    for (p, b) in sub.iter() {
+                        found.push((join(name, p), *b));
+                    }
+                }
+            }
+        }
+        let e = if found.is_empty() {
+            empty.clone()
+        } else {
+            Rc::new(found)
+        };
+        memo[ti as usize] = Some(e.clone());
+        e
+    }
+}
+
+fn add_blob(index: &mut HashMap<Oid, u32>, blobs: &mut Vec<Oid>, id: Oid) -> u32 {
+    let next = blobs.len() as u32;
+    let i = *index.entry(id).or_insert(next);
+    if i == next {
+        blobs.push(id);
+    }
+    i
 }
 
 #[derive(Clone)]
