@@ -212,14 +212,25 @@ fn best_of(n: usize, mut f: impl FnMut() -> (Duration, u64)) -> (Duration, u64) 
     best
 }
 
-/// Wall time and peak RSS (KiB, the child's VmHWM sampled until it exits).
+/// Wall time and peak RSS (KiB, the child's VmHWM sampled until it exits); prints the CPU
+/// time (user + system, sampled the same way): on a shared machine it is steadier than wall.
 fn run_measured(mut c: Command) -> (Duration, u64) {
     c.stdout(Stdio::null());
     let t = Instant::now();
     let mut child = c.spawn().expect("spawn");
     let status_path = format!("/proc/{}/status", child.id());
+    let stat_path = format!("/proc/{}/stat", child.id());
     let mut peak = 0u64;
+    let mut cpu_ticks = 0u64;
     loop {
+        if let Ok(s) = std::fs::read_to_string(&stat_path) {
+            // Fields after the command name: state is field 3, utime 14, stime 15.
+            if let Some(rest) = s.rsplit_once(')').map(|x| x.1) {
+                let f: Vec<&str> = rest.split_whitespace().collect();
+                let t = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+                cpu_ticks = cpu_ticks.max(t(11) + t(12));
+            }
+        }
         if let Ok(s) = std::fs::read_to_string(&status_path) {
             if let Some(l) = s.lines().find(|l| l.starts_with("VmHWM:")) {
                 let kb: u64 = l
@@ -232,6 +243,12 @@ fn run_measured(mut c: Command) -> (Duration, u64) {
         }
         if let Some(st) = child.try_wait().unwrap() {
             assert!(st.code().is_some_and(|c| c <= 1), "{c:?} failed: {st}");
+            println!(
+                "         ({:.2}s wall, ~{:.2}s CPU: {:?})",
+                t.elapsed().as_secs_f64(),
+                cpu_ticks as f64 / 100.0,
+                c.get_program()
+            );
             break;
         }
         std::thread::sleep(Duration::from_millis(5));

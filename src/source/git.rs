@@ -72,20 +72,10 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
     };
     let mut report = Report::new(ScanKind::Git, root);
     let mut sweep = Sweep::new(det, &repo, opts)?;
-    let t = Instant::now();
     sweep.enumerate(opts)?;
-    let t1 = t.elapsed();
     sweep.scan_blobs(opts)?;
-    let t2 = t.elapsed();
     sweep.progress.finish_and_clear();
     sweep.provenance(&mut report)?;
-    if std::env::var_os("TIMING").is_some() {
-        eprintln!(
-            "TIMING enumerate {t1:?} scan {:?} provenance {:?}",
-            t2 - t1,
-            t.elapsed() - t2
-        );
-    }
     if repo.is_shallow() {
         report.warnings.push(
             "shallow clone: history is truncated, only the commits present were scanned \
@@ -156,7 +146,7 @@ struct Sweep<'a> {
     graph: Graph,
     trees_seen_at: HashSet<(Vec<u8>, Oid)>,
     /// Unique blobs: id -> index into `blobs`.
-    blob_index: HashMap<Oid, u32>,
+    blob_index: FxMap<Id, u32>,
     blobs: Vec<Oid>,
     submodules: BTreeSet<String>,
     messages: Vec<MessageHit>,
@@ -205,7 +195,7 @@ impl<'a> Sweep<'a> {
             boundary_blobs: HashSet::new(),
             graph: Graph::default(),
             trees_seen_at: HashSet::new(),
-            blob_index: HashMap::new(),
+            blob_index: FxMap::default(),
             blobs: Vec::new(),
             submodules: BTreeSet::new(),
             messages: Vec::new(),
@@ -261,6 +251,11 @@ impl<'a> Sweep<'a> {
                 }
             }
             self.walk_boundary();
+        }
+        if !self.ranged && opts.threads > 1 {
+            let mut roots: Vec<Oid> = self.commits.iter().map(|c| c.tree).collect();
+            roots.extend(std::mem::take(&mut self.root_trees));
+            self.walk_trees_parallel(&roots, opts.threads)?;
         }
         // Oldest first. (Newest first, the order git stores delta bases in, measured no
         // faster: libgit2 caches only the root of a delta chain either way.)
@@ -539,6 +534,131 @@ impl<'a> Sweep<'a> {
         }
     }
 
+    /// The tree walk of a full sweep on `threads` workers, each with its own repository
+    /// handle: inflating trees is most of the walk, recording them is cheap and done under
+    /// one lock. Afterwards every tree is read and `walk_tree` finds nothing left to do.
+    fn walk_trees_parallel(&mut self, roots: &[Oid], threads: usize) -> Result<()> {
+        struct Shared {
+            queue: Vec<(u32, Oid, Vec<u8>)>,
+            pending: usize,
+            graph: Graph,
+            blob_index: FxMap<Id, u32>,
+            blobs: Vec<Oid>,
+            submodules: BTreeSet<String>,
+            errors: Vec<Problem>,
+        }
+        let mut graph = std::mem::take(&mut self.graph);
+        let mut queue = Vec::new();
+        for &r in roots.iter().rev() {
+            let ti = graph.tree(r);
+            if graph.nodes[ti as usize].0 == UNREAD {
+                graph.nodes[ti as usize].0 = QUEUED;
+                queue.push((ti, r, Vec::new()));
+            }
+        }
+        let shared = Mutex::new(Shared {
+            pending: queue.len(),
+            queue,
+            graph,
+            blob_index: std::mem::take(&mut self.blob_index),
+            blobs: std::mem::take(&mut self.blobs),
+            submodules: std::mem::take(&mut self.submodules),
+            errors: Vec::new(),
+        });
+        let wake = std::sync::Condvar::new();
+        let mut handles = Vec::with_capacity(threads);
+        for _ in 0..threads {
+            handles.push(open(self.repo.path())?);
+        }
+        let pb = &self.progress;
+        std::thread::scope(|s| {
+            for repo in handles {
+                let (shared, wake) = (&shared, &wake);
+                s.spawn(move || {
+                    let Ok(odb) = repo.odb() else { return };
+                    loop {
+                        let (ti, t, prefix) = {
+                            let mut g = shared.lock().unwrap();
+                            loop {
+                                if let Some(item) = g.queue.pop() {
+                                    break item;
+                                }
+                                if g.pending == 0 {
+                                    return;
+                                }
+                                g = wake.wait(g).unwrap();
+                            }
+                        };
+                        let obj = odb.read(t);
+                        let mut g = shared.lock().unwrap();
+                        let sh = &mut *g;
+                        let start = sh.graph.entries.len() as u32;
+                        match &obj {
+                            Err(e) => sh.errors.push(Problem::new(
+                                format!("tree {t} ({})", shown_dir(&prefix)),
+                                e.message().to_string(),
+                            )),
+                            Ok(obj) => {
+                                let (graph, queue, pending) =
+                                    (&mut sh.graph, &mut sh.queue, &mut sh.pending);
+                                let (blob_index, blobs, submodules) =
+                                    (&mut sh.blob_index, &mut sh.blobs, &mut sh.submodules);
+                                let ok = for_each_entry(obj.data(), |mode, name, id| match mode {
+                                    Mode::Tree => {
+                                        let ci = graph.tree(id);
+                                        if graph.nodes[ci as usize].0 == UNREAD {
+                                            graph.nodes[ci as usize].0 = QUEUED;
+                                            queue.push((ci, id, join(&prefix, name)));
+                                            *pending += 1;
+                                        }
+                                        let n = graph.name(name);
+                                        graph.entries.push((n, ci));
+                                    }
+                                    Mode::Blob => {
+                                        let bi = add_blob(blob_index, blobs, id);
+                                        let n = graph.name(name);
+                                        graph.entries.push((n, bi | BLOB_BIT));
+                                    }
+                                    Mode::Submodule => {
+                                        submodules.insert(
+                                            String::from_utf8_lossy(&join(&prefix, name))
+                                                .into_owned(),
+                                        );
+                                    }
+                                });
+                                if !ok {
+                                    sh.errors.push(Problem::new(
+                                        format!("tree {t} ({})", shown_dir(&prefix)),
+                                        "malformed tree",
+                                    ));
+                                }
+                            }
+                        }
+                        let len = sh.graph.entries.len() as u32 - start;
+                        sh.graph.nodes[ti as usize] = (start, len);
+                        sh.pending -= 1;
+                        if ti % 4096 == 0 {
+                            pb.set_message(format!(
+                                "walking trees: {} tree(s), {} blob(s)",
+                                sh.graph.nodes.len(),
+                                sh.blobs.len()
+                            ));
+                        }
+                        drop(g);
+                        wake.notify_all();
+                    }
+                });
+            }
+        });
+        let sh = shared.into_inner().unwrap();
+        self.graph = sh.graph;
+        self.blob_index = sh.blob_index;
+        self.blobs = sh.blobs;
+        self.submodules = sh.submodules;
+        self.errors.extend(sh.errors);
+        Ok(())
+    }
+
     /// Reads one tree of a full sweep into the graph; queues its unread subtrees.
     fn read_tree_full(
         &mut self,
@@ -643,8 +763,8 @@ impl<'a> Sweep<'a> {
         for oid in all {
             if !seen.insert(oid)
                 || self.commit_index.contains_key(&oid)
-                || self.graph.index.contains_key(&oid)
-                || self.blob_index.contains_key(&oid)
+                || self.graph.index.contains_key(&id(oid))
+                || self.blob_index.contains_key(&id(oid))
                 || tag_ids.contains(&oid)
             {
                 continue;
@@ -762,7 +882,7 @@ impl<'a> Sweep<'a> {
             self.blobs.iter().map(|b| interesting.contains(b)).collect();
         let empty: Entries = Rc::new(Vec::new());
         let mut entries_of = |tree: Oid| -> Entries {
-            match (self.ranged, self.graph.index.get(&tree)) {
+            match (self.ranged, self.graph.index.get(&id(tree))) {
                 (false, Some(&ti)) => {
                     self.graph
                         .entries_of(ti, &self.blobs, &interesting_ix, &mut graph_memo, &empty)
@@ -1108,8 +1228,52 @@ impl<'a> Sweep<'a> {
     }
 }
 
+/// Object ids as map keys: compared inline (`Oid`'s `==` is a call into libgit2) and hashed
+/// with `Fx` (SipHash's flood resistance buys nothing on SHA-1 ids).
+type Id = [u8; 20];
+type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fx>>;
+
+fn id(o: Oid) -> Id {
+    let mut i = [0; 20];
+    i.copy_from_slice(o.as_bytes());
+    i
+}
+
+/// The multiply-rotate hash of rustc's `FxHasher`: a few cycles per word.
+#[derive(Default)]
+struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().unwrap()));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl Fx {
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
 /// Marks a graph node whose tree has not been read.
 const UNREAD: u32 = u32::MAX;
+/// Marks a graph node whose tree is queued to be read (parallel walk).
+const QUEUED: u32 = u32::MAX - 1;
 /// Marks a graph entry that is a blob (the rest is an index into `Sweep::blobs`).
 const BLOB_BIT: u32 = 1 << 31;
 
@@ -1117,18 +1281,18 @@ const BLOB_BIT: u32 = 1 << 31;
 /// tree index or a blob index with `BLOB_BIT`.
 #[derive(Default)]
 struct Graph {
-    index: HashMap<Oid, u32>,
+    index: FxMap<Id, u32>,
     /// Per tree: (first entry, entry count), or (`UNREAD`, 0).
     nodes: Vec<(u32, u32)>,
     entries: Vec<(u32, u32)>,
     names: Vec<Vec<u8>>,
-    name_index: HashMap<Vec<u8>, u32>,
+    name_index: FxMap<Vec<u8>, u32>,
 }
 
 impl Graph {
     fn tree(&mut self, id: Oid) -> u32 {
         let next = self.nodes.len() as u32;
-        let i = *self.index.entry(id).or_insert(next);
+        let i = *self.index.entry(self::id(id)).or_insert(next);
         if i == next {
             self.nodes.push((UNREAD, 0));
         }
@@ -1185,11 +1349,11 @@ impl Graph {
     }
 }
 
-fn add_blob(index: &mut HashMap<Oid, u32>, blobs: &mut Vec<Oid>, id: Oid) -> u32 {
+fn add_blob(index: &mut FxMap<Id, u32>, blobs: &mut Vec<Oid>, oid: Oid) -> u32 {
     let next = blobs.len() as u32;
-    let i = *index.entry(id).or_insert(next);
+    let i = *index.entry(id(oid)).or_insert(next);
     if i == next {
-        blobs.push(id);
+        blobs.push(oid);
     }
     i
 }
