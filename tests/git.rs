@@ -658,3 +658,58 @@ fn max_file_size_skips_and_reports() {
     let (code, _) = scan(&r.path, &[]);
     assert_eq!(code, 1);
 }
+
+#[test]
+fn a_corrupt_tree_is_reported_and_the_rest_is_scanned() {
+    let mut r = Repo::new();
+    r.write("sub/a.txt", "a\n");
+    r.write(".env", env_line(&tok(32)));
+    r.commit("one");
+    let tree = r.git(&["rev-parse", "HEAD:sub"]);
+    corrupt(&r, &tree);
+    for threads in ["1", "2"] {
+        let (code, v) = scan(&r.path, &["-j", threads]);
+        assert_eq!(code, 1, "{v:#}");
+        let errors = v["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{v:#}");
+        let what = errors[0]["path"].as_str().unwrap();
+        assert!(what.contains(&tree) && what.contains("sub"), "{what}");
+    }
+}
+
+#[test]
+fn thread_count_does_not_change_results() {
+    let mut r = Repo::new();
+    for i in 0..12u64 {
+        r.write(&format!("d{}/f{i}.env", i % 3), env_line(&tok(100 + i)));
+        r.write("common.txt", format!("{i}\n"));
+        r.commit(&format!("c{i}"));
+        if i % 4 == 3 {
+            r.write(&format!("d{}/f{}.env", (i - 1) % 3, i - 1), "gone\n");
+            r.commit(&format!("rm {i}"));
+        }
+    }
+    let (_, one) = scan(&r.path, &["-j", "1"]);
+    let (_, four) = scan(&r.path, &["-j", "4"]);
+    assert_eq!(findings(&one).len(), 12);
+    assert_eq!(one["findings"], four["findings"]);
+    assert_eq!(one["summary"]["git"], four["summary"]["git"]);
+}
+
+#[test]
+fn sarif_and_jsonl_carry_history_findings() {
+    let (r, c) = history_with_token();
+    for format in ["sarif", "jsonl"] {
+        let out = Command::cargo_bin("applivery-leaks")
+            .unwrap()
+            .arg("git")
+            .arg(&r.path)
+            .args(["--format", format])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains(&c), "{format}: {text}");
+        assert!(!text.contains(&tok(12)), "{format}: secret leaked");
+    }
+}
