@@ -539,7 +539,10 @@ impl<'a> Sweep<'a> {
     /// one lock. Afterwards every tree is read and `walk_tree` finds nothing left to do.
     fn walk_trees_parallel(&mut self, roots: &[Oid], threads: usize) -> Result<()> {
         struct Shared {
+            /// The current level of the tree walk, in reverse pack order (popped from the end).
             queue: Vec<(u32, Oid, Vec<u8>)>,
+            /// Trees of the next level, found while reading this one.
+            next: Vec<(u32, Oid, Vec<u8>)>,
             pending: usize,
             graph: Graph,
             blob_index: FxMap<Id, u32>,
@@ -547,6 +550,13 @@ impl<'a> Sweep<'a> {
             submodules: BTreeSet<String>,
             errors: Vec<Problem>,
         }
+        // Level by level, each level in pack order: versions of one directory sit at the
+        // same depth and next to each other in the pack, so a delta chain's base stays in
+        // libgit2's cache while its deltas are read.
+        let indexes = load_pack_indexes(&self.repo.commondir().join("objects"));
+        let by_pack = |v: &mut Vec<(u32, Oid, Vec<u8>)>| {
+            v.sort_by_cached_key(|x| std::cmp::Reverse(pack_key(&indexes, x.1)));
+        };
         let mut graph = std::mem::take(&mut self.graph);
         let mut queue = Vec::new();
         for &r in roots.iter().rev() {
@@ -556,9 +566,11 @@ impl<'a> Sweep<'a> {
                 queue.push((ti, r, Vec::new()));
             }
         }
+        by_pack(&mut queue);
         let shared = Mutex::new(Shared {
             pending: queue.len(),
             queue,
+            next: Vec::new(),
             graph,
             blob_index: std::mem::take(&mut self.blob_index),
             blobs: std::mem::take(&mut self.blobs),
@@ -571,6 +583,7 @@ impl<'a> Sweep<'a> {
             handles.push(open(self.repo.path())?);
         }
         let pb = &self.progress;
+        let by_pack = &by_pack;
         std::thread::scope(|s| {
             for repo in handles {
                 let (shared, wake) = (&shared, &wake);
@@ -584,7 +597,15 @@ impl<'a> Sweep<'a> {
                                     break item;
                                 }
                                 if g.pending == 0 {
-                                    return;
+                                    if g.next.is_empty() {
+                                        return;
+                                    }
+                                    let mut level = std::mem::take(&mut g.next);
+                                    by_pack(&mut level);
+                                    g.pending = level.len();
+                                    g.queue = level;
+                                    wake.notify_all();
+                                    continue;
                                 }
                                 g = wake.wait(g).unwrap();
                             }
@@ -599,8 +620,7 @@ impl<'a> Sweep<'a> {
                                 e.message().to_string(),
                             )),
                             Ok(obj) => {
-                                let (graph, queue, pending) =
-                                    (&mut sh.graph, &mut sh.queue, &mut sh.pending);
+                                let (graph, queue) = (&mut sh.graph, &mut sh.next);
                                 let (blob_index, blobs, submodules) =
                                     (&mut sh.blob_index, &mut sh.blobs, &mut sh.submodules);
                                 let ok = for_each_entry(obj.data(), |mode, name, id| match mode {
@@ -609,7 +629,6 @@ impl<'a> Sweep<'a> {
                                         if graph.nodes[ci as usize].0 == UNREAD {
                                             graph.nodes[ci as usize].0 = QUEUED;
                                             queue.push((ci, id, join(&prefix, name)));
-                                            *pending += 1;
                                         }
                                         let n = graph.name(name);
                                         graph.entries.push((n, ci));
@@ -1624,6 +1643,28 @@ pub fn rfc3339(t: git2::Time) -> String {
 /// read from the pack indexes (`.idx` version 2): reading a delta right after its base finds
 /// the base in libgit2's delta base cache instead of inflating the chain again.
 fn pack_order(objects: &Path, blobs: &[Oid]) -> Vec<Oid> {
+    let indexes = load_pack_indexes(objects);
+    let mut keyed: Vec<(u32, u64, Oid)> = blobs
+        .iter()
+        .map(|&b| {
+            let (p, o) = pack_key(&indexes, b);
+            (p, o, b)
+        })
+        .collect();
+    keyed.sort_unstable();
+    keyed.into_iter().map(|k| k.2).collect()
+}
+
+/// (pack number, offset) of an object; loose objects sort last.
+fn pack_key(indexes: &[PackIndex], oid: Oid) -> (u32, u64) {
+    indexes
+        .iter()
+        .enumerate()
+        .find_map(|(i, ix)| ix.offset(oid.as_bytes()).map(|o| (i as u32, o)))
+        .unwrap_or((u32::MAX, 0))
+}
+
+fn load_pack_indexes(objects: &Path) -> Vec<PackIndex> {
     let mut indexes = Vec::new();
     if let Ok(dir) = std::fs::read_dir(objects.join("pack")) {
         let mut paths: Vec<PathBuf> = dir
@@ -1637,18 +1678,7 @@ fn pack_order(objects: &Path, blobs: &[Oid]) -> Vec<Oid> {
             }
         }
     }
-    let mut keyed: Vec<(u32, u64, Oid)> = blobs
-        .iter()
-        .map(|&b| {
-            indexes
-                .iter()
-                .enumerate()
-                .find_map(|(i, ix)| ix.offset(b.as_bytes()).map(|o| (i as u32, o, b)))
-                .unwrap_or((u32::MAX, 0, b))
-        })
-        .collect();
-    keyed.sort_unstable();
-    keyed.into_iter().map(|k| k.2).collect()
+    indexes
 }
 
 struct PackIndex {
