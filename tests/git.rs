@@ -540,8 +540,16 @@ fn since_and_range_equal_the_subset_of_a_full_scan() {
     r.write("m.txt", "m\n");
     r.commit("main after fork");
     r.git(&["checkout", "-q", "feature"]);
+    // A tag on a bare blob: in a full scan, in no range.
+    r.write("tagged.txt", env_line(&tok(24)));
+    let blob = r.git(&["hash-object", "-w", "tagged.txt"]);
+    std::fs::remove_file(r.path.join("tagged.txt")).unwrap();
+    r.git(&["tag", "blob-tag", &blob]);
 
     let (_, full) = scan(&r.path, &[]);
+    assert!(findings(&full)
+        .iter()
+        .any(|f| f["path"] == format!("<blob {blob}>")));
     let in_range: BTreeSet<&str> = [f1.as_str(), f2.as_str(), f3.as_str()].into();
     let want: BTreeSet<_> = keys(&full)
         .into_iter()

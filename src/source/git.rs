@@ -230,14 +230,14 @@ impl<'a> Sweep<'a> {
             }
             self.hidden = vec![self.peel_commit(from.id(), r)?];
             self.tips = vec![self.peel_commit(to.id(), r)?];
-            self.root_trees.clear();
+            self.clear_ref_objects();
         } else if let Some(s) = &opts.since {
             let obj = self
                 .repo
                 .revparse_single(s)
                 .map_err(|e| anyhow!("cannot resolve --since {s}: {}", e.message()))?;
             self.hidden = vec![self.peel_commit(obj.id(), s)?];
-            self.root_trees.clear();
+            self.clear_ref_objects();
         }
 
         let (tips, hidden) = (self.tips.clone(), self.hidden.clone());
@@ -277,6 +277,14 @@ impl<'a> Sweep<'a> {
             self.unreachable()?;
         }
         Ok(())
+    }
+
+    /// A range holds commits only: trees and blobs refs point to directly belong to no
+    /// commit, so no range introduces them.
+    fn clear_ref_objects(&mut self) {
+        self.root_trees.clear();
+        self.blobs.clear();
+        self.blob_index.clear();
     }
 
     /// The commit `oid` names (through annotated tags).
