@@ -17,6 +17,7 @@ pub const EXIT_FINDINGS: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
 pub fn run(cli: Cli) -> Result<u8> {
+    crate::verify::check(&cli.command)?;
     match cli.command {
         Command::Dir(a) => {
             let threads = threads(&a.scan);
@@ -41,7 +42,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Rules(a) => list_rules(&load_rules(&a.rules)?, a.format),
         Command::Git(_) => anyhow::bail!("`git` is not implemented yet"),
         Command::Staged(_) => anyhow::bail!("`staged` is not implemented yet"),
-        Command::Verify(_) => anyhow::bail!("`verify` is not implemented yet"),
+        Command::Verify(a) => crate::verify::command(&a),
     }
 }
 
@@ -70,6 +71,7 @@ pub fn finish(mut report: Report, rules: &[Rule], scan: &ScanArgs) -> Result<u8>
             eprintln!("applivery-leaks: warning: {}", report::escape_control(w));
         }
     }
+    crate::verify::verify_findings(&mut report.findings, rules, &scan.verify)?;
     let format = scan.format.unwrap_or(Format::Text);
     emit(
         &report,
