@@ -36,6 +36,7 @@ enum Role {
 
 #[derive(Debug, Clone)]
 struct Request {
+    method: String,
     path: String,
     auth: Option<String>,
     user_agent: Option<String>,
@@ -121,6 +122,7 @@ fn handle(
         in_flight.fetch_sub(1, Ordering::SeqCst);
         return;
     }
+    let method = first.split_whitespace().next().unwrap_or("").to_string();
     let path = first.split_whitespace().nth(1).unwrap_or("").to_string();
     let (mut auth, mut user_agent) = (None, None);
     loop {
@@ -137,6 +139,7 @@ fn handle(
         }
     }
     requests.lock().unwrap().push(Request {
+        method,
         path,
         auth: auth.clone(),
         user_agent,
@@ -321,7 +324,10 @@ fn answers_map_to_live_revoked_unknown() {
     // ... and nothing else: no request without a token or with another one.
     assert_eq!(api.requests().len(), 13);
     for r in api.requests() {
-        assert_eq!(r.path, "/v1/integrations/builds");
+        assert_eq!(
+            (r.method.as_str(), r.path.as_str()),
+            ("GET", "/v1/integrations/builds")
+        );
         let ua = r.user_agent.unwrap_or_default();
         assert!(ua.starts_with("applivery-leaks/"), "{ua}");
     }
@@ -614,4 +620,83 @@ fn jsonl_and_sarif_carry_the_result() {
     json_of(&out.stdout);
     assert!(String::from_utf8_lossy(&out.stdout).contains("live"));
     assert!(!String::from_utf8_lossy(&out.stdout).contains(tok.as_str()));
+}
+
+#[test]
+fn service_account_tokens_have_no_verifier() {
+    let toks = tokens(3, 0x5eed_0009);
+    let (app, sa) = (&toks[0], format!("{}{}", toks[1], toks[2]));
+    let api = Server::start(HashMap::from([(app.clone(), Role::Live)]), None);
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "deploy.yml",
+        &format!("applivery:\n  app_token: {app}\n  service_account_token: \"{sa}\"\n"),
+    );
+    let (code, v, all) = dir_scan(d.path(), &api.url(), &["--verify"]);
+    assert_eq!(code, 1, "{all}");
+    let got: HashMap<String, (String, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                (
+                    f["verification"]["status"].as_str().unwrap().to_string(),
+                    f["verification"]["reason"].as_str().unwrap().to_string(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(got["applivery-app-token"].0, "live", "{v}");
+    assert_eq!(
+        got["applivery-service-account-token"],
+        ("unknown".to_string(), "no verifier".to_string())
+    );
+    // The service account token was never sent anywhere.
+    assert_eq!(api.requests().len(), 1);
+    assert_eq!(api.count(&sa), 0);
+}
+
+#[test]
+fn https_goes_through_the_proxy_from_the_environment_http_loopback_never_does() {
+    let tok = &tokens(1, 0x5eed_000a)[0];
+    let proxy = Server::start(HashMap::new(), None);
+    // Default https base: the client asks the proxy for a tunnel; the token would travel
+    // inside TLS, never in the clear to the proxy. This proxy refuses: unknown.
+    let out = bin()
+        .args(["verify", "--format", "json", "--verify-timeout", "2"])
+        .env("HTTPS_PROXY", proxy.url())
+        .env_remove("https_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .write_stdin(format!("{tok}\n"))
+        .output()
+        .unwrap();
+    let v = json_of(&out.stdout);
+    assert_eq!(v["findings"][0]["verification"]["status"], "unknown", "{v}");
+    let reqs = proxy.requests();
+    assert!(!reqs.is_empty());
+    for r in &reqs {
+        assert_eq!(
+            (r.method.as_str(), r.path.as_str(), r.auth.as_deref()),
+            ("CONNECT", "api.applivery.io:443", None)
+        );
+    }
+    // A loopback http base ignores HTTP_PROXY: a proxy would see the token in clear text.
+    let api = Server::start(HashMap::from([(tok.clone(), Role::Live)]), None);
+    let out = bin()
+        .args(["verify", "--format", "json", "--api-url", &api.url()])
+        .env("HTTP_PROXY", proxy.url())
+        .env("http_proxy", proxy.url())
+        .env("ALL_PROXY", proxy.url())
+        .write_stdin(format!("{tok}\n"))
+        .output()
+        .unwrap();
+    let v = json_of(&out.stdout);
+    assert_eq!(v["findings"][0]["verification"]["status"], "live", "{v}");
+    assert_eq!(proxy.requests().len(), reqs.len());
 }
