@@ -343,8 +343,10 @@ fn deadline(secrets: usize, limits: &Limits) -> Duration {
 /// What one request said.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Outcome {
-    /// A final answer.
+    /// A final answer from the API (or from what stands in front of it).
     Done(VerifyStatus, String),
+    /// No HTTP answer: connection failed, timed out, or broke off.
+    Failed(String),
     /// Worth another try (429, 5xx), after `after` if the server said so; `throttle` asks
     /// every worker to back off, not just this one.
     Retry {
@@ -383,16 +385,23 @@ impl Pacer {
 
 /// Runs `probe` once per secret (plus retries) on at most `limits.concurrency` threads;
 /// returns one verification per secret, in order. Secrets not settled by the deadline are
-/// `unknown` with reason "deadline exceeded".
+/// `unknown` with reason "deadline exceeded"; once the API has failed to answer
+/// `breaker(limits)` requests in a row, the rest are not sent at all.
 fn check_all<P>(secrets: &[&str], limits: Limits, budget: Duration, probe: P) -> Vec<Verification>
 where
     P: Fn(&str, Duration) -> Outcome + Sync,
 {
-    let deadline = Instant::now() + budget;
-    let pacer = Pacer {
-        next: Mutex::new(Instant::now()),
-        interval: limits.interval,
+    let run = Run {
+        limits,
+        deadline: Instant::now() + budget,
+        pacer: Pacer {
+            next: Mutex::new(Instant::now()),
+            interval: limits.interval,
+        },
+        failures: AtomicUsize::new(0),
+        probe,
     };
+    let breaker = breaker(&limits);
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Verification>>> = Mutex::new(vec![None; secrets.len()]);
     let workers = limits.concurrency.clamp(1, secrets.len().max(1));
@@ -401,7 +410,20 @@ where
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(secret) = secrets.get(i) else { break };
-                let (status, reason) = check_one(secret, &limits, deadline, &pacer, &probe);
+                let (status, reason) = if run.failures.load(Ordering::Relaxed) >= breaker {
+                    (
+                        VerifyStatus::Unknown,
+                        format!("not sent: the API failed to answer {breaker} requests in a row"),
+                    )
+                } else {
+                    let (status, reason, answered) = run.check_one(secret);
+                    if answered {
+                        run.failures.store(0, Ordering::Relaxed);
+                    } else {
+                        run.failures.fetch_add(1, Ordering::Relaxed);
+                    }
+                    (status, reason)
+                };
                 let v = Verification {
                     status,
                     reason: scrub(&reason, secret),
@@ -425,67 +447,82 @@ where
         .collect()
 }
 
-fn check_one<P>(
-    secret: &str,
-    limits: &Limits,
+/// Consecutive unanswered requests (network errors, timeouts, retries exhausted) after
+/// which the API is taken to be down: one full round of workers, and at least three.
+fn breaker(limits: &Limits) -> usize {
+    limits.concurrency.max(3)
+}
+
+/// State shared by the workers of one run.
+struct Run<P> {
+    limits: Limits,
     deadline: Instant,
-    pacer: &Pacer,
-    probe: &P,
-) -> (VerifyStatus, String)
-where
-    P: Fn(&str, Duration) -> Outcome,
-{
-    const EXCEEDED: &str = "deadline exceeded";
-    if !plausible(secret) {
-        return (
-            VerifyStatus::Unknown,
-            "not sent: not a plausible token (whitespace, control or non-ASCII characters, or too long)"
-                .into(),
-        );
-    }
-    let mut attempt = 1;
-    loop {
-        let Some(slot) = pacer.reserve(deadline) else {
-            return (VerifyStatus::Unknown, EXCEEDED.into());
-        };
-        sleep_until(slot);
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return (VerifyStatus::Unknown, EXCEEDED.into());
+    pacer: Pacer,
+    /// Requests in a row the API did not answer.
+    failures: AtomicUsize,
+    probe: P,
+}
+
+impl<P: Fn(&str, Duration) -> Outcome> Run<P> {
+    /// The verdict on one secret, and whether the API answered it at all.
+    fn check_one(&self, secret: &str) -> (VerifyStatus, String, bool) {
+        const EXCEEDED: &str = "deadline exceeded";
+        if !plausible(secret) {
+            return (
+                VerifyStatus::Unknown,
+                "not sent: not a plausible token (whitespace, control or non-ASCII characters, \
+                 or too long)"
+                    .into(),
+                true,
+            );
         }
-        let outcome = probe(secret, limits.timeout.min(left));
-        match outcome {
-            Outcome::Done(VerifyStatus::Unknown, reason) if Instant::now() >= deadline => {
-                return (VerifyStatus::Unknown, format!("{EXCEEDED} ({reason})"));
+        let mut attempt = 1;
+        loop {
+            let Some(slot) = self.pacer.reserve(self.deadline) else {
+                return (VerifyStatus::Unknown, EXCEEDED.into(), false);
+            };
+            sleep_until(slot);
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return (VerifyStatus::Unknown, EXCEEDED.into(), false);
             }
-            Outcome::Done(status, reason) => return (status, reason),
-            Outcome::Retry {
-                reason,
-                after,
-                throttle,
-            } => {
-                if attempt >= MAX_ATTEMPTS {
-                    return (
-                        VerifyStatus::Unknown,
-                        format!("{reason}, {attempt} attempts"),
-                    );
+            match (self.probe)(secret, self.limits.timeout.min(left)) {
+                Outcome::Done(status, reason) => return (status, reason, true),
+                // A request cut short by the deadline failed because of it.
+                Outcome::Failed(_) if Instant::now() >= self.deadline => {
+                    return (VerifyStatus::Unknown, EXCEEDED.into(), false);
                 }
-                let wait = match after {
-                    Some(a) => a.min(MAX_RETRY_AFTER),
-                    None => backoff(attempt),
-                };
-                let resume = Instant::now() + wait;
-                if resume >= deadline {
-                    return (
-                        VerifyStatus::Unknown,
-                        format!("{reason}; a retry would pass the deadline"),
-                    );
+                Outcome::Failed(reason) => return (VerifyStatus::Unknown, reason, false),
+                Outcome::Retry {
+                    reason,
+                    after,
+                    throttle,
+                } => {
+                    if attempt >= MAX_ATTEMPTS {
+                        return (
+                            VerifyStatus::Unknown,
+                            format!("{reason}, {attempt} attempts"),
+                            false,
+                        );
+                    }
+                    let wait = match after {
+                        Some(a) => a.min(MAX_RETRY_AFTER),
+                        None => backoff(attempt),
+                    };
+                    let resume = Instant::now() + wait;
+                    if resume >= self.deadline {
+                        return (
+                            VerifyStatus::Unknown,
+                            format!("{reason}; a retry would pass the deadline"),
+                            false,
+                        );
+                    }
+                    if throttle {
+                        self.pacer.pause_until(resume);
+                    }
+                    sleep_until(resume);
+                    attempt += 1;
                 }
-                if throttle {
-                    pacer.pause_until(resume);
-                }
-                sleep_until(resume);
-                attempt += 1;
             }
         }
     }
@@ -533,7 +570,7 @@ fn probe(client: &Client, endpoint: &Url, token: &str, timeout: Duration) -> Out
         .send()
     {
         Ok(r) => r,
-        Err(e) => return Outcome::Done(VerifyStatus::Unknown, error_reason(&e, timeout)),
+        Err(e) => return Outcome::Failed(error_reason(&e, timeout)),
     };
     let status = resp.status();
     let code = status.as_u16();
@@ -926,6 +963,45 @@ mod tests {
         );
         assert!(r[0].reason.starts_with("not sent"));
         assert_eq!(r[1].reason, "echo SECR…");
+    }
+
+    #[test]
+    fn an_api_that_never_answers_is_given_up_on() {
+        let calls = AtomicU32::new(0);
+        let secrets: Vec<String> = (0..20).map(|i| format!("secret-{i}")).collect();
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        let r = check_all(
+            &secrets,
+            limits(1, 0, 1000),
+            Duration::from_secs(20),
+            |_, _| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Outcome::Failed("connection failed: connection refused".into())
+            },
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        assert_eq!(r[2].reason, "connection failed: connection refused");
+        assert_eq!(
+            r[3].reason,
+            "not sent: the API failed to answer 3 requests in a row"
+        );
+        assert!(r.iter().all(|v| v.status == VerifyStatus::Unknown));
+        // One answer resets the count.
+        let calls = AtomicU32::new(0);
+        let r = check_all(
+            &secrets,
+            limits(1, 0, 1000),
+            Duration::from_secs(20),
+            |_, _| {
+                if calls.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+                    Outcome::Failed("timeout after 1 s".into())
+                } else {
+                    Outcome::Done(VerifyStatus::Revoked, "HTTP 401".into())
+                }
+            },
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 20);
+        assert_eq!(r[19].status, VerifyStatus::Revoked);
     }
 
     #[test]

@@ -503,28 +503,38 @@ fn offline_by_default() {
 }
 
 #[test]
-fn closed_port_is_unknown_not_an_error() {
+fn closed_port_is_unknown_and_the_rest_is_not_sent() {
     let port = {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let tok = &tokens(1, 0x5eed_0005)[0];
+    let toks = tokens(10, 0x5eed_0005);
     let (code, v, all) = verify_stdin(
         &format!("http://127.0.0.1:{port}"),
-        &format!("{tok}\n"),
-        &["--fail-on", "live"],
+        &toks.join("\n"),
+        &["--fail-on", "live", "--verify-concurrency", "1"],
     );
     assert_eq!(code, 0, "{all}");
-    let ver = &v["findings"][0]["verification"];
-    assert_eq!(ver["status"], "unknown");
-    assert!(
-        ver["reason"]
-            .as_str()
-            .unwrap()
-            .starts_with("connection failed: connection refused"),
-        "{ver}"
-    );
-    assert!(!all.contains(tok.as_str()));
+    let got = by_line(&v);
+    for line in 1..=10 {
+        let (status, reason) = &got[&line];
+        assert_eq!(status, "unknown");
+        if line <= 3 {
+            assert!(
+                reason.starts_with("connection failed: connection refused"),
+                "{reason}"
+            );
+        } else {
+            // Three failures in a row: the API is down, stop knocking.
+            assert_eq!(
+                reason, "not sent: the API failed to answer 3 requests in a row",
+                "{line}"
+            );
+        }
+    }
+    for t in &toks {
+        assert!(!all.contains(t.as_str()));
+    }
 }
 
 #[test]
