@@ -200,7 +200,7 @@ pub fn command(a: &VerifyArgs) -> Result<u8> {
         for (i, t) in a.tokens.iter().enumerate() {
             report
                 .findings
-                .push(token_finding(format!("<argument {}>", i + 1), 1, t.trim()));
+                .push(token_finding(format!("<argument {}>", i + 1), 1, t));
         }
     } else {
         let stdin = io::stdin();
@@ -214,13 +214,12 @@ pub fn command(a: &VerifyArgs) -> Result<u8> {
                     crate::source::io_reason(&e)
                 )
             })?;
-            let t = line.trim();
-            if t.is_empty() || t.starts_with('#') {
+            if line.trim().is_empty() || line.trim_start().starts_with('#') {
                 continue;
             }
             report
                 .findings
-                .push(token_finding("<stdin>".into(), n as u64 + 1, t));
+                .push(token_finding("<stdin>".into(), n as u64 + 1, &line));
         }
     }
     if report.findings.is_empty() && !a.quiet {
@@ -239,17 +238,21 @@ pub fn command(a: &VerifyArgs) -> Result<u8> {
     Ok(crate::run::exit_code(&report, a.verify.fail_on))
 }
 
-fn token_finding(path: String, line: u64, token: &str) -> Finding {
-    let end = token.chars().count() as u64 + 1;
+/// A finding for one given token; surrounding whitespace is not part of it.
+fn token_finding(path: String, line: u64, text: &str) -> Finding {
+    let token = text.trim();
+    let column = text.len() - text.trim_start().len();
+    let column = text[..column].chars().count() as u64 + 1;
+    let end = column + token.chars().count() as u64;
     Finding::new(
         APP_RULE,
         path,
         line,
-        1,
+        column,
         line,
         end,
         token.to_string(),
-        token.to_string(),
+        text.trim_end_matches(['\r', '\n']).to_string(),
     )
 }
 

@@ -350,6 +350,12 @@ fn answers_map_to_live_revoked_unknown() {
         assert_eq!(f["rule"], "applivery-app-token");
         assert_eq!(f["path"], "<stdin>");
     }
+    let padded = &v["findings"].as_array().unwrap()[9];
+    assert_eq!(padded["line"], 12);
+    assert_eq!(
+        (padded["column"].as_u64(), padded["end_column"].as_u64()),
+        (Some(3), Some(27))
+    );
 }
 
 #[test]
