@@ -56,7 +56,10 @@ pub struct Config {
 
 /// `root/name`, or just `name` when the root is the current directory (nicer messages).
 pub fn at_root(root: &Path, name: &str) -> PathBuf {
-    if root == Path::new(".") || root.as_os_str().is_empty() {
+    if root == Path::new(".")
+        || root.as_os_str().is_empty()
+        || std::env::current_dir().is_ok_and(|d| d == root)
+    {
         PathBuf::from(name)
     } else {
         root.join(name)
