@@ -87,45 +87,64 @@ struct BaselineFinding {
     fingerprint: String,
 }
 
-/// Parses a previous JSON report (`--format json`) into its fingerprints, each with the line
-/// where it first appears. Only `findings[].fingerprint` is read, so reports of any scan kind
-/// and of later schema versions that keep that field work.
+/// Parses a previous report — JSON (`--format json`) or JSON Lines (`--format jsonl`) — into
+/// its fingerprints, each with the line where it first appears. Only each finding's
+/// `fingerprint` is read, so reports of any scan kind, and of later schema versions that keep
+/// that field, work.
 pub fn parse_baseline(text: &str, file: &str) -> Result<Vec<Entry>> {
     // serde_json appends " at line L column C"; the place goes first instead.
-    let place = |e: &serde_json::Error| {
+    let place = |e: &serde_json::Error, line: usize| {
         let msg = e.to_string();
         let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
         match e.column() {
-            0 => (format!("{file}:{}", e.line()), msg),
-            c => (format!("{file}:{}:{c}", e.line()), msg),
+            0 => (format!("{file}:{line}"), msg),
+            c => (format!("{file}:{line}:{c}"), msg),
         }
     };
-    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        let (at, msg) = place(&e);
-        anyhow::anyhow!("{at}: invalid JSON: {msg}")
-    })?;
-    if !v.get("findings").is_some_and(|f| f.is_array()) {
-        bail!(
-            "{file}:1: not an applivery-leaks JSON report: no \"findings\" array (create one \
-             with --format json --output FILE)"
-        );
-    }
-    let report: BaselineReport = serde_json::from_str(text).map_err(|e| {
-        let (at, msg) = place(&e);
-        anyhow::anyhow!("{at}: every finding needs a string \"fingerprint\": {msg}")
-    })?;
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for (i, f) in report.findings.into_iter().enumerate() {
-        if !is_fingerprint(&f.fingerprint) {
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let jsonl = serde_json::from_str::<serde_json::Value>(first)
+        .is_ok_and(|v| v.get("fingerprint").is_some());
+    let findings: Vec<BaselineFinding> = if jsonl {
+        let mut v = Vec::new();
+        for (i, l) in text.lines().enumerate() {
+            if !l.trim().is_empty() {
+                v.push(serde_json::from_str(l).map_err(|e| {
+                    let (at, msg) = place(&e, i + 1);
+                    anyhow::anyhow!("{at}: not a finding with a string \"fingerprint\": {msg}")
+                })?);
+            }
+        }
+        v
+    } else {
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            let (at, msg) = place(&e, e.line());
+            anyhow::anyhow!("{at}: invalid JSON: {msg}")
+        })?;
+        if !v.get("findings").is_some_and(|f| f.is_array()) {
             bail!(
-                "{file}: findings[{i}].fingerprint is not a fingerprint (32 lowercase hex digits)"
+                "{file}:1: not an applivery-leaks JSON report: no \"findings\" array (create \
+                 one with --format json --output FILE)"
             );
         }
+        let report: BaselineReport = serde_json::from_str(text).map_err(|e| {
+            let (at, msg) = place(&e, e.line());
+            anyhow::anyhow!("{at}: every finding needs a string \"fingerprint\": {msg}")
+        })?;
+        report.findings
+    };
+    let line_of = |fp: &str| {
+        text.find(&format!("\"{fp}\""))
+            .map(|at| text[..at].matches('\n').count() + 1)
+    };
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for f in findings {
+        let line = line_of(&f.fingerprint);
+        if !is_fingerprint(&f.fingerprint) {
+            let at = line.map(|l| format!(":{l}")).unwrap_or_default();
+            bail!("{file}{at}: \"fingerprint\" is not a fingerprint (32 lowercase hex digits)");
+        }
         if seen.insert(f.fingerprint.clone()) {
-            let line = text
-                .find(&format!("\"{}\"", f.fingerprint))
-                .map(|at| text[..at].matches('\n').count() + 1);
             out.push(Entry {
                 fingerprint: f.fingerprint,
                 file: file.to_string(),
@@ -265,6 +284,19 @@ mod tests {
         .unwrap();
         assert_eq!(ok.len(), 1);
         assert_eq!(ok[0].line, Some(2));
+        let fp2 = FP.replace('0', "1");
+        let lines = format!("{{\"fingerprint\":\"{FP}\"}}\n\n{{\"fingerprint\":\"{fp2}\"}}\n");
+        let ok = parse_baseline(&lines, "b.jsonl").unwrap();
+        assert_eq!(ok.len(), 2);
+        assert_eq!(ok[1].line, Some(3));
+        let err = parse_baseline(&format!("{{\"fingerprint\":\"{FP}\"}}\n{{]\n"), "b.jsonl")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("b.jsonl:2:"), "{err}");
+        let err = parse_baseline("{\"findings\": [\n{\"fingerprint\": \"nope\"}]}", "b")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("b:2:"), "{err}");
     }
 
     fn finding(path: &str, secret: &str, inline: bool) -> Finding {

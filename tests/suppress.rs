@@ -186,6 +186,16 @@ fn baseline_reports_only_new_findings_and_is_never_rewritten() {
     assert_eq!(paths(&r), vec!["b.env"]);
     assert_eq!(suppressed(&r, "baseline"), 1);
     assert_eq!(fs::read(d.join("baseline.json")).unwrap(), before);
+
+    // A JSON Lines report works as a baseline too.
+    let out = bin(d)
+        .args(["dir", "--format", "jsonl", "--output", "baseline.jsonl", "src"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let (code, r, _) = scan(d, &["--baseline", "baseline.jsonl", "src"]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(suppressed(&r, "baseline"), 2);
 }
 
 #[test]
