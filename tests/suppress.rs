@@ -189,7 +189,14 @@ fn baseline_reports_only_new_findings_and_is_never_rewritten() {
 
     // A JSON Lines report works as a baseline too.
     let out = bin(d)
-        .args(["dir", "--format", "jsonl", "--output", "baseline.jsonl", "src"])
+        .args([
+            "dir",
+            "--format",
+            "jsonl",
+            "--output",
+            "baseline.jsonl",
+            "src",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
