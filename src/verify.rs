@@ -233,7 +233,7 @@ pub fn command(a: &VerifyArgs) -> Result<u8> {
             eprintln!("applivery-leaks: warning: {w}");
         }
     }
-    let rules = crate::rules::load(true, &[], &[])?;
+    let rules = crate::rules::load(true, &[], &[], &[])?;
     crate::run::emit(&report, &rules, a.format, a.show_secrets, a.output.as_ref())?;
     Ok(crate::run::exit_code(&report, a.verify.fail_on))
 }

@@ -716,3 +716,22 @@ fn https_goes_through_the_proxy_from_the_environment_http_loopback_never_does() 
     assert_eq!(v["findings"][0]["verification"]["status"], "live", "{v}");
     assert_eq!(proxy.requests().len(), reqs.len());
 }
+
+#[test]
+fn suppressed_findings_are_never_sent() {
+    let toks = tokens(2, 0x5eed_000b);
+    let api = Server::start(toks.iter().map(|t| (t.clone(), Role::Live)).collect(), None);
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        ".env",
+        &format!(
+            "APPLIVERY_APP_TOKEN={} # applivery-leaks:allow\nAPPLIVERY_TOKEN={}\n",
+            toks[0], toks[1]
+        ),
+    );
+    let (code, v, all) = dir_scan(d.path(), &api.url(), &["--verify"]);
+    assert_eq!(code, 1, "{all}");
+    assert_eq!(v["findings"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!((api.count(&toks[0]), api.count(&toks[1])), (0, 1));
+}
