@@ -84,6 +84,8 @@ pub struct GitSummary {
     pub blobs: u64,
     pub shallow: bool,
     pub secrets: Vec<SecretSummary>,
+    /// The commit HEAD pointed at when the history was scanned (SARIF `revisionId`).
+    pub head: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
