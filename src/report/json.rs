@@ -73,6 +73,7 @@ pub fn report_value(report: &Report, rules: &[Rule], show: bool) -> Value {
             "commits_walked": g.commits,
             "blobs_scanned": g.blobs,
             "shallow": g.shallow,
+            "head": g.head,
             "secrets": g.secrets.iter().map(|x| json!({
                 "rule": x.rule,
                 "secret": if show { x.secret.clone() } else { crate::finding::redact(&x.secret) },
