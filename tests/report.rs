@@ -172,6 +172,9 @@ fn jsonl_lines_validate() {
     }
 }
 
+/// A named change that makes a report invalid.
+type Mutation = (&'static str, Box<dyn Fn(&mut Value)>);
+
 /// The schema must catch the mistakes it exists for, not accept anything.
 #[test]
 fn schema_rejects_malformed_reports() {
@@ -181,7 +184,7 @@ fn schema_rejects_malformed_reports() {
     let s = schema();
     assert_valid(&s, &good);
 
-    let mutations: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    let mutations: Vec<Mutation> = vec![
         (
             "missing fingerprint",
             Box::new(|v| {
