@@ -517,6 +517,138 @@ mod tests {
         assert_eq!(sentence("Token."), "Token.");
     }
 
+    use crate::finding::{GitInfo, Verification};
+    use crate::report::{GitSummary, Problem, ScanKind};
+
+    const T1: &str = "Zk3qP9xVb2LmN7wQe4RtY6uA";
+    const T2: &str = "Qw8rT5yU1iO3pA6sD9fG2hJk";
+
+    /// A history report with provenance and verification: the parts the binary cannot
+    /// produce until the `git` and `verify` commands exist.
+    fn git_report() -> Report {
+        let mut r = Report::new(ScanKind::Git, PathBuf::from("/tmp/repo with space"));
+        let commit = "0123456789abcdef0123456789abcdef01234567".to_string();
+        for (i, (tok, status)) in [(T1, VerifyStatus::Live), (T2, VerifyStatus::Revoked)]
+            .into_iter()
+            .enumerate()
+        {
+            let mut f = Finding::new(
+                "applivery-app-token",
+                format!("config/app {i}.env"),
+                3,
+                21,
+                3,
+                45,
+                tok.to_string(),
+                format!("APPLIVERY_APP_TOKEN={tok} # {T1} {T2}"),
+            );
+            f.git = Some(GitInfo {
+                commit: commit.clone(),
+                author_name: "Dev".into(),
+                author_email: "dev@example.com".into(),
+                date: "2026-01-02T03:04:05Z".into(),
+                summary: "Add CI".into(),
+                commits: vec![commit.clone()],
+                commit_count: 1,
+                in_head: i == 0,
+            });
+            f.verification = Some(Verification {
+                status,
+                reason: "HTTP status".into(),
+                checked_at: "2026-01-02T03:04:05Z".into(),
+            });
+            r.findings.push(f);
+        }
+        r.errors.push(Problem::new("deadbeef", "corrupt object"));
+        r.warnings
+            .push("shallow clone: history is truncated".into());
+        r.summary.git = Some(GitSummary {
+            commits: 3,
+            blobs: 4,
+            shallow: true,
+            secrets: Vec::new(),
+            head: Some(commit),
+        });
+        r
+    }
+
+    fn rules() -> Vec<Rule> {
+        crate::rules::default_rules()
+    }
+
+    #[test]
+    fn history_results_carry_provenance_and_verification() {
+        let v = serde_json::to_value(build(&git_report(), &rules(), false)).unwrap();
+        let text = v.to_string();
+        assert!(!text.contains(T1) && !text.contains(T2), "{text}");
+        let run = &v["runs"][0];
+        assert_eq!(run["automationDetails"]["id"], "applivery-leaks/git/");
+        let vcs = &run["versionControlProvenance"][0];
+        assert_eq!(
+            vcs["revisionId"],
+            "0123456789abcdef0123456789abcdef01234567"
+        );
+        assert_eq!(vcs["repositoryUri"], "file:///tmp/repo%20with%20space/");
+        let r0 = &run["results"][0];
+        assert_eq!(r0["level"], "error");
+        assert_eq!(r0["properties"]["commit"], vcs["revisionId"]);
+        assert_eq!(r0["properties"]["in_head"], true);
+        assert_eq!(r0["properties"]["commit_count"], 1);
+        assert_eq!(r0["properties"]["verification"]["status"], "live");
+        let loc = &r0["locations"][0];
+        assert_eq!(
+            loc["logicalLocations"][0]["fullyQualifiedName"],
+            "0123456789abcdef0123456789abcdef01234567:config/app 0.env"
+        );
+        assert!(loc["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("0123456789ab"));
+        assert_eq!(
+            loc["physicalLocation"]["artifactLocation"]["uri"],
+            "config/app%200.env"
+        );
+        assert_eq!(run["results"][1]["level"], "note");
+        let inv = &run["invocations"][0];
+        assert_eq!(inv["executionSuccessful"], false);
+        let levels: Vec<&str> = inv["toolExecutionNotifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["level"].as_str().unwrap())
+            .collect();
+        assert_eq!(levels, ["error", "warning"]);
+        // Both tokens sit on each context line: neither snippet may leak the other.
+        for r in run["results"].as_array().unwrap() {
+            let snip = r["locations"][0]["physicalLocation"]["contextRegion"]["snippet"]["text"]
+                .as_str()
+                .unwrap();
+            assert!(snip.contains("Zk3q…") && snip.contains("Qw8r…"), "{snip}");
+        }
+        // For the external validator (scripts/check-sarif.sh): write the sample out.
+        if let Some(dir) = std::env::var_os("APPLIVERY_LEAKS_SARIF_SAMPLES") {
+            let path = Path::new(&dir).join("git-sample.sarif");
+            let mut f = std::fs::File::create(path).unwrap();
+            let style = Style {
+                format: crate::cli::Format::Sarif,
+                show_secrets: false,
+                color: false,
+            };
+            write(&git_report(), &rules(), style, &mut f).unwrap();
+        }
+    }
+
+    #[test]
+    fn show_secrets_puts_the_secret_in_snippet_and_properties() {
+        let v = serde_json::to_value(build(&git_report(), &rules(), true)).unwrap();
+        let r = &v["runs"][0]["results"][0];
+        assert_eq!(r["properties"]["secret"], T1);
+        assert_eq!(
+            r["locations"][0]["physicalLocation"]["region"]["snippet"]["text"],
+            T1
+        );
+    }
+
     #[test]
     fn snippets_redact_every_secret() {
         let s = redact_all("a=SECRET1111 b=OTHER2222", &["SECRET1111", "OTHER2222"]);
