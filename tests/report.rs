@@ -563,3 +563,133 @@ fn output_file_is_written_atomically() {
     assert!(err.contains("cannot write report"), "{err}");
     assert_eq!(leftovers(outdir.path()).len(), 3);
 }
+
+/// The OASIS SARIF 2.1.0 schema (tests/data, vendored: the validator's own check skips logs
+/// it cannot deserialize), with formats asserted: every `uri` must be a valid URI, so an
+/// unencoded space or `#` fails here.
+fn assert_valid_sarif(doc: &Value) {
+    let text = fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/sarif-schema-2.1.0.json"
+    ))
+    .unwrap();
+    let schema: Value = serde_json::from_str(&text).unwrap();
+    let v = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("SARIF schema compiles");
+    let errs: Vec<String> = v
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(errs.is_empty(), "SARIF schema errors: {errs:#?}");
+}
+
+#[test]
+fn sarif_matches_the_official_schema() {
+    let (d, _) = tree();
+    let dangling = d.path().join("dangling.env");
+    std::os::unix::fs::symlink(d.path().join("nowhere"), &dangling).unwrap();
+    for extra in [&[][..], &["--show-secrets"][..]] {
+        let (_, out, _) = scan(d.path(), "sarif", extra);
+        assert_valid_sarif(&parse(&out));
+    }
+    let out = bin()
+        .arg("dir")
+        .arg(d.path().join(".env"))
+        .arg(&dangling)
+        .args(["--no-config", "--format", "sarif"])
+        .output()
+        .unwrap();
+    let v = parse(&out.stdout);
+    assert_eq!(
+        v["runs"][0]["invocations"][0]["toolExecutionNotifications"][0]["level"],
+        "error"
+    );
+    assert_valid_sarif(&v);
+    let out = bin()
+        .args(["stdin", "--no-config", "--format", "sarif"])
+        .write_stdin(format!("APPLIVERY_APP_TOKEN={}\n", token(3)))
+        .output()
+        .unwrap();
+    assert_valid_sarif(&parse(&out.stdout));
+
+    // The schema check itself bites: an unencoded URI and a bad level are rejected.
+    let (_, out, _) = scan(d.path(), "sarif", &[]);
+    let mut bad = parse(&out);
+    bad["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] =
+        json!("a b#c");
+    bad["runs"][0]["results"][1]["level"] = json!("fatal");
+    let text = fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/sarif-schema-2.1.0.json"
+    ))
+    .unwrap();
+    let schema: Value = serde_json::from_str(&text).unwrap();
+    let v = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    let paths: Vec<String> = v
+        .iter_errors(&bad)
+        .map(|e| e.instance_path.to_string())
+        .collect();
+    assert!(paths.iter().any(|p| p.ends_with("/uri")), "{paths:?}");
+    assert!(paths.iter().any(|p| p.ends_with("/level")), "{paths:?}");
+}
+
+/// History findings (provenance, verification) through the library until the `git` and
+/// `verify` commands exist in this branch.
+#[test]
+fn sarif_of_a_history_scan_matches_the_official_schema() {
+    use applivery_leaks::finding::{Finding, GitInfo, Verification, VerifyStatus};
+    use applivery_leaks::report::{GitSummary, Report, ScanKind};
+
+    let t = token(5);
+    let commit = "89abcdef0123456789abcdef0123456789abcdef".to_string();
+    let mut r = Report::new(ScanKind::Git, std::env::temp_dir().join("repo ñ#"));
+    let mut f = Finding::new(
+        "applivery-app-token",
+        "ci/ñandú #1.env".into(),
+        1,
+        21,
+        1,
+        45,
+        t.clone(),
+        format!("APPLIVERY_APP_TOKEN={t}"),
+    );
+    f.git = Some(GitInfo {
+        commit: commit.clone(),
+        author_name: "Dev".into(),
+        author_email: "dev@example.com".into(),
+        date: "2026-01-02T03:04:05+01:00".into(),
+        summary: "Add CI".into(),
+        commits: vec![commit.clone()],
+        commit_count: 1,
+        in_head: false,
+    });
+    f.verification = Some(Verification {
+        status: VerifyStatus::Live,
+        reason: "HTTP 200".into(),
+        checked_at: "2026-01-02T03:04:05Z".into(),
+    });
+    r.findings.push(f);
+    r.summary.git = Some(GitSummary {
+        commits: 1,
+        blobs: 1,
+        shallow: false,
+        secrets: Vec::new(),
+        head: Some(commit),
+    });
+    let rules = applivery_leaks::rules::default_rules();
+    let v = serde_json::to_value(applivery_leaks::report::sarif::build(&r, &rules, false)).unwrap();
+    assert_valid_sarif(&v);
+    assert!(!v.to_string().contains(t.as_str()));
+    let run = &v["runs"][0];
+    assert_eq!(run["automationDetails"]["id"], "applivery-leaks/git/");
+    assert_eq!(run["results"][0]["level"], "error");
+    assert_eq!(
+        run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "ci/%C3%B1and%C3%BA%20%231.env"
+    );
+}
