@@ -171,7 +171,8 @@ fn descriptor(id: &str, rule: Option<&Rule>) -> ReportingDescriptor {
         )
         .full_description(
             MultiformatMessageString::builder()
-                .text(sentence(&first_paragraph))
+                .text(sentence(&first_paragraph.replace('`', "")))
+                .markdown(sentence(&first_paragraph))
                 .build(),
         )
         .help(
