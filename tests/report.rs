@@ -693,3 +693,28 @@ fn sarif_of_a_history_scan_matches_the_official_schema() {
         "ci/%C3%B1and%C3%BA%20%231.env"
     );
 }
+
+/// Two tokens on one line: the context shown for each finding must not leak the other.
+#[test]
+fn context_redacts_every_secret_on_the_line() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, b) = (token(21), token(22));
+    write(
+        d.path(),
+        ".env",
+        &format!("APPLIVERY_APP_TOKEN={a} APPLIVERY_TOKEN={b}\n"),
+    );
+    for format in ["text", "json", "jsonl", "sarif"] {
+        let (code, out, err) = scan(d.path(), format, &[]);
+        assert_eq!(code, 1);
+        let all = String::from_utf8_lossy(&[out, err].concat()).into_owned();
+        assert!(
+            all.matches('…').count() >= 4,
+            "{format}: expected both findings: {all}"
+        );
+        assert!(
+            !all.contains(a.as_str()) && !all.contains(b.as_str()),
+            "{format} leaks a secret through the context line: {all}"
+        );
+    }
+}

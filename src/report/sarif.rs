@@ -27,7 +27,7 @@ use serde_sarif::sarif::{
     RunAutomationDetails, Sarif, Tool, ToolComponent, VersionControlDetails,
 };
 
-use super::{Report, Style};
+use super::{redact_all, Report, Style};
 use crate::finding::{Finding, VerifyStatus};
 use crate::rules::{Rule, Severity};
 
@@ -63,10 +63,8 @@ pub fn build(report: &Report, rules: &[Rule], show: bool) -> Sarif {
         .map(|id| descriptor(id, rules.iter().find(|r| r.id == *id)))
         .collect();
 
-    // Every secret of the report, longest first: a context line may hold more than one.
-    let mut secrets: Vec<&str> = report.findings.iter().map(|f| f.secret.as_str()).collect();
-    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    secrets.dedup();
+    // A context line may hold more than one secret.
+    let secrets = report.secrets();
 
     let results: Vec<SarifResult> = report
         .findings
@@ -450,18 +448,6 @@ pub fn encode_path(path: &str) -> String {
         }
     }
     out
-}
-
-/// Replaces every secret of the report found in `text` by its redacted form: a line may hold
-/// two tokens, and the snippet of one finding must not leak the other.
-fn redact_all(text: &str, secrets: &[&str]) -> String {
-    let mut s = text.to_string();
-    for secret in secrets {
-        if !secret.is_empty() && s.contains(secret) {
-            s = s.replace(secret, &crate::finding::redact(secret));
-        }
-    }
-    s
 }
 
 fn short(commit: &str) -> &str {
