@@ -90,6 +90,8 @@ scan() { # name, then arguments; exit 1 (findings) and 2 (unread inputs) are exp
 
 scan dir "$BIN" dir "$TREE" --no-config --format sarif --max-file-size 10000
 (cd "$TREE" && scan dir-unreadable "$BIN" dir . dangling.env --no-config --format sarif --max-file-size 10000)
+# Inputs outside the scan root are reported with absolute file: URIs.
+scan dir-absolute "$BIN" dir "$TREE/.env" "$TREE/ñandú" --no-config --format sarif
 scan dir-clean "$BIN" dir "$TREE/dir with space" --no-config --format sarif --exclude '*.yml'
 printf 'APPLIVERY_APP_TOKEN=%s\n' "$(fake_token)" |
     scan stdin "$BIN" stdin --no-config --format sarif

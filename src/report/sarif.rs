@@ -280,15 +280,16 @@ fn result(
         .end_line(f.end_line as i64)
         .snippet(ArtifactContent::builder().text(snippet).build())
         .build();
-    let mut location = Location::builder()
-        .physical_location(
-            PhysicalLocation::builder()
-                .artifact_location(artifact_location(&f.path))
-                .region(region)
-                .context_region(context_region)
-                .build(),
-        )
+    let mut physical = PhysicalLocation::builder()
+        .artifact_location(artifact_location(&f.path))
         .build();
+    // SARIF positions are 1-based; a finding without a position (a token given to `verify`)
+    // names only its artifact.
+    if f.line >= 1 && f.column >= 1 && f.end_line >= f.line && f.end_column >= 1 {
+        physical.region = Some(region);
+        physical.context_region = Some(context_region);
+    }
+    let mut location = Location::builder().physical_location(physical).build();
     if let Some(g) = &f.git {
         location.logical_locations = Some(vec![LogicalLocation::builder()
             .name(f.path.clone())
@@ -633,6 +634,29 @@ mod tests {
         assert_eq!(
             r["locations"][0]["physicalLocation"]["region"]["snippet"]["text"],
             T1
+        );
+    }
+
+    #[test]
+    fn a_finding_without_position_has_no_region() {
+        let mut r = Report::new(ScanKind::Verify, PathBuf::from("/"));
+        r.findings.push(Finding::new(
+            "applivery-app-token",
+            "argument 1".into(),
+            0,
+            0,
+            0,
+            0,
+            T1.into(),
+            String::new(),
+        ));
+        let v = serde_json::to_value(build(&r, &rules(), false)).unwrap();
+        let pl = &v["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
+        assert_eq!(pl["artifactLocation"]["uri"], "argument%201");
+        assert!(pl.get("region").is_none() && pl.get("contextRegion").is_none());
+        assert_eq!(
+            v["runs"][0]["automationDetails"]["id"],
+            "applivery-leaks/verify/"
         );
     }
 
