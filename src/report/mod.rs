@@ -99,7 +99,7 @@ pub struct Summary {
     /// the reason.
     pub skipped: Vec<Problem>,
     pub duration: Duration,
-    /// Findings hidden, by mechanism (`inline`, `ignore-file`, `baseline`, `config`).
+    /// Findings hidden, by mechanism (`inline`, `ignore-file`, `baseline`, `config-exclude`).
     pub suppressed: BTreeMap<String, u64>,
     /// Filled with --report-unused.
     pub unused: Vec<Unused>,
