@@ -78,6 +78,7 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
         }
         writeln!(out)?;
     }
+    let secrets = report.secrets();
     for f in &report.findings {
         let mut head = format!("{}:{}:{}", esc(&f.path), f.line, f.column);
         if let Some(g) = &f.git {
@@ -92,7 +93,7 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
             },
         };
         writeln!(out, "{} {}{}", p.bold(&head), p.red(&f.rule), status)?;
-        writeln!(out, "  {}", esc(&f.shown_context(show)))?;
+        writeln!(out, "  {}", esc(&report.shown_context(f, show, &secrets)))?;
         writeln!(
             out,
             "  {} secret {}  sha256 {}…  fingerprint {}",
