@@ -58,7 +58,8 @@ pub fn run(cli: Cli) -> Result<u8> {
                 threads: threads(&a.scan),
                 progress: !a.scan.quiet && io::stderr().is_terminal(),
             };
-            let det = Detector::new(load_rules(&a.scan.rules)?);
+            let cfg = load_config(&a.scan.rules, &source::git::scan_root(&a.repo)?)?;
+            let det = Detector::new(cfg.load_rules(&a.scan.rules)?);
             let report = source::git::scan(&det, &opts)?;
             finish(report, det.rules(), &a.scan)
         }

@@ -66,10 +66,7 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
     git2::opts::strict_hash_verification(false);
 
     let repo = open(&opts.repo)?;
-    let root = match repo.workdir() {
-        Some(w) => w.to_path_buf(),
-        None => repo.path().to_path_buf(),
-    };
+    let root = scan_root(&opts.repo)?;
     let mut report = Report::new(ScanKind::Git, root);
     let mut sweep = Sweep::new(det, &repo, opts)?;
     sweep.enumerate(opts)?;
@@ -85,6 +82,16 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
     }
     report.summary.duration = started.elapsed();
     Ok(report)
+}
+
+/// The directory a sweep of the repository at `path` reports paths against (and finds the
+/// project config in): its work tree, or the repository itself when bare.
+pub fn scan_root(path: &Path) -> Result<PathBuf> {
+    let repo = open(path)?;
+    Ok(match repo.workdir() {
+        Some(w) => w.to_path_buf(),
+        None => repo.path().to_path_buf(),
+    })
 }
 
 fn open(path: &Path) -> Result<Repository> {
@@ -1115,6 +1122,12 @@ impl<'a> Sweep<'a> {
             blobs: self.text_blobs + self.binary_blobs,
             shallow: self.repo.is_shallow(),
             secrets,
+            head: self
+                .repo
+                .head()
+                .and_then(|h| h.peel_to_commit())
+                .ok()
+                .map(|c| c.id().to_string()),
         });
         Ok(())
     }
