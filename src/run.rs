@@ -89,6 +89,17 @@ pub fn load_rules(args: &RuleArgs) -> Result<Vec<Rule>> {
 pub fn finish(mut report: Report, rules: &[Rule], scan: &ScanArgs) -> Result<u8> {
     let cfg = load_config(&scan.rules, &report.root)?;
     suppress::apply(&mut report, &cfg, scan)?;
+    // The history summary lists unique secrets; a secret all of whose findings were
+    // suppressed is not news to anyone.
+    if let Some(g) = report.summary.git.as_mut() {
+        let kept: std::collections::HashSet<&str> = report
+            .findings
+            .iter()
+            .map(|f| f.secret_sha256.as_str())
+            .collect();
+        g.secrets
+            .retain(|s| kept.contains(s.secret_sha256.as_str()));
+    }
     report.sort();
     for e in &report.errors {
         eprintln!(
