@@ -121,9 +121,9 @@ EOF
   time_ms "git diff --cached --quiet (reference)" git diff --cached --quiet
 
   # The same change, with a token on one added line: exit 1 and a diff against HEAD.
-  printf '// applivery\nconst APPLIVERY_APP_TOKEN: &str = "Q7xVb2LmN7wQe4RtY6uAzk3P";\n' >>src/added.rs
+  printf '// applivery\nconst APPLIVERY_APP_TOKEN: &str = "Q7xVb2LmN7wQe4RtY6uAzk3P";\n' >>src/added.rs # fake token, applivery-leaks:allow
   f=$(sed -n "$((files / 2))p" "$work/files.txt")
-  printf 'applivery_token = "Zk3qP9xVb2LmN7wQe4RtY6uA"\n' >>"$f"
+  printf 'applivery_token = "Zk3qP9xVb2LmN7wQe4RtY6uA"\n' >>"$f" # fake token, applivery-leaks:allow
   git add src/added.rs "$f"
   "$bin" staged --quiet >/dev/null && { echo "expected findings" >&2; exit 1; }
   time_ms "staged, change with 2 tokens (exit 1)" "$bin" staged --quiet

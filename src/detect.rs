@@ -236,7 +236,7 @@ pub fn line_bounds(hay: &[u8], s: usize, e: usize) -> (usize, usize) {
         .iter()
         .position(|&b| b == b'\n')
         .map_or(hay.len(), |p| e + p);
-    if end > start && hay[end - 1] == b'\r' && end - 1 >= e {
+    if end > start && hay[end - 1] == b'\r' && end > e {
         end -= 1;
     }
     (start, end)

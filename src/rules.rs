@@ -237,7 +237,7 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn compile_regex(pattern: &str, what: &str) -> Result<Regex> {
+pub fn compile_regex(pattern: &str, what: &str) -> Result<Regex> {
     // Byte-oriented: `[^...]` and `.` must match any byte, including invalid UTF-8 around
     // a secret; `(?i)` is then ASCII case-insensitive, which is what tokens need.
     regex::bytes::RegexBuilder::new(pattern)
@@ -389,11 +389,13 @@ fn compile(spec: RuleSpec) -> Result<Rule> {
 }
 
 /// Builds the active rule set: defaults (unless disabled) plus every extra file, minus
-/// disabled ids. Duplicate ids are an error: reports and baselines key on them.
+/// disabled ids; every rule also allowlists the `placeholders` (project config). Duplicate
+/// ids are an error: reports and baselines key on them.
 pub fn load(
     use_defaults: bool,
     extra_files: &[std::path::PathBuf],
     disabled: &[String],
+    placeholders: &[Regex],
 ) -> Result<Vec<Rule>> {
     let mut rules = if use_defaults {
         default_rules()
@@ -414,6 +416,9 @@ pub fn load(
         }
     }
     rules.retain(|r| !disabled.contains(&r.id));
+    for r in &mut rules {
+        r.allowlist.regexes.extend(placeholders.iter().cloned());
+    }
     if rules.is_empty() {
         bail!("no rules to scan with (use --rules FILE, or drop --no-default-rules)");
     }

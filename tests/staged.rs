@@ -676,3 +676,22 @@ fn bare_repository_and_corrupt_index_are_clear_errors() {
     );
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
 }
+
+#[test]
+fn inline_marker_lets_a_deliberate_value_through() {
+    let r = Repo::new();
+    r.add(
+        "fixture.env",
+        format!(
+            "APPLIVERY_APP_TOKEN={} # applivery-leaks:allow (test fixture)\n",
+            token(27)
+        ),
+    );
+    let out = r.staged(&[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!out.stderr.contains("commit blocked"), "{}", out.stderr);
+    // --no-suppress shows it again, and the commit would be blocked.
+    let out = r.staged(&["--no-suppress"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("fixture.env:1"), "{}", out.stderr);
+}

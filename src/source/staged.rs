@@ -57,44 +57,69 @@ struct Change {
     new: Option<(Oid, u32)>,
 }
 
-/// Scans what is staged in the repository at (or above) `repo`. The default `.` honours the
-/// environment git gives hooks (`GIT_DIR`, `GIT_INDEX_FILE`): `git commit -a` and
-/// `git commit <paths>` stage into a temporary index, and that index is the one to scan.
-pub fn scan(det: &Detector, repo_arg: &Path) -> Result<Report> {
-    let started = Instant::now();
-    // Objects come from the user's own repository; re-hashing every tree and blob read (with
-    // collision-detecting SHA-1) would cost more than the scan.
-    git2::opts::strict_hash_verification(false);
-    let from_env = repo_arg == Path::new(".");
-    // Git sets GIT_INDEX_FILE for every pre-commit hook. libgit2 would read that index at
-    // once when opening the repository from the environment (the slow read step 1 avoids),
-    // so take it out of the environment first and read the index here.
-    let index_env = std::env::var_os("GIT_INDEX_FILE").filter(|p| !p.is_empty());
-    if from_env && index_env.is_some() {
-        std::env::remove_var("GIT_INDEX_FILE");
-    }
-    let repo = open(repo_arg, from_env)?;
-    let root = repo
-        .workdir()
-        .ok_or_else(|| {
-            anyhow!(
-                "{} is a bare repository: nothing is staged",
-                repo.path().display()
-            )
-        })?
-        .to_path_buf();
-    let mut report = Report::new(ScanKind::Staged, root);
-    let head = head_tree(&repo)?;
+/// A repository opened for a staged scan. The default `.` honours the environment git gives
+/// hooks (`GIT_DIR`, `GIT_INDEX_FILE`): `git commit -a` and `git commit <paths>` stage into
+/// a temporary index, and that index is the one to scan.
+pub struct Staged {
+    repo: Repository,
+    root: PathBuf,
+    index_path: PathBuf,
+}
 
-    let index_path = match index_env {
-        Some(p) if from_env => PathBuf::from(p),
-        _ => repo.path().join("index"),
-    };
+impl Staged {
+    pub fn open(repo_arg: &Path) -> Result<Staged> {
+        // Objects come from the user's own repository; re-hashing every tree and blob read
+        // (with collision-detecting SHA-1) would cost more than the scan.
+        git2::opts::strict_hash_verification(false);
+        let from_env = repo_arg == Path::new(".");
+        // Git sets GIT_INDEX_FILE for every pre-commit hook. libgit2 would read that index at
+        // once when opening the repository from the environment (the slow read step 1
+        // avoids), so take it out of the environment first and read the index here.
+        let index_env = std::env::var_os("GIT_INDEX_FILE").filter(|p| !p.is_empty());
+        if from_env && index_env.is_some() {
+            std::env::remove_var("GIT_INDEX_FILE");
+        }
+        let repo = open(repo_arg, from_env)?;
+        let root = repo
+            .workdir()
+            .ok_or_else(|| {
+                anyhow!(
+                    "{} is a bare repository: nothing is staged",
+                    repo.path().display()
+                )
+            })?
+            .to_path_buf();
+        let index_path = match index_env {
+            Some(p) if from_env => PathBuf::from(p),
+            _ => repo.path().join("index"),
+        };
+        Ok(Staged {
+            repo,
+            root,
+            index_path,
+        })
+    }
+
+    /// The work tree: reported paths are relative to it, and the project config lives there.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Scans what is staged.
+    pub fn scan(&self, det: &Detector) -> Result<Report> {
+        scan(det, &self.repo, &self.root, &self.index_path)
+    }
+}
+
+fn scan(det: &Detector, repo: &Repository, root: &Path, index_path: &Path) -> Result<Report> {
+    let started = Instant::now();
+    let mut report = Report::new(ScanKind::Staged, root.to_path_buf());
+    let head = head_tree(repo)?;
     let force_libgit2 = std::env::var_os("APPLIVERY_LEAKS_INDEX").is_some_and(|v| v == "libgit2");
     let fast = if force_libgit2 {
         None
     } else {
-        index::read(&index_path)
+        index::read(index_path)
             .with_context(|| format!("cannot read the index {}", index_path.display()))?
     };
     let changes = match fast {
@@ -102,7 +127,7 @@ pub fn scan(det: &Detector, repo_arg: &Path) -> Result<Report> {
             let mut out = Vec::new();
             let root_cache = idx.tree.as_ref();
             walk(
-                &repo,
+                repo,
                 &idx,
                 &mut Vec::new(),
                 head.as_ref().map(|t| t.id()),
@@ -112,7 +137,7 @@ pub fn scan(det: &Detector, repo_arg: &Path) -> Result<Report> {
             )?;
             out
         }
-        None => changes_by_libgit2(&repo, &index_path, head.as_ref(), &mut report)?,
+        None => changes_by_libgit2(repo, index_path, head.as_ref(), &mut report)?,
     };
 
     let deleted: Vec<(Oid, u64)> = changes
@@ -127,7 +152,7 @@ pub fn scan(det: &Detector, repo_arg: &Path) -> Result<Report> {
         sized: false,
     };
     for c in &changes {
-        scan_change(det, &repo, c, &mut renames, &mut report);
+        scan_change(det, repo, c, &mut renames, &mut report);
     }
     report.summary.duration = started.elapsed();
     report.sort();
@@ -509,11 +534,11 @@ fn lines(b: &[u8]) -> u64 {
     n + u64::from(b.last().is_some_and(|&c| c != b'\n'))
 }
 
-/// The message that explains a blocked commit, for standard error. `findings` are those that
-/// block it; empty means no message.
+/// The message that explains a blocked commit, for standard error. `findings` are those left
+/// after suppression; empty means no message.
 pub fn blocked_message(findings: &[Finding]) -> String {
     use crate::report::escape_control as esc;
-    let blocking: Vec<&Finding> = findings.iter().filter(|f| !f.inline_allowed).collect();
+    let blocking: Vec<&Finding> = findings.iter().collect();
     if blocking.is_empty() {
         return String::new();
     }
