@@ -11,9 +11,11 @@
 //! 4. context: the words that name the secret (`APPLIVERY_TOKEN=`, `Bearer`, `app_token:`),
 //!    the `near` patterns within a window of lines, and the URL hosts of the command it is in.
 
+use std::borrow::Cow;
+
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
-use crate::rules::{Context, Rule, Shape};
+use crate::rules::{Context, Decode, Rule, Shape};
 
 /// A candidate secret: which rule matched and where the secret lies in the haystack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +39,8 @@ pub struct Detector {
     keyword_rules: Vec<Vec<usize>>,
     /// Rules without keywords run on every blob.
     always: Vec<usize>,
+    /// Per rule, its keywords lower-cased: the service a key or parent must mention.
+    names: Vec<Vec<String>>,
 }
 
 impl Detector {
@@ -70,7 +74,12 @@ impl Detector {
                     .expect("keyword automaton builds"),
             )
         };
+        let names = rules
+            .iter()
+            .map(|r| r.keywords.iter().map(|k| k.to_ascii_lowercase()).collect())
+            .collect();
         Detector {
+            names,
             rules,
             keywords,
             keyword_rules,
@@ -163,7 +172,7 @@ impl Detector {
             // Resume right after the secret, not after the whole match: rule regexes often
             // consume one delimiter after the secret that may start the next candidate.
             at = if e > m.start() { e } else { m.end() + 1 };
-            if self.accept(rule, hay, s, e) {
+            if self.accept(ri, hay, s, e) {
                 out.push(Candidate {
                     rule: ri,
                     start: s,
@@ -173,11 +182,27 @@ impl Detector {
         }
     }
 
-    fn accept(&self, rule: &Rule, hay: &[u8], s: usize, e: usize) -> bool {
-        let secret = &hay[s..e];
+    fn accept(&self, ri: usize, hay: &[u8], s: usize, e: usize) -> bool {
+        let rule = &self.rules[ri];
         let check = &rule.secret;
+        let decoded;
+        let secret: &[u8] = match check.decode {
+            Decode::None => &hay[s..e],
+            Decode::Base64 => match decode_base64(&hay[s..e]) {
+                Some(d) => {
+                    decoded = d;
+                    &decoded
+                }
+                None => return false,
+            },
+        };
         if secret.len() < check.min_len || secret.len() > check.max_len {
             return false;
+        }
+        if let Some(re) = &check.regex {
+            if !re.is_match(secret) {
+                return false;
+            }
         }
         if check.shape == Shape::Random && !looks_random(secret) {
             return false;
@@ -210,7 +235,23 @@ impl Detector {
         }
         match &rule.context {
             None => true,
-            Some(ctx) => context_ok(ctx, hay, s, e),
+            Some(ctx) => Ctx {
+                ctx,
+                names: &self.names[ri],
+                hay,
+            }
+            .ok(s, e),
+        }
+    }
+
+    /// The secret a candidate stands for: the matched bytes, or their decoding for rules
+    /// with `secret.decode` (a base64 value in a Kubernetes Secret reports the token itself,
+    /// so its hash and verification match the plain token found elsewhere).
+    pub fn secret<'h>(&self, c: &Candidate, hay: &'h [u8]) -> Cow<'h, [u8]> {
+        let raw = &hay[c.start..c.end];
+        match self.rules[c.rule].secret.decode {
+            Decode::None => Cow::Borrowed(raw),
+            Decode::Base64 => decode_base64(raw).map_or(Cow::Borrowed(raw), Cow::Owned),
         }
     }
 }
@@ -236,7 +277,7 @@ pub fn line_bounds(hay: &[u8], s: usize, e: usize) -> (usize, usize) {
         .iter()
         .position(|&b| b == b'\n')
         .map_or(hay.len(), |p| e + p);
-    if end > start && hay[end - 1] == b'\r' && end - 1 >= e {
+    if end > start && hay[end - 1] == b'\r' && end > e {
         end -= 1;
     }
     (start, end)
@@ -339,124 +380,406 @@ fn is_word_identifier(s: &[u8]) -> bool {
     words >= 2
 }
 
-fn context_ok(ctx: &Context, hay: &[u8], s: usize, e: usize) -> bool {
-    let (ls, le) = line_bounds(hay, s, e);
-    // 1. The word that names the secret.
-    if let Some(signal) = &ctx.signal {
-        let from = ls.max(s.saturating_sub(SIGNAL_LOOKBACK));
-        match naming_word(ctx, signal, &hay[from..s]) {
-            Naming::Foreign => return false,
-            Naming::Ok => {}
-            Naming::Nothing => {
-                // Nothing names it before it on its line: a trailing comment may
-                // (`<token> # applivery upload token`), or the key sits on the line above
-                // (`<key>AppliveryToken</key>` / `<string>…</string>`).
-                let after = &hay[e..le.min(e + SIGNAL_LOOKBACK).max(e)];
-                let named_after = after
-                    .split(|b| !(b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-'))
-                    .any(|w| {
-                        signal.is_match(w) && split_words(w).iter().any(|p| p.contains("applivery"))
-                    });
-                if !named_after && ls == 0 {
-                    return false;
-                }
-                if named_after {
-                    // fall through to the window and host checks
-                } else {
-                    let (ps, pe) = line_bounds(hay, ls - 1, ls - 1);
-                    let ps = ps.max(pe.saturating_sub(PREVIOUS_LINE_MAX));
-                    if naming_word(ctx, signal, &hay[ps..pe]) != Naming::Ok {
-                        return false;
-                    }
-                }
-            }
-        }
+/// Decodes standard or URL-safe base64 (padding optional) and drops one trailing newline
+/// (`echo $TOKEN | base64` encodes it). None if `b` is not base64.
+pub fn decode_base64(b: &[u8]) -> Option<Vec<u8>> {
+    fn val(c: u8) -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        } as u32)
     }
-    // 2. Every `near` pattern within the window of lines around the secret.
-    if !ctx.near.is_empty() {
-        let lo = s.saturating_sub(ctx.max_distance);
-        let hi = (e + ctx.max_distance).min(hay.len());
-        let mut ws = ls;
-        for _ in 0..ctx.lines_before {
-            if ws <= lo || ws == 0 {
-                break;
-            }
-            ws = hay[..ws - 1]
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(0, |p| p + 1);
-        }
-        let ws = ws.max(lo);
-        let mut we = le;
-        for _ in 0..ctx.lines_after {
-            if we >= hi {
-                break;
-            }
-            we = hay[(we + 1).min(hay.len())..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(hay.len(), |p| we + 1 + p);
-        }
-        let we = we.min(hi);
-        let window = &hay[ws..we];
-        if !ctx.near.iter().all(|r| r.is_match(window)) {
-            return false;
-        }
+    let body = b
+        .strip_suffix(b"==")
+        .or_else(|| b.strip_suffix(b"="))
+        .unwrap_or(b);
+    if body.len() % 4 == 1 {
+        return None;
     }
-    // 3. URLs of the command that carries the secret must include an expected host.
-    if !ctx.hosts.is_empty() {
-        let (cs, ce) = logical_line(hay, ls, le, ctx.max_distance, s, e);
-        if !hosts_ok(&hay[cs..ce], &ctx.hosts) {
-            return false;
+    let mut out = Vec::with_capacity(body.len() * 3 / 4);
+    for chunk in body.chunks(4) {
+        let mut n = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            n |= val(c)? << (18 - 6 * i);
         }
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&bytes[..chunk.len() - 1]);
     }
-    true
+    if out.ends_with(b"\r\n") {
+        out.truncate(out.len() - 2);
+    } else if out.ends_with(b"\n") {
+        out.truncate(out.len() - 1);
+    }
+    Some(out)
 }
 
-#[derive(Debug, PartialEq, Eq)]
+/// The context checks of one rule for one haystack.
+struct Ctx<'a> {
+    ctx: &'a Context,
+    /// The rule's keywords, lower-cased: the name of the service (`applivery`). A key or a
+    /// parent that contains one names this rule's service.
+    names: &'a [String],
+    hay: &'a [u8],
+}
+
+/// What the key in front of a secret says about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Naming {
-    /// A key names this secret and it is Applivery's or generic.
-    Ok,
-    /// The key names another service (`GITHUB_TOKEN`), or an unrelated key holds it.
+    /// The key names this rule's service (`APPLIVERY_TOKEN=`, `Applivery.init(`).
+    Ours,
+    /// The key is made of generic words (`token:`, `Bearer`, `app_token`): the context decides.
+    Generic,
+    /// The key names another service (`GITHUB_TOKEN`, `nonce:`).
     Foreign,
     /// Nothing before the secret names it.
     Nothing,
 }
 
-/// Looks at the words before a secret, last first, for the one that names it.
-fn naming_word(ctx: &Context, signal: &regex::bytes::Regex, before: &[u8]) -> Naming {
-    let words: Vec<&[u8]> = before
-        .split(|b| !(b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-' || *b == b'.'))
-        .filter(|w| w.iter().any(u8::is_ascii_alphabetic))
-        .collect();
-    for w in words.iter().rev() {
-        if signal.is_match(w) {
-            return if key_is_ours(ctx, w) {
-                Naming::Ok
-            } else {
-                Naming::Foreign
-            };
+/// Whose scope a secret sits in, judged from the structure around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Ours,
+    Foreign,
+    Unknown,
+}
+
+/// Words: letters, digits, `_`, `-`, `.` (`api.applivery.io`, `Applivery.shared.start`).
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.'
+}
+
+/// An HTTP request line (`.http` files, raw requests): the headers below it go to its URL.
+const HTTP_METHODS: &[&[u8]] = &[
+    b"GET ",
+    b"POST ",
+    b"PUT ",
+    b"PATCH ",
+    b"DELETE ",
+    b"HEAD ",
+    b"OPTIONS ",
+];
+
+impl Ctx<'_> {
+    fn ok(&self, s: usize, e: usize) -> bool {
+        let hay = self.hay;
+        let ctx = self.ctx;
+        let (ls, le) = line_bounds(hay, s, e);
+        // 1. The key that names the secret.
+        let mut naming = Naming::Generic;
+        if let Some(signal) = &ctx.signal {
+            let from = ls.max(s.saturating_sub(SIGNAL_LOOKBACK));
+            naming = self.naming(signal, from, s);
+            if naming == Naming::Nothing {
+                // A trailing comment may name it (`<token>  # applivery upload token`), or
+                // the key sits on the line above (`<key>AppliveryToken</key>` over
+                // `<string>…</string>`, `- name: appliveryToken` over `value: …`).
+                let after = &hay[e..le.min(e + SIGNAL_LOOKBACK).max(e)];
+                if after
+                    .split(|&b| !is_word_byte(b))
+                    .any(|w| signal.is_match(w) && self.mentions(w))
+                {
+                    naming = Naming::Ours;
+                } else if ls == 0 {
+                    return false;
+                } else {
+                    let (ps, pe) = line_bounds(hay, ls - 1, ls - 1);
+                    let ps = ps.max(pe.saturating_sub(PREVIOUS_LINE_MAX));
+                    naming = self.naming(signal, ps, pe);
+                }
+            }
+            if matches!(naming, Naming::Foreign | Naming::Nothing) {
+                return false;
+            }
+        }
+        let (cs, ce) = logical_line(hay, ls, le, ctx.max_distance, s, e);
+        // 2. A generic key is judged by the structure that holds it.
+        if naming != Naming::Ours && self.scope(s, ls, cs, ce) == Scope::Foreign {
+            return false;
+        }
+        // 3. Every `near` pattern within the window of lines around the secret.
+        if !ctx.near.is_empty() {
+            let (ws, we) = self.window(s, e, ls, le);
+            let window = &hay[ws..we];
+            if !ctx.near.iter().all(|r| r.is_match(window)) {
+                return false;
+            }
+        }
+        // 4. URLs of the command (or HTTP request) that carries the secret must include an
+        // expected host.
+        if !ctx.hosts.is_empty() {
+            match hosts_ok(&hay[cs..ce], &ctx.hosts) {
+                Some(ok) => return ok,
+                None => {
+                    if let Some((rs, re)) = self.request_line(cs) {
+                        return hosts_ok(&hay[rs..re], &ctx.hosts) != Some(false);
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// True if `text` contains one of the rule's names (`applivery`), ignoring case.
+    fn mentions(&self, text: &[u8]) -> bool {
+        self.names.iter().any(|n| {
+            !n.is_empty()
+                && text
+                    .windows(n.len())
+                    .any(|w| w.eq_ignore_ascii_case(n.as_bytes()))
+        })
+    }
+
+    fn is_generic(&self, word: &[u8]) -> bool {
+        let parts = split_words(word);
+        !parts.is_empty()
+            && parts
+                .iter()
+                .all(|p| self.ctx.generic_key_words.iter().any(|g| g == p))
+    }
+
+    /// Looks at the words in `from..to`, last first, for the key that names what follows.
+    /// A word the signal matches decides (`APPLIVERY_TOKEN` ours, `token` generic,
+    /// `GITHUB_TOKEN` foreign); another key (`nonce:`, `cacheKey=`) means the value is
+    /// something else; other words (arguments such as `this`) are passed over.
+    fn naming(&self, signal: &regex::bytes::Regex, from: usize, to: usize) -> Naming {
+        let hay = self.hay;
+        let mut i = to;
+        while i > from {
+            if !is_word_byte(hay[i - 1]) {
+                i -= 1;
+                continue;
+            }
+            let end = i;
+            while i > from && is_word_byte(hay[i - 1]) {
+                i -= 1;
+            }
+            let w = &hay[i..end];
+            if !w.iter().any(u8::is_ascii_alphabetic) {
+                continue;
+            }
+            if signal.is_match(w) {
+                return if self.mentions(w) {
+                    Naming::Ours
+                } else if self.is_generic(w) {
+                    Naming::Generic
+                } else {
+                    Naming::Foreign
+                };
+            }
+            if is_key(&hay[end..to]) && !self.is_generic(w) && !self.mentions(w) {
+                return Naming::Foreign;
+            }
+        }
+        Naming::Nothing
+    }
+
+    /// The innermost enclosing key of the secret decides whose it is: first brackets on its
+    /// line (`{"sentry":{"authToken":"…"}}`, `Applivery.shared.start(token: …)`), then the
+    /// command itself (`curl … https://upload.applivery.io …`), then less-indented lines
+    /// above (`sentry:` over `  auth_token: …`). Keyless openers (`[{`, `- `), block scalars
+    /// (`run: |`) and lines that are not `key:` are passed over; a parent that mentions the
+    /// service wins; the first keyed parent decides: generic words leave it open, any other
+    /// key names another service.
+    fn scope(&self, s: usize, ls: usize, cs: usize, ce: usize) -> Scope {
+        let hay = self.hay;
+        let lo = ls.max(s.saturating_sub(self.ctx.max_distance));
+        let mut depth = 0usize;
+        let mut i = s;
+        while i > lo {
+            i -= 1;
+            match hay[i] {
+                b'}' | b']' | b')' => depth += 1,
+                b'{' | b'[' | b'(' if depth > 0 => depth -= 1,
+                b'{' | b'[' | b'(' => {
+                    let key = word_before(hay, lo, i);
+                    if key.is_empty() {
+                        continue;
+                    }
+                    return self.classify(key);
+                }
+                _ => {}
+            }
+        }
+        if self.mentions(&hay[cs..ce]) {
+            return Scope::Ours;
+        }
+        // Less-indented lines above the command.
+        let mut indent = indentation(&hay[cs..ce]);
+        let lo = cs.saturating_sub(self.ctx.max_distance);
+        let mut at = cs;
+        let mut lines = 0;
+        while indent > 0 && at > lo && lines < self.ctx.lines_before {
+            let (ps, pe) = line_bounds(hay, at - 1, at - 1);
+            at = ps;
+            lines += 1;
+            let line = &hay[ps..pe];
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let ind = indentation(line);
+            if ind >= indent {
+                continue;
+            }
+            indent = ind;
+            if self.mentions(line) {
+                return Scope::Ours;
+            }
+            match line_key(line) {
+                None => continue,
+                Some(key) => return self.classify(key),
+            }
+        }
+        Scope::Unknown
+    }
+
+    fn classify(&self, key: &[u8]) -> Scope {
+        if self.mentions(key) {
+            Scope::Ours
+        } else if self.is_generic(key) {
+            Scope::Unknown
+        } else {
+            Scope::Foreign
         }
     }
-    let all_generic = words.iter().all(|w| {
-        split_words(w)
-            .iter()
-            .all(|p| ctx.generic_key_words.iter().any(|g| g == p))
-    });
-    if all_generic {
-        Naming::Nothing
-    } else {
-        Naming::Foreign
+
+    /// The lines around the secret in which every `near` pattern must match: up to
+    /// `lines_before`/`lines_after` lines and `max_distance` bytes each side, and not across
+    /// a `section_break` line (`---`, `### next request`, `[table]`); a break line above is
+    /// part of the window, since it often names the section.
+    fn window(&self, s: usize, e: usize, ls: usize, le: usize) -> (usize, usize) {
+        let hay = self.hay;
+        let ctx = self.ctx;
+        let is_break = |a: usize, b: usize| {
+            ctx.section_break
+                .as_ref()
+                .is_some_and(|r| r.is_match(&hay[a..b]))
+        };
+        let lo = s.saturating_sub(ctx.max_distance);
+        let hi = (e + ctx.max_distance).min(hay.len());
+        let mut ws = ls;
+        if !is_break(ls, le) {
+            for _ in 0..ctx.lines_before {
+                if ws <= lo || ws == 0 {
+                    break;
+                }
+                let (ps, pe) = line_bounds(hay, ws - 1, ws - 1);
+                ws = ps;
+                if is_break(ps, pe) {
+                    break;
+                }
+            }
+        }
+        let mut we = le;
+        for _ in 0..ctx.lines_after {
+            if we >= hi {
+                break;
+            }
+            let next = (we + 1).min(hay.len());
+            let next = if hay.get(we) == Some(&b'\r') {
+                (we + 2).min(hay.len())
+            } else {
+                next
+            };
+            if next >= hay.len() {
+                we = hay.len();
+                break;
+            }
+            let (ns, ne) = line_bounds(hay, next, next);
+            if is_break(ns, ne) {
+                break;
+            }
+            we = ne;
+        }
+        (ws.max(lo), we.min(hi))
+    }
+
+    /// The HTTP request line (`POST https://…`) of the header block that holds `cs`, if any.
+    fn request_line(&self, cs: usize) -> Option<(usize, usize)> {
+        let hay = self.hay;
+        let lo = cs.saturating_sub(self.ctx.max_distance);
+        let mut at = cs;
+        for _ in 0..self.ctx.lines_before {
+            if at == 0 || at <= lo {
+                break;
+            }
+            let (ps, pe) = line_bounds(hay, at - 1, at - 1);
+            at = ps;
+            let line = &hay[ps..pe];
+            if line.iter().all(u8::is_ascii_whitespace) {
+                return None;
+            }
+            if HTTP_METHODS.iter().any(|m| line.starts_with(m)) {
+                return Some((ps, pe));
+            }
+        }
+        None
     }
 }
 
-/// A key is ours when it mentions Applivery or is made only of generic words.
-fn key_is_ours(ctx: &Context, key: &[u8]) -> bool {
-    let parts = split_words(key);
-    parts.iter().any(|p| p.contains("applivery"))
-        || parts
-            .iter()
-            .all(|p| ctx.generic_key_words.iter().any(|g| g == p))
+/// True if the text after a word makes it a key: `key: v`, `"key": v`, `key = v`, `key => v`.
+fn is_key(after: &[u8]) -> bool {
+    let rest = after
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'"' | b'\'' | b'\\' | b'`'))
+        .map_or(&[][..], |p| &after[p..]);
+    matches!(rest.first(), Some(b':' | b'='))
+}
+
+/// The word just before an opening bracket (`"sentry": {` → `sentry`, `start(` → `start`).
+fn word_before(hay: &[u8], lo: usize, mut i: usize) -> &[u8] {
+    while i > lo
+        && matches!(
+            hay[i - 1],
+            b' ' | b'\t' | b':' | b'=' | b'"' | b'\'' | b'\\'
+        )
+    {
+        i -= 1;
+    }
+    let end = i;
+    while i > lo && is_word_byte(hay[i - 1]) {
+        i -= 1;
+    }
+    &hay[i..end]
+}
+
+/// The key a line opens (`  sentry:`, `- "credentials": {`, `android {`), or None for
+/// lines that are not keys (`curl …`, `func f() {`) and block scalars (`run: |`), whose
+/// contents are text rather than structure.
+fn line_key(line: &[u8]) -> Option<&[u8]> {
+    let mut t = line.trim_ascii_start();
+    if let Some(r) = t.strip_prefix(b"- ") {
+        t = r.trim_ascii_start();
+    }
+    let t = t.strip_prefix(b"\"").or(t.strip_prefix(b"'")).unwrap_or(t);
+    let n = t.iter().take_while(|&&b| is_word_byte(b)).count();
+    if n == 0 {
+        return None;
+    }
+    let key = &t[..n];
+    let rest = t[n..].strip_prefix(b"\"").or(t[n..].strip_prefix(b"'"));
+    let rest = rest.unwrap_or(&t[n..]).trim_ascii_start();
+    match rest.first() {
+        Some(b':') => {
+            let v = rest[1..].trim_ascii();
+            if v.starts_with(b"|") || v.starts_with(b">") {
+                None
+            } else {
+                Some(key)
+            }
+        }
+        Some(b'=' | b'{' | b'(') => Some(key),
+        _ => None,
+    }
+}
+
+fn indentation(line: &[u8]) -> usize {
+    line.iter()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count()
 }
 
 /// Splits `APPLIVERY_APP_TOKEN`, `appliveryAppToken`, `applivery.app-token` into lower-case
@@ -527,15 +850,17 @@ fn logical_line(
     (cs.max(lo), ce.min(hi))
 }
 
-/// True if `text` names no URL, or names at least one whose host ends with an allowed host.
-fn hosts_ok(text: &[u8], hosts: &[String]) -> bool {
+/// None if `text` names no http(s) URL; else whether one of them has an allowed host.
+fn hosts_ok(text: &[u8], hosts: &[String]) -> Option<bool> {
     let mut saw_url = false;
     let mut i = 0;
     while let Some(p) = find_ci(&text[i..], b"://") {
         let at = i + p;
         i = at + 3;
-        let scheme_ok = text[..at].to_ascii_lowercase().ends_with(b"http")
-            || text[..at].to_ascii_lowercase().ends_with(b"https");
+        let scheme = &text[at.saturating_sub(5)..at];
+        let scheme_ok = scheme.len() >= 4
+            && (scheme[scheme.len() - 4..].eq_ignore_ascii_case(b"http")
+                || scheme.eq_ignore_ascii_case(b"https"));
         if !scheme_ok {
             continue;
         }
@@ -554,10 +879,10 @@ fn hosts_ok(text: &[u8], hosts: &[String]) -> bool {
                     && host.ends_with(h.as_bytes())
                     && host[host.len() - h.len() - 1] == b'.')
         }) {
-            return true;
+            return Some(true);
         }
     }
-    !saw_url
+    saw_url.then_some(false)
 }
 
 fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {

@@ -159,7 +159,7 @@ fn locate(
         let end_column = column + chars(&data[c.start..c.end]);
         hits.push(Hit {
             rule: c.rule,
-            secret: String::from_utf8_lossy(&data[c.start..c.end]).into_owned(),
+            secret: String::from_utf8_lossy(&det.secret(&c, data)).into_owned(),
             line,
             column,
             end_line: line,

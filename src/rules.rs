@@ -64,6 +64,10 @@ struct SecretSpec {
     max_len: Option<usize>,
     min_entropy: Option<f64>,
     shape: Option<String>,
+    /// A regex the whole (decoded) secret must match, e.g. its alphabet and length.
+    regex: Option<String>,
+    /// How the captured text is encoded; the checks and the report use the decoded value.
+    decode: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,6 +86,8 @@ struct ContextSpec {
     generic_key_words: Vec<String>,
     #[serde(default)]
     hosts: Vec<String>,
+    /// Lines that start a new section (`---`, `### request`, `[table]`): the window stops there.
+    section_break: Option<String>,
 }
 
 fn default_lines() -> usize {
@@ -160,6 +166,19 @@ pub struct SecretCheck {
     pub max_len: usize,
     pub min_entropy: Option<f64>,
     pub shape: Shape,
+    /// Anchored: the whole (decoded) secret must match.
+    pub regex: Option<Regex>,
+    pub decode: Decode,
+}
+
+/// How a captured secret is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decode {
+    /// Reported as written.
+    None,
+    /// Standard or URL-safe base64 (Kubernetes Secret `data:`); one trailing newline in the
+    /// decoded value (`echo $TOKEN | base64`) is dropped.
+    Base64,
 }
 
 #[derive(Debug)]
@@ -171,6 +190,7 @@ pub struct Context {
     pub signal: Option<Regex>,
     pub generic_key_words: Vec<String>,
     pub hosts: Vec<String>,
+    pub section_break: Option<Regex>,
 }
 
 #[derive(Debug, Default)]
@@ -289,6 +309,17 @@ fn compile(spec: RuleSpec) -> Result<Rule> {
         Some("random") => Shape::Random,
         Some(other) => bail!("secret.shape '{other}' is not one of any, random"),
     };
+    let decode = match spec.secret.decode.as_deref() {
+        None | Some("none") => Decode::None,
+        Some("base64") => Decode::Base64,
+        Some(other) => bail!("secret.decode '{other}' is not one of none, base64"),
+    };
+    let secret_regex = spec
+        .secret
+        .regex
+        .as_deref()
+        .map(|p| compile_regex(&format!("^(?:{p})$"), "secret.regex"))
+        .transpose()?;
     let min_len = spec.secret.min_len.unwrap_or(1);
     let max_len = spec.secret.max_len.unwrap_or(usize::MAX);
     if min_len > max_len {
@@ -321,6 +352,11 @@ fn compile(spec: RuleSpec) -> Result<Rule> {
                 .map(|w| w.to_ascii_lowercase())
                 .collect(),
             hosts: c.hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
+            section_break: c
+                .section_break
+                .as_deref()
+                .map(|p| compile_regex(p, "context.section_break"))
+                .transpose()?,
         }),
     };
     let paths = if spec.allowlist.paths.is_empty() {
@@ -382,6 +418,8 @@ fn compile(spec: RuleSpec) -> Result<Rule> {
             max_len,
             min_entropy: spec.secret.min_entropy,
             shape,
+            regex: secret_regex,
+            decode,
         },
         context,
         allowlist,
