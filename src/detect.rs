@@ -100,7 +100,7 @@ impl Detector {
             .filter_map(|r| r.context.as_ref().map(|c| c.max_distance))
             .max()
             .unwrap_or(0);
-        context + SIGNAL_LOOKBACK + PREVIOUS_LINE_MAX + MAX_MATCH_LEN
+        context.max(LINE_LIMIT) + LINE_LIMIT + SIGNAL_LOOKBACK + PREVIOUS_LINE_MAX + MAX_MATCH_LEN
     }
 
     /// True if any rule could match: the cheap question asked before reading a whole blob.
@@ -224,7 +224,7 @@ impl Detector {
         if rule.allowlist.regexes.iter().any(|r| r.is_match(secret)) {
             return false;
         }
-        let (ls, le) = line_bounds(hay, s, e);
+        let (ls, le) = line_bounds_near(hay, s, e, LINE_LIMIT);
         if rule
             .allowlist
             .lines
@@ -269,18 +269,31 @@ fn next_start(start: usize, end: usize) -> usize {
 
 /// Start and end (exclusive, before `\r\n`) of the line holding `s..e`.
 pub fn line_bounds(hay: &[u8], s: usize, e: usize) -> (usize, usize) {
-    let start = hay[..s]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |p| p + 1);
-    let mut end = hay[e..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(hay.len(), |p| e + p);
-    if end > start && hay[end - 1] == b'\r' && end > e {
+    line_bounds_near(hay, s, e, usize::MAX)
+}
+
+/// How far the detector looks for the ends of a line. Every check it makes is bounded by
+/// this (or by `max_distance`), so a megabyte-long minified line full of candidates costs
+/// time linear in its length, and chunked scans that overlap by `margin()` agree with
+/// whole-blob scans.
+pub const LINE_LIMIT: usize = 4096;
+
+/// Like `line_bounds`, but looks at most `limit` bytes before `s` and after `e`; a line
+/// longer than that is cut there (`starts_line` tells a real line start from a cut).
+pub fn line_bounds_near(hay: &[u8], s: usize, e: usize, limit: usize) -> (usize, usize) {
+    let lo = s.saturating_sub(limit);
+    let start = memchr::memrchr(b'\n', &hay[lo..s]).map_or(lo, |p| lo + p + 1);
+    let hi = e.saturating_add(limit).min(hay.len());
+    let mut end = memchr::memchr(b'\n', &hay[e..hi]).map_or(hi, |p| e + p);
+    if end > start && end > e && hay[end - 1] == b'\r' {
         end -= 1;
     }
     (start, end)
+}
+
+/// True if `at` is the first byte of a line (not a cut made by `line_bounds_near`).
+fn starts_line(hay: &[u8], at: usize) -> bool {
+    at == 0 || hay[at - 1] == b'\n'
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -467,7 +480,7 @@ impl Ctx<'_> {
     fn ok(&self, s: usize, e: usize) -> bool {
         let hay = self.hay;
         let ctx = self.ctx;
-        let (ls, le) = line_bounds(hay, s, e);
+        let (ls, le) = line_bounds_near(hay, s, e, LINE_LIMIT);
         // 1. The key that names the secret.
         let mut naming = Naming::Generic;
         if let Some(signal) = &ctx.signal {
@@ -483,10 +496,10 @@ impl Ctx<'_> {
                     .any(|w| signal.is_match(w) && self.mentions(w))
                 {
                     naming = Naming::Ours;
-                } else if ls == 0 {
+                } else if ls == 0 || !starts_line(hay, ls) {
                     return false;
                 } else {
-                    let (ps, pe) = line_bounds(hay, ls - 1, ls - 1);
+                    let (ps, pe) = line_bounds_near(hay, ls - 1, ls - 1, LINE_LIMIT);
                     let ps = ps.max(pe.saturating_sub(PREVIOUS_LINE_MAX));
                     naming = self.naming(signal, ps, pe);
                 }
@@ -613,7 +626,7 @@ impl Ctx<'_> {
         let mut at = cs;
         let mut lines = 0;
         while indent > 0 && at > lo && lines < self.ctx.lines_before {
-            let (ps, pe) = line_bounds(hay, at - 1, at - 1);
+            let (ps, pe) = line_bounds_near(hay, at - 1, at - 1, LINE_LIMIT);
             at = ps;
             lines += 1;
             let line = &hay[ps..pe];
@@ -666,7 +679,7 @@ impl Ctx<'_> {
                 if ws <= lo || ws == 0 {
                     break;
                 }
-                let (ps, pe) = line_bounds(hay, ws - 1, ws - 1);
+                let (ps, pe) = line_bounds_near(hay, ws - 1, ws - 1, LINE_LIMIT);
                 ws = ps;
                 if is_break(ps, pe) {
                     break;
@@ -688,7 +701,7 @@ impl Ctx<'_> {
                 we = hay.len();
                 break;
             }
-            let (ns, ne) = line_bounds(hay, next, next);
+            let (ns, ne) = line_bounds_near(hay, next, next, LINE_LIMIT);
             if is_break(ns, ne) {
                 break;
             }
@@ -706,7 +719,7 @@ impl Ctx<'_> {
             if at == 0 || at <= lo {
                 break;
             }
-            let (ps, pe) = line_bounds(hay, at - 1, at - 1);
+            let (ps, pe) = line_bounds_near(hay, at - 1, at - 1, LINE_LIMIT);
             at = ps;
             let line = &hay[ps..pe];
             if line.iter().all(u8::is_ascii_whitespace) {
@@ -821,7 +834,8 @@ fn logical_line(
 ) -> (usize, usize) {
     let continues = |end: usize| {
         let mut i = end;
-        while i > 0 && (hay[i - 1] == b'\r' || hay[i - 1] == b' ' || hay[i - 1] == b'\t') {
+        let stop = end.saturating_sub(64);
+        while i > stop && (hay[i - 1] == b'\r' || hay[i - 1] == b' ' || hay[i - 1] == b'\t') {
             i -= 1;
         }
         i > 0 && matches!(hay[i - 1], b'\\' | b'`' | b'^')
@@ -829,23 +843,18 @@ fn logical_line(
     let lo = s.saturating_sub(max);
     let hi = (e + max).min(hay.len());
     let mut cs = ls;
-    while cs > lo && cs > 0 {
+    while cs > lo && starts_line(hay, cs) && cs > 0 {
         // `cs - 1` is the '\n' ending the previous line.
         let prev_end = cs - 1;
         if !continues(prev_end) {
             break;
         }
-        cs = hay[..prev_end]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |p| p + 1);
+        cs = memchr::memrchr(b'\n', &hay[lo..prev_end]).map_or(lo, |p| lo + p + 1);
     }
     let mut ce = le;
     while ce < hi && continues(ce) {
-        ce = hay[(ce + 1).min(hay.len())..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(hay.len(), |p| ce + 1 + p);
+        let from = (ce + 1).min(hi);
+        ce = memchr::memchr(b'\n', &hay[from..hi]).map_or(hi, |p| from + p);
     }
     (cs.max(lo), ce.min(hi))
 }
@@ -1001,5 +1010,114 @@ mod tests {
         );
         assert!(looks_random(T.as_bytes()));
         assert!(!looks_random(b"ApplicationTokenProvider"));
+    }
+
+    #[test]
+    fn parents_decide_for_generic_keys() {
+        // Indentation: the innermost keyed parent names the service.
+        assert_eq!(
+            secrets(&format!("applivery:\n  upload:\n    token: {T}\n")),
+            vec![T]
+        );
+        assert!(secrets(&format!("applivery:\n  x: 1\nsentry:\n  auth_token: {T}\n")).is_empty());
+        // Brackets on one line (minified JSON).
+        let ok = format!("{{\"applivery\":{{\"appToken\":\"{T}\"}}}}");
+        assert_eq!(secrets(&ok), vec![T]);
+        let foreign = format!("{{\"applivery\":{{}},\"sentry\":{{\"authToken\":\"{T}\"}}}}");
+        assert!(secrets(&foreign).is_empty());
+        // A block scalar's parent is not a key: the step name decides.
+        let gha = format!(
+            "      - name: Upload to Applivery\n        run: |\n          curl -H \"Authorization: Bearer {T}\" \"$URL\"\n"
+        );
+        assert_eq!(secrets(&gha), vec![T]);
+        // A call of the SDK names it.
+        assert_eq!(
+            secrets(&format!("  Applivery.shared.start(token: \"{T}\")\n")),
+            vec![T]
+        );
+    }
+
+    #[test]
+    fn nearest_key_decides() {
+        // Keys of other things next to applivery mentions.
+        assert!(secrets(&format!(
+            "x={{url:\"https://api.applivery.io\",nonce:\"{T}\"}}"
+        ))
+        .is_empty());
+        // Arguments before the value do not hide the call that names it.
+        assert_eq!(
+            secrets(&format!("Applivery.init(this, \"{T}\", false)\n")),
+            vec![T]
+        );
+    }
+
+    #[test]
+    fn sections_bound_the_window() {
+        let toml = format!("[applivery]\nid = 1\n\n[sentry]\ntoken = \"{T}\"\n");
+        assert!(secrets(&toml).is_empty());
+        let toml = format!("[applivery]\ntoken = \"{T}\"\n[sentry]\nx = 1\n");
+        assert_eq!(secrets(&toml), vec![T]);
+        let yaml = format!("name: applivery\n---\nkind: Secret\nstringData:\n  token: {T}\n");
+        assert!(secrets(&yaml).is_empty());
+    }
+
+    #[test]
+    fn http_request_line_is_the_url() {
+        let ok = format!("### applivery\nPOST https://upload.applivery.io/v1/integrations/builds\nAuthorization: Bearer {T}\n");
+        assert_eq!(secrets(&ok), vec![T]);
+        let other = format!("# applivery uploads are elsewhere\nGET https://api.github.com/user\nAuthorization: Bearer {T}\n");
+        assert!(secrets(&other).is_empty());
+    }
+
+    #[test]
+    fn base64_values_are_decoded() {
+        assert_eq!(decode_base64(b"aGVsbG8=").unwrap(), b"hello");
+        assert_eq!(decode_base64(b"aGVsbG8K").unwrap(), b"hello");
+        assert_eq!(decode_base64(b"aGVsbG8").unwrap(), b"hello");
+        assert!(decode_base64(b"a").is_none());
+        assert!(decode_base64(b"aGV*bG8=").is_none());
+        // Kubernetes Secret data: the finding is at the base64 text, the secret is the token.
+        let b64 = "WmszcVA5eFZiMkxtTjd3UWU0UnRZNnVB"; // base64 of T
+        let text = format!("kind: Secret\ndata:\n  APPLIVERY_APP_TOKEN: {b64}\r\n");
+        let d = det();
+        let c = d.detect(text.as_bytes());
+        assert_eq!(c.len(), 1);
+        assert_eq!(&text[c[0].start..c[0].end], b64);
+        assert_eq!(&*d.secret(&c[0], text.as_bytes()), T.as_bytes());
+        // Base64 of a look-alike is still a look-alike.
+        let text = "APPLIVERY_APP_TOKEN: eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4\n"; // 24 x
+        assert!(det().detect(text.as_bytes()).is_empty());
+    }
+
+    #[test]
+    fn crlf_everywhere() {
+        let s = format!(
+            "curl -X POST https://upload.applivery.io/v1/integrations/builds \\\r\n  -H \"Authorization: Bearer {T}\" \\\r\n  -F build=@a.ipa\r\n"
+        );
+        assert_eq!(secrets(&s), vec![T]);
+        let s = format!("<key>AppliveryAppToken</key>\r\n\t<string>{T}</string>\r\n");
+        assert_eq!(secrets(&s), vec![T]);
+    }
+
+    #[test]
+    fn token_alone_at_start_or_end() {
+        // At offset 0 and at the very end, named by the line above or a trailing comment.
+        assert_eq!(secrets(&format!("{T}  # applivery app token\n")), vec![T]);
+        assert_eq!(secrets(&format!("applivery_token:\n{T}")), vec![T]);
+        assert!(secrets(T).is_empty());
+    }
+
+    #[test]
+    fn long_minified_line_with_many_candidates() {
+        // 1 MiB of 24-character look-alikes on one line around one real leak.
+        let mut s = String::from("var cfg={");
+        for i in 0..40_000 {
+            s.push_str(&format!(
+                "k{i}:\"{}\",",
+                &"AbCdEfGhIjKlMnOpQrStUvWxYz"[i % 3..i % 3 + 24]
+            ));
+        }
+        s.push_str(&format!("appliveryToken:\"{T}\"}};"));
+        assert_eq!(secrets(&s), vec![T]);
     }
 }

@@ -50,7 +50,7 @@ pub fn scan_slice(det: &Detector, data: &[u8]) -> Scanned {
     }
     let mut hits = Vec::new();
     if det.prefilter(data) {
-        locate(det, data, 1, 0, data.len(), &mut hits);
+        locate(det, data, (1, 0), 0, data.len(), &mut hits);
     }
     Scanned::Text {
         bytes: data.len() as u64,
@@ -76,6 +76,9 @@ pub fn scan_reader_chunked<R: Read>(
     buf.clear();
     let mut total: u64 = 0;
     let mut base_line: u64 = 1;
+    // Characters of the buffer's first line that were in earlier chunks (a line longer than
+    // a chunk), so columns count from the real start of the line.
+    let mut base_column: u64 = 0;
     let mut report_from = 0;
     let mut hits = Vec::new();
     let mut first = true;
@@ -100,13 +103,24 @@ pub fn scan_reader_chunked<R: Read>(
         }
         let report_to = if eof { buf.len() } else { buf.len() - margin };
         if det.prefilter(buf) {
-            locate(det, buf, base_line, report_from, report_to, &mut hits);
+            locate(
+                det,
+                buf,
+                (base_line, base_column),
+                report_from,
+                report_to,
+                &mut hits,
+            );
         }
         if eof {
             break;
         }
         let keep_from = buf.len() - 2 * margin;
         base_line += memchr::memchr_iter(b'\n', &buf[..keep_from]).count() as u64;
+        base_column = match memchr::memrchr(b'\n', &buf[..keep_from]) {
+            Some(p) => chars(&buf[p + 1..keep_from]),
+            None => base_column + chars(&buf[..keep_from]),
+        };
         buf.drain(..keep_from);
         report_from = report_to - keep_from;
     }
@@ -141,7 +155,7 @@ fn fill<R: Read>(r: &mut R, buf: &mut Vec<u8>, want: usize, total: &mut u64) -> 
 fn locate(
     det: &Detector,
     data: &[u8],
-    base_line: u64,
+    (base_line, base_column): (u64, u64),
     from: usize,
     to: usize,
     hits: &mut Vec<Hit>,
@@ -155,7 +169,7 @@ fn locate(
         line += memchr::memchr_iter(b'\n', &data[counted_to..c.start]).count() as u64;
         counted_to = c.start;
         let (ls, le) = line_bounds(data, c.start, c.end);
-        let column = chars(&data[ls..c.start]) + 1;
+        let column = chars(&data[ls..c.start]) + 1 + if ls == 0 { base_column } else { 0 };
         let end_column = column + chars(&data[c.start..c.end]);
         hits.push(Hit {
             rule: c.rule,
@@ -259,5 +273,43 @@ mod tests {
         };
         assert_eq!(hits[0].column, 19);
         assert_eq!(hits[0].end_column, 43);
+    }
+
+    #[test]
+    fn tokens_straddling_chunk_boundaries_on_one_long_line() {
+        // No newline at all: line starts are cut by the detector's bounded look-around, which
+        // must give the same answer whichever chunk a token falls in.
+        let det = Detector::new(default_rules());
+        let margin = det.margin();
+        let mut text = String::new();
+        let mut planted = 0;
+        while text.len() < 12 * margin {
+            text.push_str("filler,words;and(some)symbols{x:1},");
+            if text.len() % 997 < 40 {
+                text.push_str(&format!("\"appliveryToken\":\"{T}\","));
+                planted += 1;
+            }
+        }
+        let Scanned::Text { hits: whole, .. } = scan_slice(&det, text.as_bytes()) else {
+            panic!()
+        };
+        assert_eq!(whole.len(), planted);
+        for chunk in [4 * margin, 4 * margin + 7, 5 * margin + 333] {
+            let mut buf = Vec::new();
+            let mut r = std::io::Cursor::new(text.as_bytes());
+            let Scanned::Text { hits, .. } =
+                scan_reader_chunked(&det, &mut r, &mut buf, chunk).unwrap()
+            else {
+                panic!()
+            };
+            assert_eq!(hits.len(), whole.len(), "chunk {chunk}");
+            for (h, w) in hits.iter().zip(&whole) {
+                assert_eq!(
+                    (h.line, h.column, h.end_column, &h.secret),
+                    (w.line, w.column, w.end_column, &w.secret),
+                    "chunk {chunk}"
+                );
+            }
+        }
     }
 }
