@@ -28,7 +28,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Bump when the generator changes, so old trees are rebuilt.
-const GENERATOR_VERSION: u32 = 4;
+const GENERATOR_VERSION: u32 = 5;
 const RUNS: usize = 3;
 
 struct Rng(u64);
@@ -347,7 +347,11 @@ fn generate(dir: &Path, size: u64) -> Vec<Planted> {
                 minified(&mut r, &mut s, target);
                 if leak_at.is_some() {
                     let tok = r.token();
-                    s.insert_str(s.len() / 2, &format!("appliveryToken:\"{tok}\","));
+                    // After a statement, not inside a string.
+                    let at = s[s.len() / 2..]
+                        .find(';')
+                        .map_or(s.len() - 5, |p| s.len() / 2 + p + 1);
+                    s.insert_str(at, &format!("var appliveryToken=\"{tok}\";"));
                     planted.push(Planted {
                         path: name.clone(),
                         token: tok,
@@ -583,7 +587,10 @@ fn main() {
         .filter(|b| b.exists())
         .expect("build the binary first: cargo build --release");
     let rg = which("rg");
-    let gitleaks = which("gitleaks");
+    // GITLEAKS=/path/to/gitleaks overrides the one on PATH (a shim adds startup time).
+    let gitleaks = std::env::var_os("GITLEAKS")
+        .map(PathBuf::from)
+        .or_else(|| which("gitleaks"));
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("applivery-leaks dir benchmark ({cpus} CPUs, warm page cache, median of {RUNS} runs)");
     println!("binary: {}", bin.display());
@@ -608,7 +615,8 @@ fn main() {
 [[rules]]
 id = "applivery-app-token"
 description = "Applivery App API Token"
-regex = '''(?i)applivery[\w.\-]{0,40}['"]?\s*[:=,]\s*\\?['"]?([A-Za-z0-9_-]{24})\b|(?i)bearer\s+([A-Za-z0-9_-]{24})\b'''
+regex = '''(?i)(?:applivery[\w.\-]{0,40}['"]?\s*[:=,(]\s*\\?['"]?|bearer\s+)([A-Za-z0-9_-]{24})\b'''
+secretGroup = 1
 keywords = ["applivery"]
 "#,
     )

@@ -117,10 +117,43 @@ impl Detector {
     /// Finds every candidate secret in `hay`, sorted by position. Candidates of different
     /// rules that overlap are reported once, for the rule listed first.
     pub fn detect(&self, hay: &[u8]) -> Vec<Candidate> {
-        let active = self.active_rules(hay);
+        let hits = self.keyword_hits(hay);
         let mut out = Vec::new();
-        for &ri in &active {
-            self.run_rule(ri, hay, &mut out);
+        for ri in 0..self.rules.len() {
+            let rule = &self.rules[ri];
+            if rule.keywords.is_empty() {
+                self.run_rule(ri, hay, 0, hay.len(), &[], &mut out);
+                continue;
+            }
+            let mine: Vec<(usize, usize)> = hits
+                .iter()
+                .filter(|h| self.keyword_rules[h.2].contains(&ri))
+                .map(|h| (h.0, h.1))
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            match rule.context.as_ref().filter(|c| c.keyword_near) {
+                // The keyword must be within `max_distance` of the secret: run the regex
+                // only on the regions around keyword occurrences (plus slack so the regex
+                // sees whole matches); a megabyte bundle that mentions the keyword once
+                // costs a few kilobytes of regex.
+                Some(ctx) => {
+                    let reach = ctx.max_distance + REGION_SLACK;
+                    let mut regions: Vec<(usize, usize)> = Vec::new();
+                    for &(ks, ke) in &mine {
+                        let (rs, re) = (ks.saturating_sub(reach), (ke + reach).min(hay.len()));
+                        match regions.last_mut() {
+                            Some(last) if rs <= last.1 => last.1 = last.1.max(re),
+                            _ => regions.push((rs, re)),
+                        }
+                    }
+                    for (rs, re) in regions {
+                        self.run_rule(ri, hay, rs, re, &mine, &mut out);
+                    }
+                }
+                None => self.run_rule(ri, hay, 0, hay.len(), &mine, &mut out),
+            }
         }
         out.sort_by_key(|c| (c.start, c.rule));
         let mut kept: Vec<Candidate> = Vec::with_capacity(out.len());
@@ -137,43 +170,39 @@ impl Detector {
         kept
     }
 
-    fn active_rules(&self, hay: &[u8]) -> Vec<usize> {
-        let mut on = vec![false; self.rules.len()];
-        for &i in &self.always {
-            on[i] = true;
-        }
-        if let Some(kw) = &self.keywords {
-            let mut remaining = self.keyword_rules.len();
-            let mut seen = vec![false; self.keyword_rules.len()];
-            for m in kw.find_iter(hay) {
-                let Some(p) = self
+    /// Every keyword occurrence: start, end, keyword index.
+    fn keyword_hits(&self, hay: &[u8]) -> Vec<(usize, usize, usize)> {
+        let Some(kw) = &self.keywords else {
+            return Vec::new();
+        };
+        kw.find_iter(hay)
+            .filter_map(|m| {
+                let p = self
                     .patterns
                     .iter()
-                    .position(|p| p.as_bytes().eq_ignore_ascii_case(m.as_bytes()))
-                else {
-                    continue;
-                };
-                if !seen[p] {
-                    seen[p] = true;
-                    for &r in &self.keyword_rules[p] {
-                        on[r] = true;
-                    }
-                    remaining -= 1;
-                    if remaining == 0 {
-                        break;
-                    }
-                }
-            }
-        }
-        (0..self.rules.len()).filter(|&i| on[i]).collect()
+                    .position(|p| p.as_bytes().eq_ignore_ascii_case(m.as_bytes()))?;
+                Some((m.start(), m.end(), p))
+            })
+            .collect()
     }
 
-    fn run_rule(&self, ri: usize, hay: &[u8], out: &mut Vec<Candidate>) {
+    /// Runs rule `ri` over `hay[from..to]` (the regex sees `to` as the end of input; the
+    /// checks see all of `hay`). `hits` are the rule's keyword occurrences.
+    fn run_rule(
+        &self,
+        ri: usize,
+        hay: &[u8],
+        from: usize,
+        to: usize,
+        hits: &[(usize, usize)],
+        out: &mut Vec<Candidate>,
+    ) {
         let rule = &self.rules[ri];
         let mut locs = rule.regex.capture_locations();
-        let mut at = 0;
-        while at <= hay.len() {
-            let Some(m) = rule.regex.captures_read_at(&mut locs, hay, at) else {
+        let region = &hay[..to];
+        let mut at = from;
+        while at <= region.len() {
+            let Some(m) = rule.regex.captures_read_at(&mut locs, region, at) else {
                 break;
             };
             let Some((s, e)) = locs.get(rule.secret_group) else {
@@ -184,7 +213,7 @@ impl Detector {
             // Resume right after the secret, not after the whole match: rule regexes often
             // consume one delimiter after the secret that may start the next candidate.
             at = if e > m.start() { e } else { m.end() + 1 };
-            if self.accept(ri, hay, s, e) {
+            if self.accept(ri, hay, s, e, hits) {
                 out.push(Candidate {
                     rule: ri,
                     start: s,
@@ -194,8 +223,17 @@ impl Detector {
         }
     }
 
-    fn accept(&self, ri: usize, hay: &[u8], s: usize, e: usize) -> bool {
+    fn accept(&self, ri: usize, hay: &[u8], s: usize, e: usize, hits: &[(usize, usize)]) -> bool {
         let rule = &self.rules[ri];
+        if let Some(ctx) = rule.context.as_ref().filter(|c| c.keyword_near) {
+            // A keyword wholly within `max_distance` bytes of the secret (hits are sorted).
+            let lo = s.saturating_sub(ctx.max_distance);
+            let hi = e + ctx.max_distance;
+            let i = hits.partition_point(|h| h.0 < lo);
+            if !hits.get(i).is_some_and(|h| h.1 <= hi) {
+                return false;
+            }
+        }
         let check = &rule.secret;
         let decoded;
         let secret: &[u8] = match check.decode {
@@ -267,6 +305,11 @@ impl Detector {
         }
     }
 }
+
+/// Extra bytes around keyword regions, longer than any match, so a regex started at a
+/// region's edge is back in step with a whole-blob scan before it reaches a secret that a
+/// keyword can vouch for.
+const REGION_SLACK: usize = 4096;
 
 /// The longest secret a chunk overlap must be able to hold whole.
 pub const MAX_MATCH_LEN: usize = 4096;
@@ -1131,5 +1174,38 @@ mod tests {
         }
         s.push_str(&format!("appliveryToken:\"{T}\"}};"));
         assert_eq!(secrets(&s), vec![T]);
+    }
+
+    #[test]
+    fn keyword_regions_give_the_same_findings_as_whole_scans() {
+        // The same rules without `keyword_near` scan the whole blob; with it, only regions
+        // around "applivery". Findings must not differ.
+        let whole_rules = crate::rules::DEFAULT_RULES.replace("keyword_near = true", "");
+        let whole = Detector::new(crate::rules::parse_rules(&whole_rules, "t").unwrap());
+        let near = det();
+        let mut seed = 7u64;
+        let mut text = String::new();
+        for i in 0..3000 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let tok: String = (0..24)
+                .map(|k| {
+                    b"AbCdEfGhJkMnPqRsTuVwXyZ0123456789_-aBcDeFgH"
+                        [((seed >> (k + 20)) % 43) as usize] as char
+                })
+                .collect();
+            match seed % 9 {
+                0 => text.push_str(&format!("APPLIVERY_TOKEN={tok}\n")),
+                1 => text.push_str(&format!("token: {tok}\n")),
+                2 => text.push_str("# applivery\n"),
+                3 => text.push_str(&"filler line of text without the word\n".repeat(60)),
+                _ => text.push_str(&format!("let v{i} = \"{tok}\";\n")),
+            }
+        }
+        let a = whole.detect(text.as_bytes());
+        let b = near.detect(text.as_bytes());
+        assert!(a.len() > 50, "{}", a.len());
+        assert_eq!(a, b);
     }
 }

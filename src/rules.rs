@@ -88,6 +88,9 @@ struct ContextSpec {
     hosts: Vec<String>,
     /// Lines that start a new section (`---`, `### request`, `[table]`): the window stops there.
     section_break: Option<String>,
+    /// A keyword must occur within `max_distance` bytes of the secret.
+    #[serde(default)]
+    keyword_near: bool,
 }
 
 fn default_lines() -> usize {
@@ -191,6 +194,9 @@ pub struct Context {
     pub generic_key_words: Vec<String>,
     pub hosts: Vec<String>,
     pub section_break: Option<Regex>,
+    /// A keyword must occur within `max_distance` bytes of the secret; the detector then runs
+    /// the rule's regex only around keyword occurrences.
+    pub keyword_near: bool,
 }
 
 #[derive(Debug, Default)]
@@ -330,6 +336,13 @@ fn compile(spec: RuleSpec) -> Result<Rule> {
             bail!("secret.min_entropy {e} is outside 0..8 bits per byte");
         }
     }
+    if spec
+        .context
+        .as_ref()
+        .is_some_and(|c| c.keyword_near && spec.keywords.is_empty())
+    {
+        bail!("context.keyword_near needs keywords");
+    }
     let context = match spec.context {
         None => None,
         Some(c) => Some(Context {
@@ -357,6 +370,7 @@ fn compile(spec: RuleSpec) -> Result<Rule> {
                 .as_deref()
                 .map(|p| compile_regex(p, "context.section_break"))
                 .transpose()?,
+            keyword_near: c.keyword_near,
         }),
     };
     let paths = if spec.allowlist.paths.is_empty() {
