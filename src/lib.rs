@@ -7,6 +7,7 @@
 //! verification → report.
 
 pub mod cli;
+pub mod config;
 pub mod detect;
 pub mod finding;
 pub mod haystack;
@@ -14,3 +15,5 @@ pub mod report;
 pub mod rules;
 pub mod run;
 pub mod source;
+pub mod suppress;
+pub mod verify;

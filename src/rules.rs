@@ -269,16 +269,16 @@ fn one_line(s: &str) -> String {
 /// Compiled regexes by pattern, shared by the rules of one file.
 type Cache = std::collections::HashMap<String, Regex>;
 
-fn compile_regex(cache: &mut Cache, pattern: &str, what: &str) -> Result<Regex> {
+fn compile_cached(cache: &mut Cache, pattern: &str, what: &str) -> Result<Regex> {
     if let Some(r) = cache.get(pattern) {
         return Ok(r.clone());
     }
-    let r = compile_regex_uncached(pattern, what)?;
+    let r = compile_regex(pattern, what)?;
     cache.insert(pattern.to_string(), r.clone());
     Ok(r)
 }
 
-fn compile_regex_uncached(pattern: &str, what: &str) -> Result<Regex> {
+pub fn compile_regex(pattern: &str, what: &str) -> Result<Regex> {
     // Byte-oriented: `[^...]` and `.` must match any byte, including invalid UTF-8 around
     // a secret; `(?i)` is then ASCII case-insensitive, which is what tokens need.
     regex::bytes::RegexBuilder::new(pattern)
@@ -309,7 +309,7 @@ fn compile(spec: RuleSpec, cache: &mut Cache) -> Result<Rule> {
             spec.precision
         );
     }
-    let regex = compile_regex(cache, &spec.regex, "rule")?;
+    let regex = compile_cached(cache, &spec.regex, "rule")?;
     let secret_group = regex
         .capture_names()
         .position(|n| n == Some("secret"))
@@ -339,7 +339,7 @@ fn compile(spec: RuleSpec, cache: &mut Cache) -> Result<Rule> {
         .secret
         .regex
         .as_deref()
-        .map(|p| compile_regex(cache, &format!("^(?:{p})$"), "secret.regex"))
+        .map(|p| compile_cached(cache, &format!("^(?:{p})$"), "secret.regex"))
         .transpose()?;
     let min_len = spec.secret.min_len.unwrap_or(1);
     let max_len = spec.secret.max_len.unwrap_or(usize::MAX);
@@ -364,7 +364,7 @@ fn compile(spec: RuleSpec, cache: &mut Cache) -> Result<Rule> {
             near: c
                 .near
                 .iter()
-                .map(|p| compile_regex(cache, p, "context.near"))
+                .map(|p| compile_cached(cache, p, "context.near"))
                 .collect::<Result<_>>()?,
             lines_before: c.lines_before,
             lines_after: c.lines_after,
@@ -372,7 +372,7 @@ fn compile(spec: RuleSpec, cache: &mut Cache) -> Result<Rule> {
             signal: c
                 .signal
                 .as_deref()
-                .map(|p| compile_regex(cache, p, "context.signal"))
+                .map(|p| compile_cached(cache, p, "context.signal"))
                 .transpose()?,
             generic_key_words: c
                 .generic_key_words
@@ -383,7 +383,7 @@ fn compile(spec: RuleSpec, cache: &mut Cache) -> Result<Rule> {
             section_break: c
                 .section_break
                 .as_deref()
-                .map(|p| compile_regex(cache, p, "context.section_break"))
+                .map(|p| compile_cached(cache, p, "context.section_break"))
                 .transpose()?,
             keyword_near: c.keyword_near,
         }),
@@ -405,7 +405,7 @@ fn compile(spec: RuleSpec, cache: &mut Cache) -> Result<Rule> {
             .allowlist
             .regexes
             .iter()
-            .map(|p| compile_regex(cache, p, "allowlist"))
+            .map(|p| compile_cached(cache, p, "allowlist"))
             .collect::<Result<_>>()?,
         stopwords: spec
             .allowlist
@@ -418,7 +418,7 @@ fn compile(spec: RuleSpec, cache: &mut Cache) -> Result<Rule> {
             .allowlist
             .lines
             .iter()
-            .map(|p| compile_regex(cache, p, "allowlist line"))
+            .map(|p| compile_cached(cache, p, "allowlist line"))
             .collect::<Result<_>>()?,
     };
     Ok(Rule {
@@ -456,11 +456,13 @@ fn compile(spec: RuleSpec, cache: &mut Cache) -> Result<Rule> {
 }
 
 /// Builds the active rule set: defaults (unless disabled) plus every extra file, minus
-/// disabled ids. Duplicate ids are an error: reports and baselines key on them.
+/// disabled ids; every rule also allowlists the `placeholders` (project config). Duplicate
+/// ids are an error: reports and baselines key on them.
 pub fn load(
     use_defaults: bool,
     extra_files: &[std::path::PathBuf],
     disabled: &[String],
+    placeholders: &[Regex],
 ) -> Result<Vec<Rule>> {
     let mut rules = if use_defaults {
         default_rules()
@@ -481,6 +483,9 @@ pub fn load(
         }
     }
     rules.retain(|r| !disabled.contains(&r.id));
+    for r in &mut rules {
+        r.allowlist.regexes.extend(placeholders.iter().cloned());
+    }
     if rules.is_empty() {
         bail!("no rules to scan with (use --rules FILE, or drop --no-default-rules)");
     }

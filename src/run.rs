@@ -2,33 +2,42 @@
 //! the report, and decide the exit code (0 clean, 1 findings, 2 error or nothing readable).
 
 use std::io::{self, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
 use crate::cli::{Cli, Command, FailOn, Format, RuleArgs, ScanArgs};
+use crate::config::Config;
 use crate::detect::Detector;
 use crate::report::{self, Report, Style};
-use crate::rules::{self, Rule};
+use crate::rules::Rule;
 use crate::source;
+use crate::suppress;
 
 pub const EXIT_CLEAN: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
 pub fn run(cli: Cli) -> Result<u8> {
+    crate::verify::check(&cli.command)?;
     match cli.command {
         Command::Dir(a) => {
             let threads = threads(&a.scan);
+            let cfg = load_config(&a.scan.rules, &source::dir::scan_root(&a.paths))?;
+            let mut exclude = a.exclude.clone();
+            if !a.scan.no_suppress {
+                // Excluded paths are not even read (so not counted); --no-suppress reads all.
+                exclude.extend(cfg.exclude.iter().cloned());
+            }
             let opts = source::dir::DirOptions {
                 paths: a.paths.clone(),
                 no_ignore: a.no_ignore,
                 follow_symlinks: a.follow_symlinks,
                 max_file_size: a.max_file_size,
-                exclude: a.exclude.clone(),
+                exclude,
                 threads,
             };
-            let rules = load_rules(&a.scan.rules)?;
+            let rules = cfg.load_rules(&a.scan.rules)?;
             let det = Detector::new(rules);
             let report = source::dir::scan(&det, &opts)?;
             finish(report, det.rules(), &a.scan)
@@ -39,9 +48,23 @@ pub fn run(cli: Cli) -> Result<u8> {
             finish(report, det.rules(), &a.scan)
         }
         Command::Rules(a) => list_rules(&load_rules(&a.rules)?, a.format),
-        Command::Git(_) => anyhow::bail!("`git` is not implemented yet"),
+        Command::Git(a) => {
+            let opts = source::git::GitOptions {
+                repo: a.repo.clone(),
+                include_unreachable: a.include_unreachable,
+                since: a.since.clone(),
+                range: a.range.clone(),
+                max_file_size: a.max_file_size,
+                threads: threads(&a.scan),
+                progress: !a.scan.quiet && io::stderr().is_terminal(),
+            };
+            let cfg = load_config(&a.scan.rules, &source::git::scan_root(&a.repo)?)?;
+            let det = Detector::new(cfg.load_rules(&a.scan.rules)?);
+            let report = source::git::scan(&det, &opts)?;
+            finish(report, det.rules(), &a.scan)
+        }
         Command::Staged(_) => anyhow::bail!("`staged` is not implemented yet"),
-        Command::Verify(_) => anyhow::bail!("`verify` is not implemented yet"),
+        Command::Verify(a) => crate::verify::command(&a),
     }
 }
 
@@ -51,12 +74,32 @@ fn threads(scan: &ScanArgs) -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
+/// The project config of a scan rooted at `root` (the repository's work tree for git and
+/// staged scans): `--config`, else `.applivery-leaks.toml` there, none with `--no-config`.
+pub fn load_config(args: &RuleArgs, root: &Path) -> Result<Config> {
+    Config::discover(args, root)
+}
+
+/// The active rules, with the project config found in the current directory.
 pub fn load_rules(args: &RuleArgs) -> Result<Vec<Rule>> {
-    rules::load(!args.no_default_rules, &args.rules, &[])
+    load_config(args, Path::new("."))?.load_rules(args)
 }
 
 /// Post-processing shared by every scan: report, then exit code.
 pub fn finish(mut report: Report, rules: &[Rule], scan: &ScanArgs) -> Result<u8> {
+    let cfg = load_config(&scan.rules, &report.root)?;
+    suppress::apply(&mut report, &cfg, scan)?;
+    // The history summary lists unique secrets; a secret all of whose findings were
+    // suppressed is not news to anyone.
+    if let Some(g) = report.summary.git.as_mut() {
+        let kept: std::collections::HashSet<&str> = report
+            .findings
+            .iter()
+            .map(|f| f.secret_sha256.as_str())
+            .collect();
+        g.secrets
+            .retain(|s| kept.contains(s.secret_sha256.as_str()));
+    }
     report.sort();
     for e in &report.errors {
         eprintln!(
@@ -70,7 +113,8 @@ pub fn finish(mut report: Report, rules: &[Rule], scan: &ScanArgs) -> Result<u8>
             eprintln!("applivery-leaks: warning: {}", report::escape_control(w));
         }
     }
-    let format = scan.format.unwrap_or(Format::Text);
+    crate::verify::verify_findings(&mut report.findings, rules, &scan.verify)?;
+    let format = scan.format.or(cfg.format).unwrap_or(Format::Text);
     emit(
         &report,
         rules,

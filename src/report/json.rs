@@ -73,6 +73,7 @@ pub fn report_value(report: &Report, rules: &[Rule], show: bool) -> Value {
             "commits_walked": g.commits,
             "blobs_scanned": g.blobs,
             "shallow": g.shallow,
+            "head": g.head,
             "secrets": g.secrets.iter().map(|x| json!({
                 "rule": x.rule,
                 "secret": if show { x.secret.clone() } else { crate::finding::redact(&x.secret) },
@@ -86,11 +87,21 @@ pub fn report_value(report: &Report, rules: &[Rule], show: bool) -> Value {
             })).collect::<Vec<_>>(),
         });
     }
+    let secrets = report.secrets();
+    let findings: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let mut v = finding_value(f, rules, show);
+            v["context"] = json!(report.shown_context(f, show, &secrets));
+            v
+        })
+        .collect();
     json!({
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "applivery-leaks", "version": env!("CARGO_PKG_VERSION")},
         "scan": report.kind.as_str(),
-        "findings": report.findings.iter().map(|f| finding_value(f, rules, show)).collect::<Vec<_>>(),
+        "findings": findings,
         "errors": report.errors.iter().map(|p| json!({"path": p.path, "reason": p.reason})).collect::<Vec<_>>(),
         "warnings": report.warnings,
         "summary": summary,
@@ -109,8 +120,10 @@ pub fn write_lines(
     style: Style,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    let secrets = report.secrets();
     for f in &report.findings {
         let mut v = finding_value(f, rules, style.show_secrets);
+        v["context"] = json!(report.shown_context(f, style.show_secrets, &secrets));
         v["schema_version"] = json!(SCHEMA_VERSION);
         serde_json::to_writer(&mut *out, &v)?;
         writeln!(out)?;

@@ -58,14 +58,26 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
             } else {
                 crate::finding::redact(&s.secret)
             };
+            let status = report
+                .findings
+                .iter()
+                .find(|f| f.secret_sha256 == s.secret_sha256)
+                .and_then(|f| f.verification.as_ref())
+                .map(|v| match v.status {
+                    VerifyStatus::Live => format!(" {}", p.red("LIVE")),
+                    VerifyStatus::Revoked => format!(" {}", p.green("revoked")),
+                    VerifyStatus::Unknown => " unknown".to_string(),
+                })
+                .unwrap_or_default();
             writeln!(
                 out,
-                "  {} {} sha256:{} first in {} {} ({}, {}) {}; in {} commit(s)",
+                "  {}{} {} sha256:{} first in {} {} ({}, {}) {}; in {} commit(s)",
                 if s.in_head {
                     p.red("IN HEAD")
                 } else {
                     p.dim("history")
                 },
+                status,
                 esc(&secret),
                 &s.secret_sha256[..16],
                 &s.first_commit[..s.first_commit.len().min(12)],
@@ -78,6 +90,7 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
         }
         writeln!(out)?;
     }
+    let secrets = report.secrets();
     for f in &report.findings {
         let mut head = format!("{}:{}:{}", esc(&f.path), f.line, f.column);
         if let Some(g) = &f.git {
@@ -92,7 +105,7 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
             },
         };
         writeln!(out, "{} {}{}", p.bold(&head), p.red(&f.rule), status)?;
-        writeln!(out, "  {}", esc(&f.shown_context(show)))?;
+        writeln!(out, "  {}", esc(&report.shown_context(f, show, &secrets)))?;
         writeln!(
             out,
             "  {} secret {}  sha256 {}…  fingerprint {}",

@@ -3,6 +3,7 @@
 //! findings, unreadable inputs and counts; suppression, verification and output come after.
 
 pub mod dir;
+pub mod git;
 pub mod stdin;
 
 use crate::detect::Detector;

@@ -1,0 +1,455 @@
+//! Benchmark of `applivery-leaks git` (a program that prints numbers, not a test; CI never
+//! runs it).
+//!
+//! Builds a deterministic synthetic repository with `git fast-import` — a linear history of
+//! COMMITS commits over FILES text files, each commit rewriting a few lines of PER_COMMIT
+//! files, with Applivery tokens planted in some commits and deleted again later — repacks it
+//! as `git gc` would, then times:
+//! - the floor: `git cat-file --batch-all-objects --unordered --batch > /dev/null`, the cost
+//!   of inflating every object once;
+//! - `applivery-leaks git --format json` on the same repository;
+//! - optionally `gitleaks git` (set GITLEAKS=/path/to/gitleaks).
+//!
+//! and checks that every planted token is reported with the commit that introduced it.
+//!
+//! ```text
+//! cargo build --release --example bench_git
+//! target/release/examples/bench_git --commits 2000 --files 500 --dir /tmp/bench-small
+//! target/release/examples/bench_git --commits 20000 --files 5000 --dir /tmp/bench-large
+//! ```
+//! The repository is kept in DIR and reused when it exists (delete it to rebuild).
+
+use std::collections::HashMap;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Args {
+    commits: usize,
+    files: usize,
+    per_commit: usize,
+    dir: PathBuf,
+    bin: PathBuf,
+}
+
+fn main() {
+    let mut a = Args {
+        commits: 2000,
+        files: 500,
+        per_commit: 5,
+        dir: PathBuf::from("/tmp/applivery-leaks-bench"),
+        bin: PathBuf::from("target/release/applivery-leaks"),
+    };
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < argv.len() {
+        let v = argv.get(i + 1).cloned().unwrap_or_default();
+        match argv[i].as_str() {
+            "--commits" => a.commits = v.parse().expect("--commits N"),
+            "--files" => a.files = v.parse().expect("--files N"),
+            "--per-commit" => a.per_commit = v.parse().expect("--per-commit N"),
+            "--dir" => a.dir = PathBuf::from(v),
+            "--bin" => a.bin = PathBuf::from(v),
+            other => panic!("unknown argument {other}"),
+        }
+        i += 2;
+    }
+    let planted_file = a.dir.join("planted.tsv");
+    if !planted_file.exists() {
+        let t = Instant::now();
+        build(&a);
+        println!("built repository in {:.1}s", t.elapsed().as_secs_f64());
+    }
+    let planted: Vec<(String, String, bool)> = std::fs::read_to_string(&planted_file)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut p = l.split('\t');
+            (
+                p.next().unwrap().to_string(),
+                p.next().unwrap().to_string(),
+                p.next().unwrap() == "true",
+            )
+        })
+        .collect();
+
+    let repo = a.dir.join("repo.git");
+    let count = |what: &str| -> String {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(what.split(' '))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    println!("repository: {}", repo.display());
+    println!("  {}", count("count-objects -vH").replace('\n', ", "));
+
+    // Warm the page cache so both runs read from memory.
+    let _ = run_measured(cat_file(&repo));
+    let (floor, floor_rss) = best_of(3, || run_measured(cat_file(&repo)));
+    println!(
+        "floor  git cat-file --batch-all-objects --unordered --batch: {:.2}s, peak RSS {} MiB",
+        floor.as_secs_f64(),
+        floor_rss / 1024
+    );
+
+    let report = a.dir.join("report.json");
+    let ours = || {
+        let mut c = Command::new(&a.bin);
+        c.arg("git")
+            .arg(&repo)
+            .args(["--format", "json", "--quiet", "-o"])
+            .arg(&report);
+        run_measured(c)
+    };
+    let (took, rss) = best_of(3, ours);
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).expect("report is JSON");
+    let s = &v["summary"];
+    let commits = s["git"]["commits_walked"].as_u64().unwrap();
+    let blobs = s["git"]["blobs_scanned"].as_u64().unwrap();
+    let bytes = s["bytes_scanned"].as_u64().unwrap();
+    let secs = took.as_secs_f64();
+    println!(
+        "ours   applivery-leaks git: {secs:.2}s ({:.2}x the floor), peak RSS {} MiB",
+        secs / floor.as_secs_f64(),
+        rss / 1024
+    );
+    println!(
+        "       {commits} commits ({:.0}/s), {blobs} unique blobs ({:.0}/s), {:.1} MB of blob content ({:.0} MB/s)",
+        commits as f64 / secs,
+        blobs as f64 / secs,
+        bytes as f64 / 1e6,
+        bytes as f64 / 1e6 / secs
+    );
+
+    // Every planted token, with the commit that introduced it and whether HEAD still has it.
+    let secrets = s["git"]["secrets"].as_array().unwrap();
+    let mut by_hash: HashMap<&str, &serde_json::Value> = HashMap::new();
+    for x in secrets {
+        by_hash.insert(x["secret_sha256"].as_str().unwrap(), x);
+    }
+    let mut bad = 0;
+    for (token, commit, in_head) in &planted {
+        let h = sha256(token);
+        match by_hash.get(h.as_str()) {
+            None => {
+                bad += 1;
+                println!("  MISSING planted token {}…", &token[..4]);
+            }
+            Some(x) => {
+                if x["first_commit"] != commit.as_str() || x["in_head"] != *in_head {
+                    bad += 1;
+                    println!(
+                        "  WRONG provenance for {}…: got {} in_head={}, want {commit} in_head={in_head}",
+                        &token[..4],
+                        x["first_commit"],
+                        x["in_head"]
+                    );
+                }
+            }
+        }
+    }
+    println!(
+        "       planted tokens: {} of {} found with the right introducing commit; {} secret(s) reported",
+        planted.len() - bad,
+        planted.len(),
+        secrets.len()
+    );
+
+    if let Ok(gl) = std::env::var("GITLEAKS") {
+        let cfg = a.dir.join("gitleaks.toml");
+        std::fs::write(
+            &cfg,
+            "[[rules]]\nid = \"applivery\"\nregex = '''(?i)applivery[a-z_]*token\\s*=\\s*([A-Za-z0-9_-]{24})'''\nkeywords = [\"applivery\"]\n",
+        )
+        .unwrap();
+        let run = || {
+            let mut c = Command::new(&gl);
+            c.arg("git")
+                .arg(&repo)
+                .arg("--config")
+                .arg(&cfg)
+                .args(["--no-banner", "--log-level", "error", "--exit-code", "0"])
+                .args(["--report-format", "json", "--report-path"])
+                .arg(a.dir.join("gitleaks.json"));
+            run_measured(c)
+        };
+        let (g, grss) = best_of(1, run);
+        println!(
+            "gitleaks git (one Applivery rule): {:.2}s ({:.2}x the floor, {:.2}x ours), peak RSS {} MiB",
+            g.as_secs_f64(),
+            g.as_secs_f64() / floor.as_secs_f64(),
+            g.as_secs_f64() / secs,
+            grss / 1024
+        );
+    }
+    if bad > 0 {
+        std::process::exit(1);
+    }
+}
+
+fn cat_file(repo: &Path) -> Command {
+    let mut c = Command::new("git");
+    c.arg("-C")
+        .arg(repo)
+        .args(["cat-file", "--batch-all-objects", "--unordered", "--batch"]);
+    c
+}
+
+fn best_of(n: usize, mut f: impl FnMut() -> (Duration, u64)) -> (Duration, u64) {
+    let mut best = (Duration::MAX, 0);
+    for _ in 0..n {
+        let r = f();
+        if r.0 < best.0 {
+            best.0 = r.0;
+        }
+        best.1 = best.1.max(r.1);
+    }
+    best
+}
+
+/// Wall time and peak RSS (KiB, the child's VmHWM sampled until it exits); prints the CPU
+/// time (user + system, sampled the same way): on a shared machine it is steadier than wall.
+fn run_measured(mut c: Command) -> (Duration, u64) {
+    c.stdout(Stdio::null());
+    let t = Instant::now();
+    let mut child = c.spawn().expect("spawn");
+    let status_path = format!("/proc/{}/status", child.id());
+    let stat_path = format!("/proc/{}/stat", child.id());
+    let mut peak = 0u64;
+    let mut cpu_ticks = 0u64;
+    loop {
+        if let Ok(s) = std::fs::read_to_string(&stat_path) {
+            // Fields after the command name: state is field 3, utime 14, stime 15.
+            if let Some(rest) = s.rsplit_once(')').map(|x| x.1) {
+                let f: Vec<&str> = rest.split_whitespace().collect();
+                let t = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+                cpu_ticks = cpu_ticks.max(t(11) + t(12));
+            }
+        }
+        if let Ok(s) = std::fs::read_to_string(&status_path) {
+            if let Some(l) = s.lines().find(|l| l.starts_with("VmHWM:")) {
+                let kb: u64 = l
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|x| x.parse().ok())
+                    .unwrap_or(0);
+                peak = peak.max(kb);
+            }
+        }
+        if let Some(st) = child.try_wait().unwrap() {
+            assert!(st.code().is_some_and(|c| c <= 1), "{c:?} failed: {st}");
+            println!(
+                "         ({:.2}s wall, ~{:.2}s CPU: {:?})",
+                t.elapsed().as_secs_f64(),
+                cpu_ticks as f64 / 100.0,
+                c.get_program()
+            );
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    (t.elapsed(), peak)
+}
+
+fn sha256(s: &str) -> String {
+    applivery_leaks::finding::sha256_hex(s.as_bytes())
+}
+
+/// xorshift64*: deterministic, no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+const WORDS: &[&str] = &[
+    "let", "value", "config", "return", "if", "else", "for", "item", "in", "self", "user",
+    "request", "response", "build", "release", "upload", "version", "name", "path", "file",
+    "error", "result", "map", "filter", "count", "index", "data", "buffer", "string", "number",
+    "true", "false", "null", "import", "export", "function", "class", "struct", "impl", "match",
+];
+
+fn line(rng: &mut Rng) -> String {
+    let indent = "    ".repeat(rng.below(4));
+    let n = 3 + rng.below(9);
+    let mut s = indent;
+    for i in 0..n {
+        if i > 0 {
+            s.push(' ');
+        }
+        s.push_str(WORDS[rng.below(WORDS.len())]);
+        if rng.below(7) == 0 {
+            s.push_str(&format!("_{}", rng.below(1000)));
+        }
+    }
+    s.push_str(if rng.below(3) == 0 { " {" } else { ";" });
+    s
+}
+
+fn token(rng: &mut Rng) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    loop {
+        let t: String = (0..24).map(|_| A[rng.below(A.len())] as char).collect();
+        let up = t.bytes().any(|b| b.is_ascii_uppercase());
+        let lo = t.bytes().any(|b| b.is_ascii_lowercase());
+        let di = t.bytes().filter(|b| b.is_ascii_digit()).count() >= 2;
+        if up && lo && di {
+            return t;
+        }
+    }
+}
+
+/// Writes the fast-import stream, repacks, and records each planted token with the commit
+/// that introduced it and whether HEAD still holds it.
+fn build(a: &Args) {
+    std::fs::create_dir_all(&a.dir).unwrap();
+    let repo = a.dir.join("repo.git");
+    let _ = std::fs::remove_dir_all(&repo);
+    let ok = Command::new("git")
+        .args(["init", "-q", "--bare", "-b", "main"])
+        .arg(&repo)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let marks = a.dir.join("marks");
+    let mut fi = Command::new("git")
+        .arg("-C")
+        .arg(&repo)
+        .args(["fast-import", "--quiet"])
+        .arg(format!("--export-marks={}", marks.display()))
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut w = BufWriter::with_capacity(1 << 20, fi.stdin.take().unwrap());
+    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    let dirs = [
+        "src", "src/app", "src/core", "lib", "config", "scripts", "docs", "test",
+    ];
+    let mut files: Vec<(String, Vec<String>)> = (0..a.files)
+        .map(|i| {
+            let d = dirs[i % dirs.len()];
+            let sub = i / 64;
+            let name = format!(
+                "{d}/m{sub}/file_{i}.{}",
+                ["rs", "kt", "swift", "yml"][i % 4]
+            );
+            let n = 20 + rng.below(120);
+            (name, (0..n).map(|_| line(&mut rng)).collect())
+        })
+        .collect();
+    // Planted tokens: (token, file index, line index, planting commit, removal commit).
+    let mut live: Vec<(String, usize, usize)> = Vec::new();
+    let mut planted: Vec<(String, usize, Option<usize>)> = Vec::new();
+    let plant_every = (a.commits / 40).max(5);
+    let t0 = 1_600_000_000u64;
+    for c in 1..=a.commits {
+        let mut touched: Vec<usize> = if c == 1 {
+            (0..a.files).collect()
+        } else {
+            (0..a.per_commit).map(|_| rng.below(a.files)).collect()
+        };
+        let mut msg = format!("change {c}: {}", line(&mut rng));
+        if c > 1 && c % plant_every == 0 {
+            let f = rng.below(a.files);
+            let tok = token(&mut rng);
+            let at = rng.below(files[f].1.len());
+            files[f].1.insert(at, format!("APPLIVERY_APP_TOKEN={tok}"));
+            live.push((tok.clone(), f, c));
+            planted.push((tok, c, None));
+            touched.push(f);
+            msg = format!("configure upload {c}");
+        }
+        // Remove the oldest live token now and then; a few stay in HEAD.
+        if c % plant_every == plant_every / 2 && live.len() > 1 && rng.below(4) != 0 {
+            let (tok, f, _) = live.remove(0);
+            files[f].1.retain(|l| !l.contains(&tok));
+            touched.push(f);
+            if let Some(p) = planted.iter_mut().find(|p| p.0 == tok) {
+                p.2 = Some(c);
+            }
+        }
+        for &f in &touched {
+            if c == 1 {
+                continue;
+            }
+            let lines = &mut files[f].1;
+            for _ in 0..1 + rng.below(3) {
+                let at = rng.below(lines.len());
+                if lines[at].contains("APPLIVERY") {
+                    continue;
+                }
+                match rng.below(3) {
+                    0 => lines.insert(at, line(&mut rng)),
+                    1 if lines.len() > 10 => {
+                        lines.remove(at);
+                    }
+                    _ => lines[at] = line(&mut rng),
+                }
+            }
+        }
+        let ts = t0 + c as u64 * 600;
+        writeln!(w, "commit refs/heads/main\nmark :{c}").unwrap();
+        writeln!(w, "author Dev {0} <dev{0}@example.com> {ts} +0000", c % 7).unwrap();
+        writeln!(
+            w,
+            "committer Dev {0} <dev{0}@example.com> {ts} +0000",
+            c % 7
+        )
+        .unwrap();
+        writeln!(w, "data {}\n{msg}", msg.len()).unwrap();
+        touched.sort_unstable();
+        touched.dedup();
+        for f in touched {
+            let (name, lines) = &files[f];
+            let mut body = lines.join("\n");
+            body.push('\n');
+            writeln!(w, "M 100644 inline {name}\ndata {}", body.len()).unwrap();
+            w.write_all(body.as_bytes()).unwrap();
+            writeln!(w).unwrap();
+        }
+        writeln!(w).unwrap();
+    }
+    drop(w);
+    assert!(fi.wait().unwrap().success(), "fast-import failed");
+    let ok = Command::new("git")
+        .arg("-C")
+        .arg(&repo)
+        .args([
+            "repack",
+            "-a",
+            "-d",
+            "-f",
+            "-q",
+            "--window=10",
+            "--depth=50",
+        ])
+        .status()
+        .unwrap();
+    assert!(ok.success(), "repack failed");
+    let marks: HashMap<usize, String> = std::fs::read_to_string(&marks)
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            let (m, id) = l.split_once(' ')?;
+            Some((m.trim_start_matches(':').parse().ok()?, id.to_string()))
+        })
+        .collect();
+    let mut out = String::new();
+    for (tok, c, removed) in planted {
+        out.push_str(&format!("{tok}\t{}\t{}\n", marks[&c], removed.is_none()));
+    }
+    std::fs::write(a.dir.join("planted.tsv"), out).unwrap();
+}

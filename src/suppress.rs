@@ -1,0 +1,347 @@
+//! Suppression: the ways a team says "this finding is known and accepted" — the project
+//! config's `exclude` globs, an inline marker on the line, the `.applivery-leaksignore` file
+//! and a `--baseline` report. Each hidden finding is counted under the mechanism that hid it,
+//! so a summary never claims "clean" without saying what was left out, and `--no-suppress`
+//! shows everything. Ignore-file and baseline entries match on the fingerprint (rule + path +
+//! secret hash): they survive moved lines but not a changed token, which must be looked at
+//! again. `--report-unused` lists entries that matched nothing, so stale ones get removed.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _, Result};
+use serde::Deserialize;
+
+use crate::cli::ScanArgs;
+use crate::config::Config;
+use crate::report::{Report, Unused};
+
+/// The ignore file discovered at the scan root.
+pub const IGNORE_FILE: &str = ".applivery-leaksignore";
+
+pub const CONFIG_EXCLUDE: &str = "config-exclude";
+pub const INLINE: &str = "inline";
+pub const IGNORE: &str = "ignore-file";
+pub const BASELINE: &str = "baseline";
+
+/// One fingerprint of an ignore file or baseline, and where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub fingerprint: String,
+    pub file: String,
+    pub line: Option<usize>,
+}
+
+fn is_fingerprint(s: &str) -> bool {
+    s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Parses an ignore file: one fingerprint per line; `#` starts a comment (whole line or
+/// after the fingerprint); blank lines are fine. Anything else is an error at its line — the
+/// offending text is not echoed, as it may be a pasted secret.
+pub fn parse_ignore(text: &str, file: &str) -> Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        if !is_fingerprint(line) {
+            bail!(
+                "{file}:{}: expected a finding fingerprint (32 lowercase hex digits, as in \
+                 reports), optionally followed by a # comment",
+                i + 1
+            );
+        }
+        out.push(Entry {
+            fingerprint: line.to_string(),
+            file: file.to_string(),
+            line: Some(i + 1),
+        });
+    }
+    Ok(out)
+}
+
+/// Reads `.applivery-leaksignore` at `root`, if present.
+pub fn load_ignore(root: &Path) -> Result<Vec<Entry>> {
+    let path = crate::config::at_root(root, IGNORE_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot read ignore file {}", path.display()))
+        }
+    };
+    parse_ignore(&text, &path.display().to_string())
+}
+
+#[derive(Deserialize)]
+struct BaselineReport {
+    findings: Vec<BaselineFinding>,
+}
+
+#[derive(Deserialize)]
+struct BaselineFinding {
+    fingerprint: String,
+}
+
+/// Parses a previous report — JSON (`--format json`) or JSON Lines (`--format jsonl`) — into
+/// its fingerprints, each with the line where it first appears. Only each finding's
+/// `fingerprint` is read, so reports of any scan kind, and of later schema versions that keep
+/// that field, work.
+pub fn parse_baseline(text: &str, file: &str) -> Result<Vec<Entry>> {
+    // serde_json appends " at line L column C"; the place goes first instead.
+    let place = |e: &serde_json::Error, line: usize| {
+        let msg = e.to_string();
+        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        match e.column() {
+            0 => (format!("{file}:{line}"), msg),
+            c => (format!("{file}:{line}:{c}"), msg),
+        }
+    };
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let jsonl = serde_json::from_str::<serde_json::Value>(first)
+        .is_ok_and(|v| v.get("fingerprint").is_some());
+    let findings: Vec<BaselineFinding> = if jsonl {
+        let mut v = Vec::new();
+        for (i, l) in text.lines().enumerate() {
+            if !l.trim().is_empty() {
+                v.push(serde_json::from_str(l).map_err(|e| {
+                    let (at, msg) = place(&e, i + 1);
+                    anyhow::anyhow!("{at}: not a finding with a string \"fingerprint\": {msg}")
+                })?);
+            }
+        }
+        v
+    } else {
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            let (at, msg) = place(&e, e.line());
+            anyhow::anyhow!("{at}: invalid JSON: {msg}")
+        })?;
+        if !v.get("findings").is_some_and(|f| f.is_array()) {
+            bail!(
+                "{file}:1: not an applivery-leaks JSON report: no \"findings\" array (create \
+                 one with --format json --output FILE)"
+            );
+        }
+        let report: BaselineReport = serde_json::from_str(text).map_err(|e| {
+            let (at, msg) = place(&e, e.line());
+            anyhow::anyhow!("{at}: every finding needs a string \"fingerprint\": {msg}")
+        })?;
+        report.findings
+    };
+    let line_of = |fp: &str| {
+        text.find(&format!("\"{fp}\""))
+            .map(|at| text[..at].matches('\n').count() + 1)
+    };
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for f in findings {
+        let line = line_of(&f.fingerprint);
+        if !is_fingerprint(&f.fingerprint) {
+            let at = line.map(|l| format!(":{l}")).unwrap_or_default();
+            bail!("{file}{at}: \"fingerprint\" is not a fingerprint (32 lowercase hex digits)");
+        }
+        if seen.insert(f.fingerprint.clone()) {
+            out.push(Entry {
+                fingerprint: f.fingerprint,
+                file: file.to_string(),
+                line,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Reads a baseline report; it is never written back.
+pub fn load_baseline(path: &PathBuf) -> Result<Vec<Entry>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read baseline {}", path.display()))?;
+    parse_baseline(&text, &path.display().to_string())
+}
+
+/// Removes suppressed findings from `report`, counting each under the first mechanism that
+/// hides it (config exclude, inline marker, ignore file, baseline), and with
+/// `--report-unused` records the ignore-file and baseline entries that matched no finding.
+/// With `--no-suppress` nothing is removed or counted; files are still read and checked.
+pub fn apply(report: &mut Report, cfg: &Config, scan: &ScanArgs) -> Result<()> {
+    let ignore = load_ignore(&report.root)?;
+    let baseline = match &scan.baseline {
+        Some(p) => load_baseline(p)?,
+        None => Vec::new(),
+    };
+    filter(
+        report,
+        cfg,
+        &ignore,
+        &baseline,
+        scan.no_suppress,
+        scan.report_unused,
+    );
+    Ok(())
+}
+
+/// The pure part of [`apply`].
+pub fn filter(
+    report: &mut Report,
+    cfg: &Config,
+    ignore: &[Entry],
+    baseline: &[Entry],
+    no_suppress: bool,
+    report_unused: bool,
+) {
+    let ignored: HashSet<&str> = ignore.iter().map(|e| e.fingerprint.as_str()).collect();
+    let based: HashSet<&str> = baseline.iter().map(|e| e.fingerprint.as_str()).collect();
+    // Fingerprints of findings in scope: an entry that matches one of them is in use, even
+    // when an inline marker hides that finding first.
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut counts: HashMap<&'static str, u64> = HashMap::new();
+    report.findings.retain(|f| {
+        if !no_suppress && cfg.is_excluded(&f.path) {
+            *counts.entry(CONFIG_EXCLUDE).or_default() += 1;
+            return false;
+        }
+        seen.insert(f.fingerprint.clone());
+        if no_suppress {
+            return true;
+        }
+        let by = if f.inline_allowed {
+            INLINE
+        } else if ignored.contains(f.fingerprint.as_str()) {
+            IGNORE
+        } else if based.contains(f.fingerprint.as_str()) {
+            BASELINE
+        } else {
+            return true;
+        };
+        *counts.entry(by).or_default() += 1;
+        false
+    });
+    for (k, v) in counts {
+        *report.summary.suppressed.entry(k.to_string()).or_default() += v;
+    }
+    if report_unused {
+        for (mechanism, entries) in [(IGNORE, ignore), (BASELINE, baseline)] {
+            for e in entries.iter().filter(|e| !seen.contains(&e.fingerprint)) {
+                report.summary.unused.push(Unused {
+                    mechanism: mechanism.to_string(),
+                    file: e.file.clone(),
+                    line: e.line,
+                    fingerprint: e.fingerprint.clone(),
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Finding;
+    use crate::report::ScanKind;
+
+    const FP: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn ignore_file_syntax() {
+        let e = parse_ignore(
+            &format!("# accepted\n\n{FP}  # test fixture\n  {FP}\n"),
+            "x",
+        )
+        .unwrap();
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0].line, Some(3));
+        let err = parse_ignore(&format!("{FP}\nZk3qP9xVb2LmN7wQe4RtY6uA\n"), "ig")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("ig:2:"), "{err}");
+        assert!(!err.contains("Zk3q"), "{err}");
+        assert!(parse_ignore(&FP.to_uppercase(), "x").is_err());
+    }
+
+    #[test]
+    fn baseline_errors_have_lines() {
+        let err = parse_baseline(
+            "{\n \"findings\": [\n  {\"fingerprint\": 3}\n ]\n}",
+            "b.json",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("b.json:3:"), "{err}");
+        let err = parse_baseline("{\n\"findings\": [,]}", "b.json")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("b.json:2:"), "{err}");
+        assert!(err.contains("invalid JSON"), "{err}");
+        let err = parse_baseline("{}", "b.json").unwrap_err().to_string();
+        assert!(err.contains("not an applivery-leaks JSON report"), "{err}");
+        let ok = parse_baseline(
+            &format!("{{\"findings\": [\n{{\"fingerprint\": \"{FP}\"}},\n{{\"fingerprint\": \"{FP}\"}}]}}"),
+            "b",
+        )
+        .unwrap();
+        assert_eq!(ok.len(), 1);
+        assert_eq!(ok[0].line, Some(2));
+        let fp2 = FP.replace('0', "1");
+        let lines = format!("{{\"fingerprint\":\"{FP}\"}}\n\n{{\"fingerprint\":\"{fp2}\"}}\n");
+        let ok = parse_baseline(&lines, "b.jsonl").unwrap();
+        assert_eq!(ok.len(), 2);
+        assert_eq!(ok[1].line, Some(3));
+        let err = parse_baseline(&format!("{{\"fingerprint\":\"{FP}\"}}\n{{]\n"), "b.jsonl")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("b.jsonl:2:"), "{err}");
+        let err = parse_baseline("{\"findings\": [\n{\"fingerprint\": \"nope\"}]}", "b")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("b:2:"), "{err}");
+    }
+
+    fn finding(path: &str, secret: &str, inline: bool) -> Finding {
+        let mut f = Finding::new("r", path.into(), 1, 1, 1, 2, secret.into(), String::new());
+        f.inline_allowed = inline;
+        f
+    }
+
+    #[test]
+    fn first_mechanism_wins_and_unused_is_listed() {
+        let cfg = Config::parse("exclude = [\"fx/\"]", Path::new("c")).unwrap();
+        let a = finding("a", "s1", true);
+        let b = finding("b", "s2", false);
+        let c = finding("fx/c", "s3", false);
+        let d = finding("d", "s4", false);
+        let entry = |fp: &str| Entry {
+            fingerprint: fp.into(),
+            file: "f".into(),
+            line: Some(1),
+        };
+        let ignore = vec![entry(&a.fingerprint), entry(&b.fingerprint), entry(FP)];
+        let baseline = vec![entry(&b.fingerprint), entry(&c.fingerprint)];
+        let mut r = Report::new(ScanKind::Stdin, ".".into());
+        r.findings = vec![a, b, c, d.clone()];
+        filter(&mut r, &cfg, &ignore, &baseline, false, true);
+        assert_eq!(r.findings, vec![d]);
+        let s = &r.summary.suppressed;
+        assert_eq!(
+            (s["inline"], s["ignore-file"], s["config-exclude"]),
+            (1, 1, 1)
+        );
+        assert!(!s.contains_key("baseline"));
+        let unused: Vec<_> = r.summary.unused.iter().map(|u| &u.fingerprint).collect();
+        // FP matched nothing; c's baseline entry matched only an excluded finding.
+        assert_eq!(unused.len(), 2);
+        assert!(unused.contains(&&FP.to_string()));
+    }
+
+    #[test]
+    fn no_suppress_keeps_and_counts_nothing() {
+        let cfg = Config::parse("exclude = [\"fx/\"]", Path::new("c")).unwrap();
+        let mut r = Report::new(ScanKind::Stdin, ".".into());
+        r.findings = vec![finding("a", "s1", true), finding("fx/c", "s3", false)];
+        filter(&mut r, &cfg, &[], &[], true, false);
+        assert_eq!(r.findings.len(), 2);
+        assert!(r.summary.suppressed.is_empty());
+    }
+}
