@@ -1208,4 +1208,76 @@ mod tests {
         assert!(a.len() > 50, "{}", a.len());
         assert_eq!(a, b);
     }
+
+    #[test]
+    fn random_structure_never_panics() {
+        // Fragments that drive every branch of the context checks, shuffled into short blobs:
+        // brackets, keys, continuations, CRLF, section breaks, request lines, URLs, tokens.
+        const PARTS: &[&str] = &[
+            "\n",
+            "\r\n",
+            "\r",
+            " ",
+            "  ",
+            "\t",
+            "{",
+            "}",
+            "(",
+            ")",
+            "[",
+            "]",
+            ":",
+            "=",
+            "\"",
+            "'",
+            "\\",
+            "`",
+            "^",
+            ",",
+            "- ",
+            "---",
+            "###",
+            "[applivery]",
+            "POST ",
+            "GET ",
+            "https://",
+            "http://",
+            "upload.applivery.io",
+            "api.github.com",
+            "/v1/x",
+            "applivery",
+            "APPLIVERY_TOKEN",
+            "token",
+            "Bearer ",
+            "run: |",
+            "sentry:",
+            "value",
+            "|",
+            "\u{e9}",
+            "\u{ff}",
+            T,
+            "WmszcVA5eFZiMkxtTjd3UWU0UnRZNnVB",
+            "Cg==",
+            "Zk3qP9xVb2LmN7wQe4RtY6uAZk3qP9xVb2LmN7wQe4Rt",
+        ];
+        let d = det();
+        let mut seed = 0x1234_5678_9abc_def0u64;
+        for round in 0..3000 {
+            let mut blob = Vec::new();
+            let n = 1 + round % 40;
+            for _ in 0..n {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                blob.extend_from_slice(PARTS[(seed % PARTS.len() as u64) as usize].as_bytes());
+                if seed % 31 == 0 {
+                    blob.push(0xC3); // a cut UTF-8 sequence
+                }
+            }
+            for c in d.detect(&blob) {
+                assert!(c.start < c.end && c.end <= blob.len());
+                let _ = d.secret(&c, &blob);
+            }
+        }
+    }
 }
