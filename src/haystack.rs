@@ -143,7 +143,7 @@ fn fill<R: Read>(
 ) -> io::Result<bool> {
     while *filled < want {
         if buf.len() <= *filled {
-            let grown = (buf.len() * 2).clamp(64 << 10, want);
+            let grown = (buf.len() * 2).max(64 << 10).min(want);
             buf.resize(grown, 0);
         }
         let end = buf.len().min(want);
@@ -320,5 +320,42 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Hands out at most 7 bytes per read, like a pipe under load.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let n = out.len().min(7).min(self.0.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn short_reads_and_a_dirty_reused_buffer_change_nothing() {
+        let det = Detector::new(default_rules());
+        let mut text = String::new();
+        for i in 0..3000 {
+            text.push_str(&format!("row {i}\r\n"));
+            if i % 401 == 0 {
+                text.push_str(&format!("APPLIVERY_APP_TOKEN={T}\r\n"));
+            }
+        }
+        let Scanned::Text { hits: whole, .. } = scan_slice(&det, text.as_bytes()) else {
+            panic!()
+        };
+        // A buffer left full of another blob's bytes, as the directory walker hands it over.
+        let mut buf = vec![b'x'; 3 * det.margin()];
+        let got = scan_reader_chunked(&det, &mut Trickle(text.as_bytes()), &mut buf, 0).unwrap();
+        assert_eq!(
+            got,
+            Scanned::Text {
+                bytes: text.len() as u64,
+                hits: whole
+            }
+        );
     }
 }
