@@ -625,7 +625,16 @@ impl Ctx<'_> {
             while i > from && is_word_byte(hay[i - 1]) {
                 i -= 1;
             }
-            let w = &hay[i..end];
+            let mut w = &hay[i..end];
+            // A method call names nothing by its method: `appToken.set(`, `applivery.setToken(`
+            // are judged by what they are called on (`sentry.auth.token=` is not a call).
+            let mut call = false;
+            if hay.get(end) == Some(&b'(') {
+                if let Some(dot) = w.iter().rposition(|&b| b == b'.') {
+                    w = &w[..dot];
+                    call = true;
+                }
+            }
             if !w.iter().any(u8::is_ascii_alphabetic) {
                 continue;
             }
@@ -638,7 +647,8 @@ impl Ctx<'_> {
                     Naming::Foreign
                 };
             }
-            if is_key(&hay[end..to]) && !self.is_generic(w) && !self.mentions(w) {
+            // Another key (`nonce:`), or a call on another object (`sentry.setToken(`).
+            if (call || is_key(&hay[end..to])) && !self.is_generic(w) && !self.mentions(w) {
                 return Naming::Foreign;
             }
         }
@@ -663,7 +673,16 @@ impl Ctx<'_> {
                 b'}' | b']' | b')' => depth += 1,
                 b'{' | b'[' | b'(' if depth > 0 => depth -= 1,
                 b'{' | b'[' | b'(' => {
-                    let key = word_before(hay, lo, i);
+                    let mut key = word_before(hay, lo, i);
+                    if hay[i] == b'(' {
+                        // A call is judged by what it is called on (`Sentry.init(`,
+                        // `Applivery.shared.start(`, `appToken.set(`); a plain function
+                        // name (`configure(`) says nothing about the service.
+                        key = key
+                            .iter()
+                            .rposition(|&b| b == b'.')
+                            .map_or(&[][..], |d| &key[..d]);
+                    }
                     if key.is_empty() {
                         continue;
                     }
@@ -1279,5 +1298,20 @@ mod tests {
                 let _ = d.secret(&c, &blob);
             }
         }
+    }
+
+    #[test]
+    fn method_calls_and_type_annotations() {
+        assert_eq!(
+            secrets(&format!("applivery {{\n    appToken.set(\"{T}\")\n}}\n")),
+            vec![T]
+        );
+        assert_eq!(secrets(&format!("applivery.setToken(\"{T}\")\n")), vec![T]);
+        assert_eq!(
+            secrets(&format!("APPLIVERY_TOKEN: str = \"{T}\"\n")),
+            vec![T]
+        );
+        assert!(secrets(&format!("# applivery\nsentry.setToken(\"{T}\")\n")).is_empty());
+        assert!(secrets(&format!("# applivery\nSentry.init(token: \"{T}\")\n")).is_empty());
     }
 }
