@@ -993,6 +993,23 @@ mod tests {
     const T: &str = "Zk3qP9xVb2LmN7wQe4RtY6uA"; // obviously fake, correctly shaped
 
     #[test]
+    fn service_account_token_assigned_in_env_file() {
+        // The `=` before the value once kept the Service Account rule from matching.
+        let sa = "Xk3qP9xVb2LmN7wQe4RtY6uAZk3qP9xVb2LmN7wQe4RtY6uA1b";
+        assert_eq!(
+            secrets(&format!("APPLIVERY_SERVICE_ACCOUNT_TOKEN={sa}\n")),
+            vec![sa]
+        );
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzYSJ9.Xk3qP9xVb2LmN7wQe4RtY6uAZk3qP9x";
+        assert_eq!(
+            secrets(&format!(
+                "# applivery service account sa@5f1a.iam.applivery.io\nAPPLIVERY_SA_TOKEN={jwt}\n"
+            )),
+            vec![jwt]
+        );
+    }
+
+    #[test]
     fn env_assignment() {
         assert_eq!(secrets(&format!("APPLIVERY_APP_TOKEN={T}\n")), vec![T]);
     }
