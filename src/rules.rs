@@ -64,6 +64,10 @@ struct SecretSpec {
     max_len: Option<usize>,
     min_entropy: Option<f64>,
     shape: Option<String>,
+    /// A regex the whole (decoded) secret must match, e.g. its alphabet and length.
+    regex: Option<String>,
+    /// How the captured text is encoded; the checks and the report use the decoded value.
+    decode: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,6 +86,11 @@ struct ContextSpec {
     generic_key_words: Vec<String>,
     #[serde(default)]
     hosts: Vec<String>,
+    /// Lines that start a new section (`---`, `### request`, `[table]`): the window stops there.
+    section_break: Option<String>,
+    /// A keyword must occur within `max_distance` bytes of the secret.
+    #[serde(default)]
+    keyword_near: bool,
 }
 
 fn default_lines() -> usize {
@@ -160,6 +169,19 @@ pub struct SecretCheck {
     pub max_len: usize,
     pub min_entropy: Option<f64>,
     pub shape: Shape,
+    /// Anchored: the whole (decoded) secret must match.
+    pub regex: Option<Regex>,
+    pub decode: Decode,
+}
+
+/// How a captured secret is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decode {
+    /// Reported as written.
+    None,
+    /// Standard or URL-safe base64 (Kubernetes Secret `data:`); one trailing newline in the
+    /// decoded value (`echo $TOKEN | base64`) is dropped.
+    Base64,
 }
 
 #[derive(Debug)]
@@ -171,6 +193,10 @@ pub struct Context {
     pub signal: Option<Regex>,
     pub generic_key_words: Vec<String>,
     pub hosts: Vec<String>,
+    pub section_break: Option<Regex>,
+    /// A keyword must occur within `max_distance` bytes of the secret; the detector then runs
+    /// the rule's regex only around keyword occurrences.
+    pub keyword_near: bool,
 }
 
 #[derive(Debug, Default)]
@@ -211,11 +237,14 @@ pub fn parse_rules(text: &str, origin: &str) -> Result<Vec<Rule>> {
     if file.rules.is_empty() {
         bail!("{origin}: no [[rules]] defined");
     }
+    // Rules repeat patterns (signal, near, section_break); compiling each once halves the
+    // start-up cost, which every pre-commit run pays.
+    let mut cache = Cache::new();
     file.rules
         .into_iter()
         .map(|spec| {
             let id = spec.id.clone();
-            compile(spec).with_context(|| format!("{origin}: rule '{id}'"))
+            compile(spec, &mut cache).with_context(|| format!("{origin}: rule '{id}'"))
         })
         .collect()
 }
@@ -237,6 +266,18 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Compiled regexes by pattern, shared by the rules of one file.
+type Cache = std::collections::HashMap<String, Regex>;
+
+fn compile_cached(cache: &mut Cache, pattern: &str, what: &str) -> Result<Regex> {
+    if let Some(r) = cache.get(pattern) {
+        return Ok(r.clone());
+    }
+    let r = compile_regex(pattern, what)?;
+    cache.insert(pattern.to_string(), r.clone());
+    Ok(r)
+}
+
 pub fn compile_regex(pattern: &str, what: &str) -> Result<Regex> {
     // Byte-oriented: `[^...]` and `.` must match any byte, including invalid UTF-8 around
     // a secret; `(?i)` is then ASCII case-insensitive, which is what tokens need.
@@ -247,7 +288,7 @@ pub fn compile_regex(pattern: &str, what: &str) -> Result<Regex> {
         .map_err(|e| anyhow::anyhow!("invalid {what} regex: {}", one_line(&e.to_string())))
 }
 
-fn compile(spec: RuleSpec) -> Result<Rule> {
+fn compile(spec: RuleSpec, cache: &mut Cache) -> Result<Rule> {
     if spec.id.is_empty()
         || !spec
             .id
@@ -268,7 +309,7 @@ fn compile(spec: RuleSpec) -> Result<Rule> {
             spec.precision
         );
     }
-    let regex = compile_regex(&spec.regex, "rule")?;
+    let regex = compile_cached(cache, &spec.regex, "rule")?;
     let secret_group = regex
         .capture_names()
         .position(|n| n == Some("secret"))
@@ -289,6 +330,17 @@ fn compile(spec: RuleSpec) -> Result<Rule> {
         Some("random") => Shape::Random,
         Some(other) => bail!("secret.shape '{other}' is not one of any, random"),
     };
+    let decode = match spec.secret.decode.as_deref() {
+        None | Some("none") => Decode::None,
+        Some("base64") => Decode::Base64,
+        Some(other) => bail!("secret.decode '{other}' is not one of none, base64"),
+    };
+    let secret_regex = spec
+        .secret
+        .regex
+        .as_deref()
+        .map(|p| compile_cached(cache, &format!("^(?:{p})$"), "secret.regex"))
+        .transpose()?;
     let min_len = spec.secret.min_len.unwrap_or(1);
     let max_len = spec.secret.max_len.unwrap_or(usize::MAX);
     if min_len > max_len {
@@ -299,13 +351,20 @@ fn compile(spec: RuleSpec) -> Result<Rule> {
             bail!("secret.min_entropy {e} is outside 0..8 bits per byte");
         }
     }
+    if spec
+        .context
+        .as_ref()
+        .is_some_and(|c| c.keyword_near && spec.keywords.is_empty())
+    {
+        bail!("context.keyword_near needs keywords");
+    }
     let context = match spec.context {
         None => None,
         Some(c) => Some(Context {
             near: c
                 .near
                 .iter()
-                .map(|p| compile_regex(p, "context.near"))
+                .map(|p| compile_cached(cache, p, "context.near"))
                 .collect::<Result<_>>()?,
             lines_before: c.lines_before,
             lines_after: c.lines_after,
@@ -313,7 +372,7 @@ fn compile(spec: RuleSpec) -> Result<Rule> {
             signal: c
                 .signal
                 .as_deref()
-                .map(|p| compile_regex(p, "context.signal"))
+                .map(|p| compile_cached(cache, p, "context.signal"))
                 .transpose()?,
             generic_key_words: c
                 .generic_key_words
@@ -321,6 +380,12 @@ fn compile(spec: RuleSpec) -> Result<Rule> {
                 .map(|w| w.to_ascii_lowercase())
                 .collect(),
             hosts: c.hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
+            section_break: c
+                .section_break
+                .as_deref()
+                .map(|p| compile_cached(cache, p, "context.section_break"))
+                .transpose()?,
+            keyword_near: c.keyword_near,
         }),
     };
     let paths = if spec.allowlist.paths.is_empty() {
@@ -340,7 +405,7 @@ fn compile(spec: RuleSpec) -> Result<Rule> {
             .allowlist
             .regexes
             .iter()
-            .map(|p| compile_regex(p, "allowlist"))
+            .map(|p| compile_cached(cache, p, "allowlist"))
             .collect::<Result<_>>()?,
         stopwords: spec
             .allowlist
@@ -353,7 +418,7 @@ fn compile(spec: RuleSpec) -> Result<Rule> {
             .allowlist
             .lines
             .iter()
-            .map(|p| compile_regex(p, "allowlist line"))
+            .map(|p| compile_cached(cache, p, "allowlist line"))
             .collect::<Result<_>>()?,
     };
     Ok(Rule {
@@ -382,6 +447,8 @@ fn compile(spec: RuleSpec) -> Result<Rule> {
             max_len,
             min_entropy: spec.secret.min_entropy,
             shape,
+            regex: secret_regex,
+            decode,
         },
         context,
         allowlist,

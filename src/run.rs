@@ -38,6 +38,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                 threads,
             };
             let rules = cfg.load_rules(&a.scan.rules)?;
+            preflight(&a.scan, &source::dir::scan_root(&a.paths))?;
             let det = Detector::new(rules);
             let report = source::dir::scan(&det, &opts)?;
             finish(report, det.rules(), &a.scan)
@@ -58,7 +59,9 @@ pub fn run(cli: Cli) -> Result<u8> {
                 threads: threads(&a.scan),
                 progress: !a.scan.quiet && io::stderr().is_terminal(),
             };
-            let cfg = load_config(&a.scan.rules, &source::git::scan_root(&a.repo)?)?;
+            let root = source::git::scan_root(&a.repo)?;
+            let cfg = load_config(&a.scan.rules, &root)?;
+            preflight(&a.scan, &root)?;
             let det = Detector::new(cfg.load_rules(&a.scan.rules)?);
             let report = source::git::scan(&det, &opts)?;
             finish(report, det.rules(), &a.scan)
@@ -77,6 +80,16 @@ pub fn run(cli: Cli) -> Result<u8> {
         }
         Command::Verify(a) => crate::verify::command(&a),
     }
+}
+
+/// Reads the ignore file and the baseline before scanning, so a typo in either fails in a
+/// second rather than after an hour-long history sweep. `finish` reads them again.
+fn preflight(scan: &ScanArgs, root: &Path) -> Result<()> {
+    suppress::load_ignore(root)?;
+    if let Some(b) = &scan.baseline {
+        suppress::load_baseline(b)?;
+    }
+    Ok(())
 }
 
 fn threads(scan: &ScanArgs) -> usize {
