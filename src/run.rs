@@ -69,6 +69,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Staged(a) => {
             let staged = source::staged::Staged::open(&a.repo)?;
             let cfg = load_config(&a.scan.rules, staged.root())?;
+            preflight(&a.scan, staged.root())?;
             let det = Detector::new(cfg.load_rules(&a.scan.rules)?);
             let report = staged.scan(&det)?;
             // Explain a blocked commit, naming only the findings left after suppression.
