@@ -92,16 +92,8 @@ pub fn scan_reader_chunked<R: Read>(
         if first {
             first = false;
             if is_binary(data) {
-                // Count the rest without keeping it, so the summary's byte count is true.
-                let mut sink = [0u8; 64 << 10];
-                loop {
-                    match r.read(&mut sink) {
-                        Ok(0) => break,
-                        Ok(n) => total += n as u64,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => return Err(e),
-                    }
-                }
+                // Stop here: reading the rest of a 500 MB archive only to count it is waste.
+                // `bytes` is what was read; a caller that knows the size reports that.
                 return Ok(Scanned::Binary { bytes: total });
             }
         }
@@ -262,6 +254,20 @@ mod tests {
                 assert_eq!(h.column, orig.column);
             }
         }
+    }
+
+    #[test]
+    fn binary_stream_is_not_read_past_the_first_chunk() {
+        struct Fails;
+        impl Read for Fails {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::other("read past the binary check"))
+            }
+        }
+        let det = Detector::new(default_rules());
+        let mut r = io::Cursor::new(vec![0u8; 2 * CHUNK]).chain(Fails);
+        let got = scan_reader(&det, &mut r, &mut Vec::new()).unwrap();
+        assert!(matches!(got, Scanned::Binary { bytes } if bytes < 2 * CHUNK as u64));
     }
 
     #[test]

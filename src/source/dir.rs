@@ -234,9 +234,9 @@ fn visit(
                 }
             }
         }
-        Ok(Scanned::Binary { bytes }) => {
+        Ok(Scanned::Binary { .. }) => {
             shared.binary.fetch_add(1, Ordering::Relaxed);
-            shared.bytes.fetch_add(bytes, Ordering::Relaxed);
+            shared.bytes.fetch_add(meta.len(), Ordering::Relaxed);
         }
         Err(e) => shared
             .errors
