@@ -1,31 +1,16 @@
 //! The `dir`, `stdin` and `rules` commands driven through the real binary on real files.
 
+mod common;
+use common::*;
+
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 /// Obviously fake, correctly shaped tokens (24 base64url characters, mixed case).
 const TOKEN: &str = "Zk3qP9xVb2LmN7wQe4RtY6uA";
 const TOKEN2: &str = "Qw8rT5yU1iO3pA6sD9fG2hJk";
-
-fn bin() -> Command {
-    let mut c = Command::cargo_bin("applivery-leaks").unwrap();
-    c.env_remove("APPLIVERY_API_URL").env("NO_COLOR", "1");
-    c
-}
-
-fn write(dir: &Path, rel: &str, text: &str) {
-    let p = dir.join(rel);
-    fs::create_dir_all(p.parent().unwrap()).unwrap();
-    fs::write(p, text).unwrap();
-}
-
-fn json_of(out: &[u8]) -> Value {
-    serde_json::from_slice(out)
-        .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", String::from_utf8_lossy(out)))
-}
 
 fn scan_json(dir: &Path, extra: &[&str]) -> (i32, Value) {
     let out = bin()

@@ -1,6 +1,9 @@
 //! `applivery-leaks git`: history sweeps of real repositories built with the `git` command in
 //! temporary directories (fixed names and dates, so ids are deterministic).
 
+mod common;
+use common::token;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command as Std;
@@ -8,28 +11,6 @@ use std::process::Command as Std;
 use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
-
-/// A correctly shaped, obviously synthetic token (fixed-seed PRNG, mixed case and digits).
-fn tok(seed: u64) -> String {
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    loop {
-        let t: String = (0..24)
-            .map(|_| {
-                s ^= s >> 12;
-                s ^= s << 25;
-                s ^= s >> 27;
-                A[(s.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % A.len()] as char
-            })
-            .collect();
-        if t.bytes().any(|b| b.is_ascii_uppercase())
-            && t.bytes().any(|b| b.is_ascii_lowercase())
-            && t.bytes().filter(|b| b.is_ascii_digit()).count() >= 2
-        {
-            return t;
-        }
-    }
-}
 
 fn env_line(t: &str) -> String {
     format!("APPLIVERY_APP_TOKEN={t}\n")
@@ -150,7 +131,7 @@ fn keys(v: &Value) -> BTreeSet<(String, String, u64)> {
 #[test]
 fn token_added_then_removed_is_found_only_in_history() {
     let mut r = Repo::new();
-    let t = tok(1);
+    let t = token(1);
     r.write(".env", format!("DEBUG=1\n{}", env_line(&t)));
     let c1 = r.commit("configure uploads");
     r.write("README.md", "hello\n");
@@ -204,7 +185,7 @@ fn same_secret_in_many_commits_is_one_finding_with_the_first_commit() {
     let mut r = Repo::new();
     r.write("a.txt", "a\n");
     r.commit("start");
-    let t = tok(2);
+    let t = token(2);
     r.write("ci/.env", env_line(&t));
     let first = r.commit("add env");
     for i in 0..5 {
@@ -234,7 +215,7 @@ fn merges_report_the_commit_on_the_branch() {
     r.write("a.txt", "a\n");
     r.commit("start");
     r.git(&["checkout", "-q", "-b", "feature"]);
-    let t = tok(3);
+    let t = token(3);
     r.write("fastlane/.env", env_line(&t));
     let on_branch = r.commit("feature env");
     r.git(&["checkout", "-q", "main"]);
@@ -259,14 +240,14 @@ fn every_ref_is_swept_tags_notes_and_messages() {
     let base = r.commit("start");
     // A commit only a lightweight tag reaches.
     r.git(&["checkout", "-q", "--orphan", "old"]);
-    let t1 = tok(4);
+    let t1 = token(4);
     r.write("old/.env", env_line(&t1));
     let tagged = r.commit("old release");
     r.git(&["tag", "legacy"]);
     r.git(&["checkout", "-q", "-f", "main"]);
     r.git(&["branch", "-D", "old"]);
     // An annotated tag whose message holds a token.
-    let t2 = tok(5);
+    let t2 = token(5);
     r.clock += 1;
     r.git(&[
         "tag",
@@ -276,11 +257,11 @@ fn every_ref_is_swept_tags_notes_and_messages() {
         &format!("release\napplivery_token={t2}"),
     ]);
     // A commit message with a token.
-    let t3 = tok(6);
+    let t3 = token(6);
     r.write("b.txt", "b\n");
     let msg_commit = r.commit(&format!("upload with applivery_token={t3}"));
     // A note.
-    let t4 = tok(7);
+    let t4 = token(7);
     r.git(&[
         "notes",
         "add",
@@ -314,7 +295,7 @@ fn stash_entries_are_swept() {
     let mut r = Repo::new();
     r.write("a.txt", "a\n");
     r.commit("start");
-    let (t1, t2) = (tok(8), tok(9));
+    let (t1, t2) = (token(8), token(9));
     r.write("a.txt", format!("a\n{}", env_line(&t1)));
     r.clock += 1;
     r.git(&["stash", "-q"]);
@@ -341,13 +322,13 @@ fn unreachable_objects_only_with_the_flag() {
     r.write("a.txt", "a\n");
     r.commit("start");
     // A commit rewritten away (reset + reflog expired): dangling.
-    let t1 = tok(10);
+    let t1 = token(10);
     r.write("secrets/.env", env_line(&t1));
     let lost = r.commit("oops");
     r.git(&["reset", "-q", "--hard", "HEAD~1"]);
     r.git(&["reflog", "expire", "--expire=now", "--all"]);
     // A blob no tree holds.
-    let t2 = tok(11);
+    let t2 = token(11);
     r.write("loose.txt", env_line(&t2));
     let blob = r.git(&["hash-object", "-w", "loose.txt"]);
     std::fs::remove_file(r.path.join("loose.txt")).unwrap();
@@ -372,7 +353,7 @@ fn history_with_token() -> (Repo, String) {
     let mut r = Repo::new();
     r.write("a.txt", "a\n");
     r.commit("one");
-    r.write("config/.env", env_line(&tok(12)));
+    r.write("config/.env", env_line(&token(12)));
     let c = r.commit("two");
     r.write("a.txt", "b\n");
     r.commit("three");
@@ -457,7 +438,7 @@ fn submodules_are_reported_as_not_scanned() {
 fn paths_match_a_dir_scan_non_utf8_and_crlf_included() {
     use std::os::unix::ffi::OsStrExt;
     let mut r = Repo::new();
-    let (t1, t2) = (tok(13), tok(14));
+    let (t1, t2) = (token(13), token(14));
     r.write(
         ".env",
         format!("A=1\r\nAPPLIVERY_APP_TOKEN={t1}\r\nB=2\r\n"),
@@ -467,7 +448,7 @@ fn paths_match_a_dir_scan_non_utf8_and_crlf_included() {
     std::fs::write(r.path.join(odd), env_line(&t2)).unwrap();
     // A binary file holding a token is skipped, not scanned.
     let mut bin = b"\0\x01\x02".to_vec();
-    bin.extend_from_slice(env_line(&tok(15)).as_bytes());
+    bin.extend_from_slice(env_line(&token(15)).as_bytes());
     r.write("logo.png", bin);
     r.commit("config");
     // A commit message that is not UTF-8.
@@ -523,25 +504,25 @@ fn paths_match_a_dir_scan_non_utf8_and_crlf_included() {
 #[test]
 fn since_and_range_equal_the_subset_of_a_full_scan() {
     let mut r = Repo::new();
-    r.write(".env", env_line(&tok(20)));
-    r.write("keys.txt", env_line(&tok(21)));
+    r.write(".env", env_line(&token(20)));
+    r.write("keys.txt", env_line(&token(21)));
     r.commit("c1");
     r.write("a.txt", "a\n");
     let c2 = r.commit("c2");
     r.git(&["checkout", "-q", "-b", "feature"]);
-    r.write("app/.env", env_line(&tok(22)));
+    r.write("app/.env", env_line(&token(22)));
     let f1 = r.commit("f1");
-    r.write(".env", format!("X=1\n{}", env_line(&tok(20))));
+    r.write(".env", format!("X=1\n{}", env_line(&token(20))));
     r.git(&["mv", "keys.txt", "moved-keys.txt"]);
     let f2 = r.commit("f2");
     r.write("a.txt", "b\n");
-    let f3 = r.commit(&format!("f3 applivery_token={}", tok(23)));
+    let f3 = r.commit(&format!("f3 applivery_token={}", token(23)));
     r.git(&["checkout", "-q", "main"]);
     r.write("m.txt", "m\n");
     r.commit("main after fork");
     r.git(&["checkout", "-q", "feature"]);
     // A tag on a bare blob: in a full scan, in no range.
-    r.write("tagged.txt", env_line(&tok(24)));
+    r.write("tagged.txt", env_line(&token(24)));
     let blob = r.git(&["hash-object", "-w", "tagged.txt"]);
     std::fs::remove_file(r.path.join("tagged.txt")).unwrap();
     r.git(&["tag", "blob-tag", &blob]);
@@ -618,7 +599,7 @@ fn corrupt(r: &Repo, oid: &str) {
 fn a_corrupt_blob_is_reported_and_the_scan_goes_on() {
     let mut r = Repo::new();
     r.write("broken.txt", "some text\n");
-    r.write(".env", env_line(&tok(30)));
+    r.write(".env", env_line(&token(30)));
     r.commit("one");
     let broken = r.git(&["rev-parse", "HEAD:broken.txt"]);
     corrupt(&r, &broken);
@@ -649,7 +630,7 @@ fn max_file_size_skips_and_reports() {
     let mut r = Repo::new();
     r.write(
         "big.env",
-        format!("{}{}", "x".repeat(5000), env_line(&tok(31))),
+        format!("{}{}", "x".repeat(5000), env_line(&token(31))),
     );
     r.commit("big");
     let (code, v) = scan(&r.path, &["--max-file-size", "1000"]);
@@ -671,7 +652,7 @@ fn max_file_size_skips_and_reports() {
 fn a_corrupt_tree_is_reported_and_the_rest_is_scanned() {
     let mut r = Repo::new();
     r.write("sub/a.txt", "a\n");
-    r.write(".env", env_line(&tok(32)));
+    r.write(".env", env_line(&token(32)));
     r.commit("one");
     let tree = r.git(&["rev-parse", "HEAD:sub"]);
     corrupt(&r, &tree);
@@ -689,7 +670,7 @@ fn a_corrupt_tree_is_reported_and_the_rest_is_scanned() {
 fn thread_count_does_not_change_results() {
     let mut r = Repo::new();
     for i in 0..12u64 {
-        r.write(&format!("d{}/f{i}.env", i % 3), env_line(&tok(100 + i)));
+        r.write(&format!("d{}/f{i}.env", i % 3), env_line(&token(100 + i)));
         r.write("common.txt", format!("{i}\n"));
         r.commit(&format!("c{i}"));
         if i % 4 == 3 {
@@ -718,6 +699,6 @@ fn sarif_and_jsonl_carry_history_findings() {
         assert_eq!(out.status.code(), Some(1));
         let text = String::from_utf8(out.stdout).unwrap();
         assert!(text.contains(&c), "{format}: {text}");
-        assert!(!text.contains(&tok(12)), "{format}: secret leaked");
+        assert!(!text.contains(&token(12)), "{format}: secret leaked");
     }
 }

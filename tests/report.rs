@@ -2,45 +2,13 @@
 //! Schema, SARIF has what code scanning needs (and never the secret), text escapes terminal
 //! control characters, and `--output` writes atomically.
 
+mod common;
+use common::*;
+
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::{json, Value};
-
-/// Obviously fake, correctly shaped tokens (24 base64url characters, mixed case), generated
-/// from a fixed-seed PRNG so no test token is ever a real one.
-fn token(seed: u64) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    loop {
-        let mut s = String::new();
-        for _ in 0..24 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            s.push(ALPHABET[(x % ALPHABET.len() as u64) as usize] as char);
-        }
-        let upper = s.chars().any(|c| c.is_ascii_uppercase());
-        let lower = s.chars().any(|c| c.is_ascii_lowercase());
-        let digit = s.chars().any(|c| c.is_ascii_digit());
-        if upper && lower && digit {
-            return s;
-        }
-    }
-}
-
-fn bin() -> Command {
-    let mut c = Command::cargo_bin("applivery-leaks").unwrap();
-    c.env_remove("APPLIVERY_API_URL").env("NO_COLOR", "1");
-    c
-}
-
-fn write(dir: &Path, rel: &str, text: &str) {
-    let p = dir.join(rel);
-    fs::create_dir_all(p.parent().unwrap()).unwrap();
-    fs::write(p, text).unwrap();
-}
 
 fn parse(out: &[u8]) -> Value {
     serde_json::from_slice(out)

@@ -1,36 +1,15 @@
 //! `applivery-leaks staged`: the pre-commit scan, driven as a binary against real repositories
 //! built with the `git` command in temporary directories.
 
+mod common;
+use common::*;
+
 use std::path::{Path, PathBuf};
 use std::process::Command as Std;
 
 use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
-
-/// Correctly shaped fake tokens (24 base64url characters, mixed case and digits) from a
-/// fixed-seed PRNG: deterministic, never a real token.
-fn token(seed: u64) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    loop {
-        let t: String = (0..24)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                ALPHABET[(x % ALPHABET.len() as u64) as usize] as char
-            })
-            .collect();
-        let has = |f: fn(&char) -> bool| t.chars().any(|c| f(&c));
-        if has(char::is_ascii_uppercase)
-            && has(char::is_ascii_lowercase)
-            && has(char::is_ascii_digit)
-        {
-            return t;
-        }
-    }
-}
 
 struct Repo {
     dir: TempDir,

@@ -1,8 +1,10 @@
 //! Live verification through the real binary against a real HTTP server on 127.0.0.1, run
 //! by the test, that answers like the Applivery API (and like the ways it can fail).
 
+mod common;
+use common::*;
+
 use std::collections::HashMap;
-use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
@@ -11,7 +13,6 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 /// How the fake API treats a token.
@@ -227,17 +228,6 @@ fn tokens(n: usize, seed: u64) -> Vec<String> {
     out
 }
 
-fn bin() -> Command {
-    let mut c = Command::cargo_bin("applivery-leaks").unwrap();
-    c.env_remove("APPLIVERY_API_URL").env("NO_COLOR", "1");
-    c
-}
-
-fn json_of(out: &[u8]) -> Value {
-    serde_json::from_slice(out)
-        .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", String::from_utf8_lossy(out)))
-}
-
 fn text(out: &std::process::Output) -> String {
     format!(
         "{}{}",
@@ -402,12 +392,6 @@ fn arguments_text_output_and_show_secrets() {
     assert_eq!((api.count(&toks[0]), api.count(&toks[1])), (2, 1));
     let header = api.requests()[0].auth.clone().unwrap();
     assert!(header == format!("Bearer {}", toks[0]) || header == format!("Bearer {}", toks[1]));
-}
-
-fn write(dir: &Path, rel: &str, text: &str) {
-    let p = dir.join(rel);
-    fs::create_dir_all(p.parent().unwrap()).unwrap();
-    fs::write(p, text).unwrap();
 }
 
 fn dir_scan(dir: &Path, api: &str, extra: &[&str]) -> (i32, Value, String) {
