@@ -67,6 +67,9 @@ pub struct Finding {
     pub fingerprint: String,
     /// The line that holds the secret (raw; reports redact it).
     pub context: String,
+    /// `context` with every secret on it redacted, made where the secrets' positions are
+    /// known: what reports print unless `--show-secrets`.
+    pub context_redacted: String,
     pub git: Option<GitInfo>,
     pub verification: Option<Verification>,
     /// The line carries an inline allow marker (`applivery-leaks:allow`, `gitleaks:allow`).
@@ -88,6 +91,7 @@ impl Finding {
     ) -> Finding {
         let secret_sha256 = sha256_hex(secret.as_bytes());
         let fingerprint = fingerprint(rule, &path, &secret_sha256);
+        let context_redacted = context.replace(&secret, &redact(&secret));
         Finding {
             rule: rule.to_string(),
             path,
@@ -98,6 +102,7 @@ impl Finding {
             secret,
             secret_sha256,
             fingerprint,
+            context_redacted,
             context,
             git: None,
             verification: None,
@@ -115,11 +120,11 @@ impl Finding {
     }
 
     /// The context line as reports show it: the secret replaced by its redacted form.
-    pub fn shown_context(&self, show: bool) -> String {
+    pub fn shown_context(&self, show: bool) -> &str {
         if show {
-            self.context.clone()
+            &self.context
         } else {
-            self.context.replace(&self.secret, &redact(&self.secret))
+            &self.context_redacted
         }
     }
 }

@@ -24,6 +24,9 @@ pub struct Hit {
     pub end_line: u64,
     pub end_column: u64,
     pub context: String,
+    /// `context` with every candidate secret on the line redacted — this one and any other,
+    /// as matched (a base64-encoded token is redacted as written, not as decoded).
+    pub context_redacted: String,
     /// The secret's line carries an inline allow marker.
     pub inline_allowed: bool,
 }
@@ -163,7 +166,8 @@ fn locate(
 ) {
     let mut line = base_line;
     let mut counted_to = 0;
-    for c in det.detect(data) {
+    let candidates = det.detect(data);
+    for c in &candidates {
         if c.start < from || c.start >= to {
             continue;
         }
@@ -172,14 +176,20 @@ fn locate(
         let (ls, le) = line_bounds(data, c.start, c.end);
         let column = chars(&data[ls..c.start]) + 1 + if ls == 0 { base_column } else { 0 };
         let end_column = column + chars(&data[c.start..c.end]);
+        let on_line: Vec<(usize, usize)> = candidates
+            .iter()
+            .filter(|o| o.start >= ls && o.end <= le)
+            .map(|o| (o.start, o.end))
+            .collect();
         hits.push(Hit {
             rule: c.rule,
-            secret: String::from_utf8_lossy(&det.secret(&c, data)).into_owned(),
+            secret: String::from_utf8_lossy(&det.secret(c, data)).into_owned(),
             line,
             column,
             end_line: line,
             end_column,
-            context: context_line(data, ls, le, c.start, c.end),
+            context: context_line(data, ls, le, c.start, c.end, &[]),
+            context_redacted: context_line(data, ls, le, c.start, c.end, &on_line),
             inline_allowed: INLINE_MARKERS
                 .iter()
                 .any(|m| memchr::memmem::find(&data[ls..le], m).is_some()),
@@ -192,7 +202,17 @@ fn chars(b: &[u8]) -> u64 {
     b.iter().filter(|&&x| !(0x80..0xC0).contains(&x)).count() as u64
 }
 
-fn context_line(data: &[u8], ls: usize, le: usize, s: usize, e: usize) -> String {
+/// The line `ls..le` holding the secret `s..e`, cut around the secret when it is long.
+/// Each span in `redact` (secrets on the line) is replaced by its redacted form; a cut never
+/// falls inside one of them, so no part of a secret beyond its first characters is shown.
+fn context_line(
+    data: &[u8],
+    ls: usize,
+    le: usize,
+    s: usize,
+    e: usize,
+    redact: &[(usize, usize)],
+) -> String {
     let (mut a, mut b) = (ls, le);
     let mut prefix = "";
     let mut suffix = "";
@@ -213,7 +233,27 @@ fn context_line(data: &[u8], ls: usize, le: usize, s: usize, e: usize) -> String
             suffix = "…";
         }
     }
-    let text = String::from_utf8_lossy(&data[a..b]);
+    for &(x, y) in redact {
+        if x < a && a < y {
+            a = x;
+        }
+        if x < b && b < y {
+            b = y;
+        }
+    }
+    let mut text = String::new();
+    let mut at = a;
+    for &(x, y) in redact.iter().filter(|&&(x, y)| x >= a && y <= b) {
+        if x < at {
+            continue; // overlapping spans: the first one covered it
+        }
+        text.push_str(&String::from_utf8_lossy(&data[at..x]));
+        text.push_str(&crate::finding::redact(&String::from_utf8_lossy(
+            &data[x..y],
+        )));
+        at = y;
+    }
+    text.push_str(&String::from_utf8_lossy(&data[at..b]));
     format!("{prefix}{}{suffix}", text.trim())
 }
 
@@ -254,6 +294,54 @@ mod tests {
                 assert_eq!(h.column, orig.column);
             }
         }
+    }
+
+    #[test]
+    fn redacted_context_hides_every_secret_on_the_line_as_written() {
+        let det = Detector::new(default_rules());
+        // Two tokens on one line, and a long line cut near a third one.
+        let text = format!("APPLIVERY_APP_TOKEN={T} APPLIVERY_TOKEN_2=Qw8rT5yU1iO3pA6sD9fG2hJk\n");
+        let Scanned::Text { hits, .. } = scan_slice(&det, text.as_bytes()) else {
+            panic!()
+        };
+        assert_eq!(hits.len(), 2);
+        for h in &hits {
+            assert_eq!(
+                h.context_redacted,
+                "APPLIVERY_APP_TOKEN=Zk3q… APPLIVERY_TOKEN_2=Qw8r…"
+            );
+        }
+        // A base64-encoded token is redacted as written, not only as decoded.
+        let b64 = "WmszcVA5eFZiMkxtTjd3UWU0UnRZNnVB"; // base64 of T
+        let text = format!(
+            "kind: Secret\nmetadata:\n  name: applivery\ndata:\n  APPLIVERY_APP_TOKEN: {b64}\n"
+        );
+        let Scanned::Text { hits, .. } = scan_slice(&det, text.as_bytes()) else {
+            panic!()
+        };
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].secret, T);
+        assert_eq!(
+            hits[0].context_redacted,
+            "APPLIVERY_APP_TOKEN: WmVz…".replace("WmVz", &b64[..4])
+        );
+        // A cut of a long line never falls inside another secret.
+        let text = format!(
+            "applivery_token={T}{}x applivery.token=Qw8rT5yU1iO3pA6sD9fG2hJk {}\n",
+            " ".repeat(52),
+            "trailing words ".repeat(8)
+        );
+        let Scanned::Text { hits, .. } = scan_slice(&det, text.as_bytes()) else {
+            panic!()
+        };
+        assert_eq!(hits.len(), 2);
+        assert!(hits[0].context.ends_with('…'), "the line is cut");
+        assert!(
+            hits.iter()
+                .all(|h| !h.context_redacted.contains("Qw8rT")
+                    && !h.context_redacted.contains("Zk3qP")),
+            "{hits:?}"
+        );
     }
 
     #[test]

@@ -422,3 +422,48 @@ fn control_characters_in_content_are_escaped() {
     assert!(!out.stdout.contains(&0x1b), "raw escape printed");
     assert!(String::from_utf8_lossy(&out.stdout).contains("\\u{1b}"));
 }
+
+#[test]
+fn no_secret_on_a_line_leaks_through_another_findings_context() {
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("src");
+    // A baseline that hides the first token ...
+    write(&src, ".env", &format!("APPLIVERY_APP_TOKEN={TOKEN}\n"));
+    let baseline = d.path().join("baseline.json");
+    bin()
+        .arg("dir")
+        .arg(&src)
+        .args(["--no-config", "--format", "json", "-o"])
+        .arg(&baseline)
+        .assert()
+        .code(1);
+    // ... then a second token joins it on the same line, and a base64-encoded one nearby.
+    let b64 = "TXY1blIyY1hzOEtkVzRwTHE3SGpUM3la"; // base64 of a third fake token, Mv5nR2cXs8KdW4pLq7HjT3yZ
+    write(
+        &src,
+        ".env",
+        &format!("APPLIVERY_APP_TOKEN={TOKEN} APPLIVERY_TOKEN_2={TOKEN2}\n"),
+    );
+    write(
+        &src,
+        "k8s.yaml",
+        &format!(
+            "kind: Secret\nmetadata:\n  name: applivery\ndata:\n  APPLIVERY_APP_TOKEN: {b64}\n"
+        ),
+    );
+    for fmt in ["text", "json", "jsonl", "sarif"] {
+        let out = bin()
+            .arg("dir")
+            .arg(&src)
+            .args(["--no-config", "--format", fmt, "--baseline"])
+            .arg(&baseline)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{fmt}");
+        let all = String::from_utf8_lossy(&[out.stdout, out.stderr].concat()).into_owned();
+        assert!(all.contains("Qw8r…"), "{fmt}: {all}");
+        for s in [TOKEN, TOKEN2, b64, "Mv5nR2cXs8KdW4pLq7HjT3yZ"] {
+            assert!(!all.contains(s), "{fmt} leaks {s}: {all}");
+        }
+    }
+}

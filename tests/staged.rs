@@ -183,6 +183,25 @@ fn first_commit_with_a_token_is_blocked_with_a_helpful_message() {
 }
 
 #[test]
+fn blocked_message_redacts_every_token_on_a_line() {
+    let r = Repo::new();
+    let (a, b) = (token(31), token(32));
+    r.add(
+        ".env",
+        format!("APPLIVERY_APP_TOKEN={a} APPLIVERY_TOKEN_2={b}\n"),
+    );
+    let out = r.staged(&[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("commit blocked"), "{}", out.stderr);
+    for t in [&a, &b] {
+        assert!(
+            !out.stdout.contains(t.as_str()) && !out.stderr.contains(t.as_str()),
+            "{out:?}"
+        );
+    }
+}
+
+#[test]
 fn quiet_blocks_without_the_message() {
     let r = Repo::new();
     r.add(".env", env_line(&token(2)));

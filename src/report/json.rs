@@ -87,15 +87,10 @@ pub fn report_value(report: &Report, rules: &[Rule], show: bool) -> Value {
             })).collect::<Vec<_>>(),
         });
     }
-    let secrets = report.secrets();
     let findings: Vec<Value> = report
         .findings
         .iter()
-        .map(|f| {
-            let mut v = finding_value(f, rules, show);
-            v["context"] = json!(report.shown_context(f, show, &secrets));
-            v
-        })
+        .map(|f| finding_value(f, rules, show))
         .collect();
     json!({
         "schema_version": SCHEMA_VERSION,
@@ -120,10 +115,8 @@ pub fn write_lines(
     style: Style,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let secrets = report.secrets();
     for f in &report.findings {
         let mut v = finding_value(f, rules, style.show_secrets);
-        v["context"] = json!(report.shown_context(f, style.show_secrets, &secrets));
         v["schema_version"] = json!(SCHEMA_VERSION);
         serde_json::to_writer(&mut *out, &v)?;
         writeln!(out)?;

@@ -155,25 +155,6 @@ impl Report {
         self.summary.unused.sort();
     }
 
-    /// Every distinct secret of the report, longest first: a line may hold more than one
-    /// token, and the context shown for one finding must not leak the others.
-    pub fn secrets(&self) -> Vec<&str> {
-        let mut v: Vec<&str> = self.findings.iter().map(|f| f.secret.as_str()).collect();
-        v.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
-        v.dedup();
-        v
-    }
-
-    /// The context line of `f` as reports show it: every secret of the report on it redacted,
-    /// unless `--show-secrets`.
-    pub fn shown_context(&self, f: &Finding, show: bool, secrets: &[&str]) -> String {
-        if show {
-            f.context.clone()
-        } else {
-            redact_all(&f.shown_context(false), secrets)
-        }
-    }
-
     pub fn verification_counts(&self) -> Option<BTreeMap<&'static str, u64>> {
         if self.findings.iter().all(|f| f.verification.is_none()) {
             return None;
@@ -249,15 +230,4 @@ pub fn escape_control(s: &str) -> String {
         }
     }
     out
-}
-
-/// Replaces every secret in `text` by its redacted form.
-pub fn redact_all(text: &str, secrets: &[&str]) -> String {
-    let mut s = text.to_string();
-    for secret in secrets {
-        if !secret.is_empty() && s.contains(secret) {
-            s = s.replace(secret, &crate::finding::redact(secret));
-        }
-    }
-    s
 }

@@ -90,7 +90,6 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
         }
         writeln!(out)?;
     }
-    let secrets = report.secrets();
     for f in &report.findings {
         let mut head = format!("{}:{}:{}", esc(&f.path), f.line, f.column);
         if let Some(g) = &f.git {
@@ -105,7 +104,7 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
             },
         };
         writeln!(out, "{} {}{}", p.bold(&head), p.red(&f.rule), status)?;
-        writeln!(out, "  {}", esc(&report.shown_context(f, show, &secrets)))?;
+        writeln!(out, "  {}", esc(f.shown_context(show)))?;
         writeln!(
             out,
             "  {} secret {}  sha256 {}…  fingerprint {}",

@@ -23,6 +23,7 @@ pub fn finding(det: &Detector, path: &str, hit: Hit) -> Finding {
         hit.secret,
         hit.context,
     );
+    f.context_redacted = hit.context_redacted;
     f.inline_allowed = hit.inline_allowed;
     f
 }

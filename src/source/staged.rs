@@ -551,7 +551,7 @@ pub fn blocked_message(findings: &[Finding]) -> String {
             "  {}:{}  {}  ({})\n",
             esc(&f.path),
             f.line,
-            esc(&f.shown_context(false)),
+            esc(f.shown_context(false)),
             f.rule
         ));
     }
