@@ -16,4 +16,5 @@ pub mod rules;
 pub mod run;
 pub mod source;
 pub mod suppress;
+pub mod time;
 pub mod verify;

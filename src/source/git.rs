@@ -1633,31 +1633,7 @@ fn first_line(message: &[u8]) -> String {
 
 /// RFC 3339 in the time zone the author recorded.
 pub fn rfc3339(t: git2::Time) -> String {
-    let offset = t.offset_minutes() as i64;
-    let local = t.seconds() + offset * 60;
-    let (days, secs) = (local.div_euclid(86_400), local.rem_euclid(86_400));
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let zone = if offset == 0 {
-        "Z".to_string()
-    } else {
-        let sign = if offset < 0 { '-' } else { '+' };
-        format!("{sign}{:02}:{:02}", offset.abs() / 60, offset.abs() % 60)
-    };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{zone}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    crate::time::rfc3339_at(t.seconds(), i64::from(t.offset_minutes()))
 }
 
 /// Sorts blob ids into the order they are stored in their pack files (loose objects last),
