@@ -346,6 +346,31 @@ fn a_copy_is_a_new_occurrence() {
 }
 
 #[test]
+fn a_deleted_file_is_the_source_of_one_rename_only() {
+    let r = Repo::new();
+    let body = format!("X=1\n{}", env_line(&token(15)));
+    r.add("a/.env", &body);
+    r.commit("init");
+    // Moved to b/ and also copied to c/: one of them is the rename, the other a new copy.
+    r.git(&["mv", "a/.env", "b.env"]);
+    r.add("c.env", &body);
+    let (code, v) = r.staged_json();
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(located(&v).len(), 1, "{v}");
+    // The same with an edit, through the similarity path.
+    let r = Repo::new();
+    let body = format!("# settings\nX=1\nY=2\n{}", env_line(&token(16)));
+    r.add("a/.env", &body);
+    r.commit("init");
+    r.git(&["rm", "-q", "a/.env"]);
+    r.add("b.env", format!("{body}Z=3\n"));
+    r.add("c.env", format!("{body}W=4\n"));
+    let (code, v) = r.staged_json();
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(located(&v).len(), 1, "{v}");
+}
+
+#[test]
 fn mode_change_and_deletion_scan_nothing() {
     let r = Repo::new();
     r.add("deploy.sh", format!("#!/bin/sh\n{}", env_line(&token(12))));

@@ -140,17 +140,14 @@ fn scan(det: &Detector, repo: &Repository, root: &Path, index_path: &Path) -> Re
         None => changes_by_libgit2(repo, index_path, head.as_ref(), &mut report)?,
     };
 
-    let deleted: Vec<(Oid, u64)> = changes
-        .iter()
-        .filter(|c| c.new.is_none())
-        .filter_map(|c| c.old)
-        .filter(|&(_, m)| is_file(m))
-        .map(|(oid, _)| (oid, 0))
-        .collect();
-    let mut renames = Renames {
-        deleted,
-        sized: false,
-    };
+    let mut renames = Renames::new(
+        changes
+            .iter()
+            .filter(|c| c.new.is_none())
+            .filter_map(|c| c.old)
+            .filter(|&(_, m)| is_file(m))
+            .map(|(oid, _)| oid),
+    );
     for c in &changes {
         scan_change(det, repo, c, &mut renames, &mut report);
     }
@@ -369,46 +366,76 @@ fn changes_by_libgit2(
     Ok(out)
 }
 
-/// Deleted files, as sources an added file may have been renamed from.
+/// Deleted files, as sources an added file may have been renamed from. Each deleted file
+/// is the source of one rename at most: a second added copy of it is a copy, and reported.
 struct Renames {
-    /// Blob id and size (filled lazily: sizes are read only when an added file has hits).
-    deleted: Vec<(Oid, u64)>,
-    sized: bool,
+    /// Deleted blob ids, with how many deleted files hold each.
+    deleted: HashMap<Oid, usize>,
+    /// Sizes of the deleted blobs, read only when an added file has hits.
+    sizes: Option<Vec<(Oid, u64)>>,
 }
 
 impl Renames {
-    fn exact(&self, oid: Oid) -> bool {
-        self.deleted.iter().any(|&(o, _)| o == oid)
+    fn new(deleted: impl Iterator<Item = Oid>) -> Renames {
+        let mut map = HashMap::new();
+        for oid in deleted {
+            *map.entry(oid).or_insert(0) += 1;
+        }
+        Renames {
+            deleted: map,
+            sizes: None,
+        }
+    }
+
+    /// Uses up a deleted file with exactly this content, if there is one left.
+    fn take(&mut self, oid: Oid) -> bool {
+        match self.deleted.get_mut(&oid) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The deleted blob `new` most resembles, with the lines that are new relative to it, if
-    /// at least half of the lines are shared.
+    /// at least half of the lines are shared; that source is used up.
     fn best(&mut self, repo: &Repository, new: &Blob<'_>) -> Option<Vec<Range<u64>>> {
-        if self.deleted.is_empty() {
+        if self.deleted.values().all(|&n| n == 0) {
             return None;
         }
-        if !self.sized {
+        if self.sizes.is_none() {
             let odb = repo.odb().ok()?;
-            for d in &mut self.deleted {
-                d.1 = odb.read_header(d.0).map(|(n, _)| n as u64).unwrap_or(0);
-            }
-            self.sized = true;
+            self.sizes = Some(
+                self.deleted
+                    .keys()
+                    .map(|&o| (o, odb.read_header(o).map_or(0, |(n, _)| n as u64)))
+                    .collect(),
+            );
         }
         let size = new.size() as u64;
-        let mut cands = self.deleted.clone();
+        let mut cands: Vec<(Oid, u64)> = self
+            .sizes
+            .iter()
+            .flatten()
+            .filter(|(o, _)| self.deleted.get(o).is_some_and(|&n| n > 0))
+            .copied()
+            .collect();
         cands.sort_by_key(|&(_, n)| n.abs_diff(size));
-        let mut best: Option<(f64, Vec<Range<u64>>)> = None;
+        let mut best: Option<(f64, Oid, Vec<Range<u64>>)> = None;
         for (oid, _) in cands.into_iter().take(RENAME_CANDIDATES) {
             let Ok(old) = repo.find_blob(oid) else {
                 continue;
             };
             if let Ok((added, sim)) = compare(&old, new) {
                 if sim >= 0.5 && best.as_ref().map_or(true, |b| sim > b.0) {
-                    best = Some((sim, added));
+                    best = Some((sim, oid, added));
                 }
             }
         }
-        best.map(|b| b.1)
+        let (_, oid, added) = best?;
+        self.take(oid);
+        Some(added)
     }
 }
 
@@ -445,7 +472,7 @@ fn scan_change(
     if old.is_some_and(|(o, _)| o == new_oid) {
         return; // mode change only
     }
-    if old.is_none() && renames.exact(new_oid) {
+    if old.is_none() && renames.take(new_oid) {
         return; // renamed without changes
     }
     let blob = match repo.find_blob(new_oid) {
@@ -659,6 +686,9 @@ mod index {
         Some(v)
     }
 
+    /// Deeper paths are left to libgit2: the walk recurses once per directory level.
+    const MAX_DEPTH: usize = 1024;
+
     pub fn parse(data: Vec<u8>) -> Option<IndexFile> {
         let d = data.as_slice();
         if d.len() < 12 + OID || &d[..4] != b"DIRC" || d.len() > u32::MAX as usize {
@@ -712,6 +742,20 @@ mod index {
             };
             // Sorted by path: the walk finds directories by binary search.
             let paths = arena.as_deref().unwrap_or(d);
+            // What git itself never writes goes to libgit2, which reports it: an empty,
+            // absolute or `//` path, one too deep for the recursive walk, or (version 4) path
+            // compression that expands past any real index (a crafted file could ask for
+            // gigabytes).
+            let p = &paths[path.clone()];
+            if p.is_empty()
+                || p[0] == b'/'
+                || p.ends_with(b"/")
+                || memchr::memmem::find(p, b"//").is_some()
+                || memchr::memchr_iter(b'/', p).count() > MAX_DEPTH
+                || paths.len() > 16 * body.len() + (1 << 20)
+            {
+                return None;
+            }
             if !entries.is_empty() && paths[prev.clone()] >= paths[path.clone()] {
                 return None;
             }
@@ -854,6 +898,38 @@ mod index {
             }
             git(p, &["update-index", "--split-index"]);
             assert!(read(&idx).unwrap().is_none());
+        }
+
+        /// A version 4 index of `(strip, suffix)` path records.
+        fn v4(records: &[(usize, Vec<u8>)]) -> Vec<u8> {
+            let mut d = b"DIRC\0\0\0\x04".to_vec();
+            d.extend_from_slice(&(records.len() as u32).to_be_bytes());
+            for (strip, suffix) in records {
+                let mut fixed = vec![0u8; FIXED];
+                fixed[24..28].copy_from_slice(&0o100644u32.to_be_bytes());
+                d.extend_from_slice(&fixed);
+                assert!(*strip < 128);
+                d.push(*strip as u8);
+                d.extend_from_slice(suffix);
+                d.push(0);
+            }
+            d.extend_from_slice(&[0u8; OID]);
+            d
+        }
+
+        #[test]
+        fn hostile_paths_are_declined_not_a_panic() {
+            assert!(parse(v4(&[(0, b"a/b".to_vec())])).is_some());
+            // Too deep for the recursive walk, or never written by git.
+            let deep = [b"a/".repeat(MAX_DEPTH + 1), b"f".to_vec()].concat();
+            assert!(parse(v4(&[(0, deep)])).is_none());
+            for bad in [&b"a//b"[..], b"/abs", b"dir/"] {
+                assert!(parse(v4(&[(0, bad.to_vec())])).is_none(), "{bad:?}");
+            }
+            // Each record keeps the whole previous path and adds a byte: the paths would
+            // grow quadratically with the file's size.
+            let grow: Vec<(usize, Vec<u8>)> = (0..5000).map(|_| (0, b"a".to_vec())).collect();
+            assert!(parse(v4(&grow)).is_none());
         }
 
         #[test]
