@@ -171,7 +171,7 @@ pub struct GitArgs {
     #[command(flatten)]
     pub scan: ScanArgs,
     /// Also scan objects no ref reaches (dangling blobs of rewritten history).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["since", "range"])]
     pub include_unreachable: bool,
     /// Only scan what commits not reachable from REV introduced.
     #[arg(long, value_name = "REV", conflicts_with = "range")]

@@ -575,6 +575,24 @@ fn not_a_repository_is_a_clear_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--since no-such-branch"));
+
+    // Options that cannot work together, and a range that is not one.
+    for args in [
+        &["--include-unreachable", "--since", "HEAD"][..],
+        &["--include-unreachable", "--range", "HEAD~1..HEAD"],
+        &["--range", "HEAD"],
+        &["--range", "HEAD~1...HEAD"],
+    ] {
+        let out = Command::cargo_bin("applivery-leaks")
+            .unwrap()
+            .arg("git")
+            .arg(&r.path)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!out.stderr.is_empty(), "{args:?}");
+    }
 }
 
 #[test]

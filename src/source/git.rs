@@ -56,9 +56,6 @@ pub struct GitOptions {
 
 pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
     let started = Instant::now();
-    if opts.include_unreachable && (opts.since.is_some() || opts.range.is_some()) {
-        bail!("--include-unreachable cannot be combined with --since or --range");
-    }
     // Each pass visits every object once, so libgit2's object cache would only hold memory
     // (blobs are read through the odb, which bypasses it anyway). Verifying the hash of every
     // object read costs a SHA-1 over all history: that is `git fsck`'s job, not ours.
@@ -603,7 +600,17 @@ impl<'a> Sweep<'a> {
             for repo in handles {
                 let (shared, wake) = (&shared, &wake);
                 s.spawn(move || {
-                    let Ok(odb) = repo.odb() else { return };
+                    let odb = match repo.odb() {
+                        Ok(odb) => odb,
+                        Err(e) => {
+                            // Fail closed: the trees this worker would have read are unread.
+                            shared.lock().unwrap().errors.push(Problem::new(
+                                "<object database>",
+                                format!("cannot open it: {}", e.message()),
+                            ));
+                            return;
+                        }
+                    };
                     loop {
                         let (ti, t, prefix) = {
                             let mut g = shared.lock().unwrap();
