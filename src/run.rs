@@ -23,11 +23,11 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Dir(a) => {
             let threads = threads(&a.scan);
-            let cfg = load_config(&a.scan.rules, &source::dir::scan_root(&a.paths))?;
+            let project = Project::load(&a.scan, &source::dir::scan_root(&a.paths))?;
             let mut exclude = a.exclude.clone();
             if !a.scan.no_suppress {
                 // Excluded paths are not even read (so not counted); --no-suppress reads all.
-                exclude.extend(cfg.exclude.iter().cloned());
+                exclude.extend(project.config.exclude.iter().cloned());
             }
             let opts = source::dir::DirOptions {
                 paths: a.paths.clone(),
@@ -37,16 +37,15 @@ pub fn run(cli: Cli) -> Result<u8> {
                 exclude,
                 threads,
             };
-            let rules = cfg.load_rules(&a.scan.rules)?;
-            preflight(&a.scan, &source::dir::scan_root(&a.paths))?;
-            let det = Detector::new(rules);
+            let det = Detector::new(project.config.load_rules(&a.scan.rules)?);
             let report = source::dir::scan(&det, &opts)?;
-            finish(report, det.rules(), &a.scan)
+            finish(report, det.rules(), &project, &a.scan)
         }
         Command::Stdin(a) => {
-            let det = Detector::new(load_rules(&a.scan.rules)?);
+            let project = Project::load(&a.scan, Path::new("."))?;
+            let det = Detector::new(project.config.load_rules(&a.scan.rules)?);
             let report = source::stdin::scan(&det, &a.label);
-            finish(report, det.rules(), &a.scan)
+            finish(report, det.rules(), &project, &a.scan)
         }
         Command::Rules(a) => list_rules(&load_rules(&a.rules)?, a.format),
         Command::Git(a) => {
@@ -59,21 +58,18 @@ pub fn run(cli: Cli) -> Result<u8> {
                 threads: threads(&a.scan),
                 progress: !a.scan.quiet && io::stderr().is_terminal(),
             };
-            let root = source::git::scan_root(&a.repo)?;
-            let cfg = load_config(&a.scan.rules, &root)?;
-            preflight(&a.scan, &root)?;
-            let det = Detector::new(cfg.load_rules(&a.scan.rules)?);
+            let project = Project::load(&a.scan, &source::git::scan_root(&a.repo)?)?;
+            let det = Detector::new(project.config.load_rules(&a.scan.rules)?);
             let report = source::git::scan(&det, &opts)?;
-            finish(report, det.rules(), &a.scan)
+            finish(report, det.rules(), &project, &a.scan)
         }
         Command::Staged(a) => {
             let staged = source::staged::Staged::open(&a.repo)?;
-            let cfg = load_config(&a.scan.rules, staged.root())?;
-            preflight(&a.scan, staged.root())?;
-            let det = Detector::new(cfg.load_rules(&a.scan.rules)?);
+            let project = Project::load(&a.scan, staged.root())?;
+            let det = Detector::new(project.config.load_rules(&a.scan.rules)?);
             let report = staged.scan(&det)?;
             // Explain a blocked commit, naming only the findings left after suppression.
-            finish_with(report, det.rules(), &a.scan, |report, code| {
+            finish_with(report, det.rules(), &project, &a.scan, |report, code| {
                 if code == EXIT_FINDINGS && !a.scan.quiet {
                     eprint!("{}", source::staged::blocked_message(&report.findings));
                 }
@@ -83,14 +79,27 @@ pub fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-/// Reads the ignore file and the baseline before scanning, so a typo in either fails in a
-/// second rather than after an hour-long history sweep. `finish` reads them again.
-fn preflight(scan: &ScanArgs, root: &Path) -> Result<()> {
-    suppress::load_ignore(root)?;
-    if let Some(b) = &scan.baseline {
-        suppress::load_baseline(b)?;
+/// What a scan takes from the project at its root: the config, the ignore file and the
+/// baseline. All are read once, before scanning, so a typo in any of them fails in a second
+/// rather than after an hour-long history sweep, and suppression uses exactly the config
+/// detection used.
+pub struct Project {
+    pub config: Config,
+    ignore: Vec<suppress::Entry>,
+    baseline: Vec<suppress::Entry>,
+}
+
+impl Project {
+    pub fn load(scan: &ScanArgs, root: &Path) -> Result<Project> {
+        Ok(Project {
+            config: load_config(&scan.rules, root)?,
+            ignore: suppress::load_ignore(root)?,
+            baseline: match &scan.baseline {
+                Some(b) => suppress::load_baseline(b)?,
+                None => Vec::new(),
+            },
+        })
     }
-    Ok(())
 }
 
 fn threads(scan: &ScanArgs) -> usize {
@@ -111,19 +120,27 @@ pub fn load_rules(args: &RuleArgs) -> Result<Vec<Rule>> {
 }
 
 /// Post-processing shared by every scan: report, then exit code.
-pub fn finish(report: Report, rules: &[Rule], scan: &ScanArgs) -> Result<u8> {
-    finish_with(report, rules, scan, |_, _| {})
+pub fn finish(report: Report, rules: &[Rule], project: &Project, scan: &ScanArgs) -> Result<u8> {
+    finish_with(report, rules, project, scan, |_, _| {})
 }
 
 /// [`finish`], then `after` with the final report and exit code.
 pub fn finish_with(
     mut report: Report,
     rules: &[Rule],
+    project: &Project,
     scan: &ScanArgs,
     after: impl FnOnce(&Report, u8),
 ) -> Result<u8> {
-    let cfg = load_config(&scan.rules, &report.root)?;
-    suppress::apply(&mut report, &cfg, scan)?;
+    let cfg = &project.config;
+    suppress::filter(
+        &mut report,
+        cfg,
+        &project.ignore,
+        &project.baseline,
+        scan.no_suppress,
+        scan.report_unused,
+    );
     // The history summary lists unique secrets; a secret all of whose findings were
     // suppressed is not news to anyone.
     if let Some(g) = report.summary.git.as_mut() {

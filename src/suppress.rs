@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _, Result};
 use serde::Deserialize;
 
-use crate::cli::ScanArgs;
 use crate::config::Config;
 use crate::report::{Report, Unused};
 
@@ -165,25 +164,7 @@ pub fn load_baseline(path: &PathBuf) -> Result<Vec<Entry>> {
 /// Removes suppressed findings from `report`, counting each under the first mechanism that
 /// hides it (config exclude, inline marker, ignore file, baseline), and with
 /// `--report-unused` records the ignore-file and baseline entries that matched no finding.
-/// With `--no-suppress` nothing is removed or counted; files are still read and checked.
-pub fn apply(report: &mut Report, cfg: &Config, scan: &ScanArgs) -> Result<()> {
-    let ignore = load_ignore(&report.root)?;
-    let baseline = match &scan.baseline {
-        Some(p) => load_baseline(p)?,
-        None => Vec::new(),
-    };
-    filter(
-        report,
-        cfg,
-        &ignore,
-        &baseline,
-        scan.no_suppress,
-        scan.report_unused,
-    );
-    Ok(())
-}
-
-/// The pure part of [`apply`].
+/// With `--no-suppress` nothing is removed or counted.
 pub fn filter(
     report: &mut Report,
     cfg: &Config,
