@@ -92,7 +92,8 @@ pub struct ScanArgs {
     /// Write the report to FILE (atomically) instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Worker threads (default: number of CPUs).
+    /// Worker threads of `dir` and `git` (default: number of CPUs); `staged` and `stdin`
+    /// scan one input each.
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
     /// Print secrets in full instead of redacted.
@@ -117,7 +118,8 @@ pub struct ScanArgs {
 /// Options of live verification.
 #[derive(Debug, Clone, Args)]
 pub struct VerifyOptions {
-    /// Ask the Applivery API whether each secret still works (sends each token once).
+    /// Ask the Applivery API whether each secret still works (sends each token once). The
+    /// `verify` command always does; there the flag changes nothing.
     #[arg(long)]
     pub verify: bool,
     /// API base URL (plain http only for loopback hosts).

@@ -219,7 +219,7 @@ impl Config {
             }
             extra.push(file.clone());
         }
-        let mut rules = rules::load(!args.no_default_rules, &extra, &[], &self.placeholders)?;
+        let mut rules = rules::load(!args.no_default_rules, &extra, &self.placeholders)?;
         for (id, line) in &self.disable {
             if !rules.iter().any(|r| &r.id == id) {
                 bail!(

@@ -455,13 +455,12 @@ fn compile(spec: RuleSpec, cache: &mut Cache) -> Result<Rule> {
     })
 }
 
-/// Builds the active rule set: defaults (unless disabled) plus every extra file, minus
-/// disabled ids; every rule also allowlists the `placeholders` (project config). Duplicate
-/// ids are an error: reports and baselines key on them.
+/// Builds the active rule set: defaults (unless disabled) plus every extra file; every rule
+/// also allowlists the `placeholders` (project config). Duplicate ids are an error: reports
+/// and baselines key on them. Disabling rules by id is the project config's business.
 pub fn load(
     use_defaults: bool,
     extra_files: &[std::path::PathBuf],
-    disabled: &[String],
     placeholders: &[Regex],
 ) -> Result<Vec<Rule>> {
     let mut rules = if use_defaults {
@@ -477,12 +476,6 @@ pub fn load(
             rules.push(r);
         }
     }
-    for d in disabled {
-        if !rules.iter().any(|r| &r.id == d) {
-            bail!("cannot disable rule '{d}': no such rule is loaded");
-        }
-    }
-    rules.retain(|r| !disabled.contains(&r.id));
     for r in &mut rules {
         r.allowlist.regexes.extend(placeholders.iter().cloned());
     }

@@ -223,7 +223,7 @@ pub fn command(a: &VerifyArgs) -> Result<u8> {
                 .push(token_finding("<stdin>".into(), n as u64 + 1, &line));
         }
     }
-    if report.findings.is_empty() && !a.quiet {
+    if report.findings.is_empty() {
         report.warnings.push("no tokens given".into());
     }
     apply(&mut report.findings, |_| Some(APP_VERIFIER), &settings)?;
@@ -231,10 +231,13 @@ pub fn command(a: &VerifyArgs) -> Result<u8> {
     report.sort();
     if !a.quiet {
         for w in &report.warnings {
-            eprintln!("applivery-leaks: warning: {w}");
+            eprintln!(
+                "applivery-leaks: warning: {}",
+                crate::report::escape_control(w)
+            );
         }
     }
-    let rules = crate::rules::load(true, &[], &[], &[])?;
+    let rules = crate::rules::default_rules();
     crate::run::emit(&report, &rules, a.format, a.show_secrets, a.output.as_ref())?;
     Ok(crate::run::exit_code(&report, a.verify.fail_on))
 }

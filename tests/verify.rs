@@ -719,3 +719,25 @@ fn suppressed_findings_are_never_sent() {
     assert_eq!(v["findings"].as_array().unwrap().len(), 1, "{v}");
     assert_eq!((api.count(&toks[0]), api.count(&toks[1])), (0, 1));
 }
+
+#[test]
+fn quiet_changes_stderr_not_the_report() {
+    let out = bin()
+        .args(["verify", "--format", "json", "-q"])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json_of(&out.stdout);
+    assert_eq!(v["warnings"], serde_json::json!(["no tokens given"]));
+    let out = bin()
+        .args(["verify", "--format", "json"])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no tokens given"));
+}
