@@ -156,6 +156,8 @@ struct Sweep<'a> {
     messages: Vec<MessageHit>,
     errors: Vec<Problem>,
     warnings: Vec<String>,
+    /// The pack indexes, read once (they order both the tree walk and the blob scan).
+    packs: Option<std::sync::Arc<Vec<PackIndex>>>,
     // Pass 2.
     hits: HashMap<Oid, Vec<Hit>>,
     blob_errors: Vec<(Oid, String)>,
@@ -166,6 +168,13 @@ struct Sweep<'a> {
 }
 
 impl<'a> Sweep<'a> {
+    fn packs(&mut self) -> std::sync::Arc<Vec<PackIndex>> {
+        let objects = self.repo.commondir().join("objects");
+        self.packs
+            .get_or_insert_with(|| std::sync::Arc::new(load_pack_indexes(&objects)))
+            .clone()
+    }
+
     fn new(det: &'a Detector, repo: &'a Repository, opts: &GitOptions) -> Result<Sweep<'a>> {
         let odb = repo
             .odb()
@@ -205,6 +214,7 @@ impl<'a> Sweep<'a> {
             messages: Vec::new(),
             errors: Vec::new(),
             warnings: Vec::new(),
+            packs: None,
             hits: HashMap::new(),
             blob_errors: Vec::new(),
             blob_skipped: Vec::new(),
@@ -565,7 +575,7 @@ impl<'a> Sweep<'a> {
         // Level by level, each level in pack order: versions of one directory sit at the
         // same depth and next to each other in the pack, so a delta chain's base stays in
         // libgit2's cache while its deltas are read.
-        let indexes = load_pack_indexes(&self.repo.commondir().join("objects"));
+        let indexes = self.packs();
         let by_pack = |v: &mut Vec<(u32, Oid, Vec<u8>)>| {
             v.sort_by_cached_key(|x| std::cmp::Reverse(pack_key(&indexes, x.1)));
         };
@@ -836,7 +846,7 @@ impl<'a> Sweep<'a> {
     // ---- pass 2: scan -----------------------------------------------------------------
 
     fn scan_blobs(&mut self, opts: &GitOptions) -> Result<()> {
-        let order = pack_order(&self.repo.commondir().join("objects"), &self.blobs);
+        let order = pack_order(&self.packs(), &self.blobs);
         let total = order.len();
         let threads = opts.threads.clamp(1, total.max(1));
         // One handle per worker: a Repository is Send but not Sync.
@@ -1646,12 +1656,11 @@ pub fn rfc3339(t: git2::Time) -> String {
 /// Sorts blob ids into the order they are stored in their pack files (loose objects last),
 /// read from the pack indexes (`.idx` version 2): reading a delta right after its base finds
 /// the base in libgit2's delta base cache instead of inflating the chain again.
-fn pack_order(objects: &Path, blobs: &[Oid]) -> Vec<Oid> {
-    let indexes = load_pack_indexes(objects);
+fn pack_order(indexes: &[PackIndex], blobs: &[Oid]) -> Vec<Oid> {
     let mut keyed: Vec<(u32, u64, Oid)> = blobs
         .iter()
         .map(|&b| {
-            let (p, o) = pack_key(&indexes, b);
+            let (p, o) = pack_key(indexes, b);
             (p, o, b)
         })
         .collect();
