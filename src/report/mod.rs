@@ -218,6 +218,11 @@ pub fn write_atomically(
     Ok(())
 }
 
+/// The first 12 characters of a commit id or hash: enough to name it, short enough to read.
+pub fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
+
 /// Replaces terminal control characters with visible escapes, so a file name or a line of a
 /// scanned file can never move the cursor, change colours or rewrite the terminal title.
 pub fn escape_control(s: &str) -> String {

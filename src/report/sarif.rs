@@ -27,7 +27,7 @@ use serde_sarif::sarif::{
     RunAutomationDetails, Sarif, Tool, ToolComponent, VersionControlDetails,
 };
 
-use super::{Report, Style};
+use super::{short, Report, Style};
 use crate::finding::{Finding, VerifyStatus};
 use crate::rules::{Rule, Severity};
 
@@ -231,7 +231,7 @@ fn result(f: &Finding, rule: Option<&Rule>, index: usize, show: bool) -> SarifRe
         "{} '{}' (sha256 {}…)",
         description.trim_end_matches('.'),
         f.shown_secret(show),
-        &f.secret_sha256[..f.secret_sha256.len().min(12)]
+        short(&f.secret_sha256)
     );
     if let Some(g) = &f.git {
         text.push_str(&format!(
@@ -331,18 +331,15 @@ fn result(f: &Finding, rule: Option<&Rule>, index: usize, show: bool) -> SarifRe
 /// Unread inputs are errors, deliberately skipped ones notes, warnings warnings: code
 /// scanning shows them as tool notifications, so a partial scan is never mistaken for a clean one.
 fn invocation(report: &Report) -> Invocation {
-    let mut notes = Vec::new();
-    for e in &report.errors {
-        notes.push(notification(
-            "error",
-            format!(
-                "Cannot read '{}': {}.",
-                e.path,
-                e.reason.trim_end_matches('.')
-            ),
-            Some(&e.path),
-        ));
-    }
+    let problem = |level, verb, p: &super::Problem| {
+        let text = format!("{verb} '{}': {}.", p.path, p.reason.trim_end_matches('.'));
+        notification(level, text, Some(&p.path))
+    };
+    let mut notes: Vec<Notification> = report
+        .errors
+        .iter()
+        .map(|e| problem("error", "Cannot read", e))
+        .collect();
     for w in &report.warnings {
         notes.push(notification(
             "warning",
@@ -350,17 +347,13 @@ fn invocation(report: &Report) -> Invocation {
             None,
         ));
     }
-    for s in &report.summary.skipped {
-        notes.push(notification(
-            "note",
-            format!(
-                "Not scanned '{}': {}.",
-                s.path,
-                s.reason.trim_end_matches('.')
-            ),
-            Some(&s.path),
-        ));
-    }
+    notes.extend(
+        report
+            .summary
+            .skipped
+            .iter()
+            .map(|s| problem("note", "Not scanned", s)),
+    );
     let mut inv = Invocation::builder()
         .execution_successful(report.errors.is_empty())
         .build();
@@ -436,10 +429,6 @@ pub fn encode_path(path: &str) -> String {
         }
     }
     out
-}
-
-fn short(commit: &str) -> &str {
-    &commit[..commit.len().min(12)]
 }
 
 /// SARIF consumers want messages to be sentences ending with a period.

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::{escape_control as esc, Report, Style};
+use super::{escape_control as esc, short, Report, Style};
 use crate::finding::VerifyStatus;
 
 struct Paint {
@@ -80,7 +80,7 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
                 status,
                 esc(&secret),
                 &s.secret_sha256[..16],
-                &s.first_commit[..s.first_commit.len().min(12)],
+                short(&s.first_commit),
                 esc(&s.first_path),
                 esc(&s.author),
                 esc(&s.first_date),
@@ -93,7 +93,7 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
     for f in &report.findings {
         let mut head = format!("{}:{}:{}", esc(&f.path), f.line, f.column);
         if let Some(g) = &f.git {
-            head = format!("{}:{head}", &g.commit[..g.commit.len().min(12)]);
+            head = format!("{}:{head}", short(&g.commit));
         }
         let status = match &f.verification {
             None => String::new(),
@@ -118,7 +118,7 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
                 out,
                 "  {} introduced {} by {} <{}> on {}: {} ({} commit(s){})",
                 p.dim("·"),
-                &g.commit[..g.commit.len().min(12)],
+                short(&g.commit),
                 esc(&g.author_name),
                 esc(&g.author_email),
                 esc(&g.date),
