@@ -119,8 +119,13 @@ fn scan(det: &Detector, repo: &Repository, root: &Path, index_path: &Path) -> Re
     let fast = if force_libgit2 {
         None
     } else {
-        index::read(index_path)
-            .with_context(|| format!("cannot read the index {}", index_path.display()))?
+        index::read(index_path).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read the index {}: {}",
+                index_path.display(),
+                super::io_reason(&e)
+            )
+        })?
     };
     let changes = match fast {
         Some(idx) => {
@@ -152,7 +157,6 @@ fn scan(det: &Detector, repo: &Repository, root: &Path, index_path: &Path) -> Re
         scan_change(det, repo, c, &mut renames, &mut report);
     }
     report.summary.duration = started.elapsed();
-    report.sort();
     Ok(report)
 }
 
