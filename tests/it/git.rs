@@ -1,8 +1,7 @@
 //! `applivery-leaks git`: history sweeps of real repositories built with the `git` command in
 //! temporary directories (fixed names and dates, so ids are deterministic).
 
-mod common;
-use common::token;
+use crate::common::token;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

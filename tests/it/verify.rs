@@ -1,8 +1,7 @@
 //! Live verification through the real binary against a real HTTP server on 127.0.0.1, run
 //! by the test, that answers like the Applivery API (and like the ways it can fail).
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};

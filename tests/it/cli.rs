@@ -1,7 +1,6 @@
 //! The `dir`, `stdin` and `rules` commands driven through the real binary on real files.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::fs;
 use std::path::Path;

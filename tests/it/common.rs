@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests: the binary under test, files, JSON, fake tokens.
-#![allow(dead_code)] // each test crate uses a different subset
+#![allow(dead_code)] // not every helper is used by every module
 
 use std::fs;
 use std::path::Path;

@@ -1,8 +1,7 @@
 //! `applivery-leaks staged`: the pre-commit scan, driven as a binary against real repositories
 //! built with the `git` command in temporary directories.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::path::{Path, PathBuf};
 use std::process::Command as Std;

@@ -2,8 +2,7 @@
 //! Schema, SARIF has what code scanning needs (and never the secret), text escapes terminal
 //! control characters, and `--output` writes atomically.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::fs;
 use std::path::Path;

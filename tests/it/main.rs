@@ -1,0 +1,13 @@
+//! The integration tests: one crate (one link of libgit2 and reqwest, not one per file) that
+//! drives the real binary on real files, repositories and servers built at test time.
+//! `common` holds the helpers every module shares.
+
+mod common;
+
+mod cli;
+mod fixtures;
+mod git;
+mod report;
+mod staged;
+mod suppress;
+mod verify;
