@@ -11,6 +11,7 @@ pub mod config;
 pub mod detect;
 pub mod finding;
 pub mod haystack;
+pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod run;

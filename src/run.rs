@@ -133,6 +133,9 @@ pub fn finish_with(
     after: impl FnOnce(&Report, u8),
 ) -> Result<u8> {
     let cfg = &project.config;
+    // Before suppression: a secret that is allowed in one place is still a secret where it
+    // shows up in another finding's context.
+    crate::redact::redact_known(&mut report.findings);
     suppress::filter(
         &mut report,
         cfg,
