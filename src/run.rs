@@ -4,7 +4,7 @@
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
 use crate::cli::{Cli, Command, FailOn, Format, RuleArgs, ScanArgs};
 use crate::config::Config;
@@ -71,7 +71,8 @@ pub fn run(cli: Cli) -> Result<u8> {
             // Explain a blocked commit, naming only the findings left after suppression.
             finish_with(report, det.rules(), &project, &a.scan, |report, code| {
                 if code == EXIT_FINDINGS && !a.scan.quiet {
-                    eprint!("{}", source::staged::blocked_message(&report.findings));
+                    let m = source::staged::blocked_message(&report.findings);
+                    let _ = io::stderr().lock().write_all(m.as_bytes());
                 }
             })
         }
@@ -102,10 +103,24 @@ impl Project {
     }
 }
 
+/// Worker threads: `--threads` (0 or absent: one per CPU), at most 8 per CPU. The scan is
+/// bound by CPU and the page cache; past a few threads per CPU they only contend (5,000
+/// threads on 8 files took minutes).
 fn threads(scan: &ScanArgs) -> usize {
-    scan.threads
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cap = 8 * cpus;
+    match scan.threads {
+        None | Some(0) => cpus,
+        Some(n) if n > cap => {
+            if !scan.quiet {
+                say(format_args!(
+                    "applivery-leaks: warning: --threads {n} lowered to {cap} (8 per CPU)"
+                ));
+            }
+            cap
+        }
+        Some(n) => n,
+    }
 }
 
 /// The project config of a scan rooted at `root` (the repository's work tree for git and
@@ -157,31 +172,44 @@ pub fn finish_with(
     }
     report.sort();
     for e in &report.errors {
-        eprintln!(
+        say(format_args!(
             "applivery-leaks: cannot read {}: {}",
             report::escape_control(&e.path),
             report::escape_control(&e.reason)
-        );
+        ));
     }
     if !scan.quiet {
         for w in &report.warnings {
-            eprintln!("applivery-leaks: warning: {}", report::escape_control(w));
+            say(format_args!(
+                "applivery-leaks: warning: {}",
+                report::escape_control(w)
+            ));
         }
     }
     crate::verify::verify_findings(&mut report.findings, rules, &scan.verify)?;
     let format = scan.format.or(cfg.format).unwrap_or(Format::Text);
-    emit(
+    let written = write_report(
         &report,
         rules,
         format,
         scan.show_secrets,
         scan.output.as_ref(),
     )?;
+    if let (Some(path), false) = (written, scan.quiet) {
+        // A CI log otherwise shows nothing but an exit code.
+        say(format_args!(
+            "{}",
+            report::text::summary_line(&report, &path.display().to_string())
+        ));
+    }
     let code = exit_code(&report, scan.verify.fail_on);
     after(&report, code);
     Ok(code)
 }
 
+/// Writes the report to `output` (standard output when None or `-`). A reader that stops
+/// early (`| head`, a FIFO's reader gone) ends the output, not the run: the exit code still
+/// says what was found.
 pub fn emit(
     report: &Report,
     rules: &[Rule],
@@ -189,15 +217,31 @@ pub fn emit(
     show_secrets: bool,
     output: Option<&PathBuf>,
 ) -> Result<()> {
-    match output {
+    write_report(report, rules, format, show_secrets, output).map(|_| ())
+}
+
+/// [`emit`]; returns the file the report went to, if it went to one.
+fn write_report<'p>(
+    report: &Report,
+    rules: &[Rule],
+    format: Format,
+    show_secrets: bool,
+    output: Option<&'p PathBuf>,
+) -> Result<Option<&'p Path>> {
+    let file = output
+        .map(PathBuf::as_path)
+        .filter(|p| *p != Path::new("-"));
+    let written = match file {
         Some(path) => {
             let style = Style {
                 format,
                 show_secrets,
                 color: false,
             };
-            report::write_atomically(path, |w| report::write(report, rules, style, w))
-                .with_context(|| format!("cannot write report to {}", path.display()))
+            report::output::write_file(path, show_secrets, |w| {
+                report::write(report, rules, style, w)
+            })
+            .map_err(|e| (e, format!("cannot write report to {}", path.display())))
         }
         None => {
             let stdout = io::stdout();
@@ -210,11 +254,22 @@ pub fn emit(
                 color,
             };
             let mut out = io::BufWriter::new(stdout.lock());
-            report::write(report, rules, style, &mut out)?;
-            out.flush()?;
-            Ok(())
+            report::write(report, rules, style, &mut out)
+                .and_then(|()| out.flush())
+                .map_err(|e| (e, "cannot write report to standard output".to_string()))
         }
+    };
+    match written {
+        Ok(()) => Ok(file),
+        Err((e, _)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(None),
+        Err((e, what)) => Err(anyhow::Error::new(e).context(what)),
     }
+}
+
+/// Writes a line to standard error. A closed stderr must not turn a finding into a crash
+/// (`eprintln!` panics when it cannot write), so errors are ignored.
+pub fn say(line: std::fmt::Arguments) {
+    let _ = writeln!(io::stderr().lock(), "{line}");
 }
 
 /// 1 if anything that should fail the build was found; else 2 if some input could not be
@@ -237,6 +292,13 @@ pub fn exit_code(report: &Report, fail_on: FailOn) -> u8 {
 }
 
 fn list_rules(rules: &[Rule], format: Format) -> Result<u8> {
+    match write_rules(rules, format) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(EXIT_CLEAN),
+        other => Ok(other.map(|()| EXIT_CLEAN)?),
+    }
+}
+
+fn write_rules(rules: &[Rule], format: Format) -> io::Result<()> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     match format {
@@ -269,6 +331,5 @@ fn list_rules(rules: &[Rule], format: Format) -> Result<u8> {
             }
         }
     }
-    out.flush()?;
-    Ok(EXIT_CLEAN)
+    out.flush()
 }
