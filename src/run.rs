@@ -9,7 +9,7 @@ use anyhow::Result;
 use crate::cli::{Cli, Command, FailOn, Format, RuleArgs, ScanArgs};
 use crate::config::Config;
 use crate::detect::Detector;
-use crate::report::{self, Report, Style};
+use crate::report::{self, Report, ScanKind, Style};
 use crate::rules::Rule;
 use crate::source;
 use crate::suppress;
@@ -171,6 +171,7 @@ pub fn finish_with(
             .retain(|s| kept.contains(s.secret_sha256.as_str()));
     }
     report.sort();
+    nothing_scanned(&mut report);
     for e in &report.errors {
         say(format_args!(
             "applivery-leaks: cannot read {}: {}",
@@ -270,6 +271,25 @@ fn write_report<'p>(
 /// (`eprintln!` panics when it cannot write), so errors are ignored.
 pub fn say(line: std::fmt::Arguments) {
     let _ = writeln!(io::stderr().lock(), "{line}");
+}
+
+/// A directory or history scan that skipped everything it found (`--max-file-size 1`, a
+/// FIFO or a binary file named alone) scanned nothing it was asked to: an error, so a gate
+/// fails closed instead of passing on nothing.
+fn nothing_scanned(report: &mut Report) {
+    let s = &report.summary;
+    if matches!(report.kind, ScanKind::Dir | ScanKind::Git)
+        && s.files == 0
+        && !s.skipped.is_empty()
+        && report.errors.is_empty()
+    {
+        let reason = format!(
+            "nothing was scanned: all {} input(s) were skipped",
+            s.skipped.len()
+        );
+        let root = report.root.display().to_string();
+        report.errors.push(report::Problem::new(root, reason));
+    }
 }
 
 /// 1 if anything that should fail the build was found; else 2 if some input could not be

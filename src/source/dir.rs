@@ -2,6 +2,7 @@
 //! .gitignore / .ignore / global excludes, scans hidden files (`.env`, `.github/` are where
 //! tokens live), never enters `.git/`, and accounts for every path it does not scan.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -40,6 +41,9 @@ pub fn scan_root(paths: &[PathBuf]) -> PathBuf {
 
 #[derive(Default)]
 struct Shared {
+    /// With several paths given, the files already visited (canonical paths): `dir .
+    /// ./upload.sh` names upload.sh twice, and it is scanned and reported once.
+    seen: Option<Mutex<HashSet<PathBuf>>>,
     findings: Mutex<Vec<Finding>>,
     errors: Mutex<Vec<Problem>>,
     skipped: Mutex<Vec<Problem>>,
@@ -52,7 +56,10 @@ pub fn scan(det: &Detector, opts: &DirOptions) -> Result<Report> {
     let started = Instant::now();
     let root = scan_root(&opts.paths);
     let mut report = Report::new(ScanKind::Dir, root.clone());
-    let shared = Shared::default();
+    let shared = Shared {
+        seen: (opts.paths.len() > 1).then(Mutex::default),
+        ..Shared::default()
+    };
 
     let mut walk = WalkBuilder::new(&opts.paths[0]);
     for p in &opts.paths[1..] {
@@ -178,6 +185,9 @@ fn visit(
         ));
         return;
     }
+    // A path named on the command line is what the user asked for: it is read if it can be
+    // (a FIFO, `<(cmd)`), and if it cannot be scanned that is an error, not a skip.
+    let named = ent.depth() == 0;
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) => {
@@ -197,11 +207,26 @@ fn visit(
     if meta.is_dir() {
         return;
     }
+    if let Some(seen) = &shared.seen {
+        let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        if !seen.lock().unwrap().insert(key) {
+            return;
+        }
+    }
     if !meta.is_file() {
-        shared.skipped.lock().unwrap().push(Problem::new(
-            shown,
-            format!("not a regular file ({})", special_kind(&meta)),
-        ));
+        let kind = special_kind(&meta);
+        if named && kind == "fifo" {
+            // Streamed like standard input: a pipe has no size to check against a limit.
+            let scanned = File::open(path).and_then(|f| scan_reader(det, f, buf));
+            record(det, shared, shown, scanned, None, named);
+            return;
+        }
+        let problem = Problem::new(shown, format!("not a regular file ({kind})"));
+        if named {
+            shared.errors.lock().unwrap().push(problem);
+        } else {
+            shared.skipped.lock().unwrap().push(problem);
+        }
         return;
     }
     if let Some(max) = opts.max_file_size {
@@ -223,6 +248,22 @@ fn visit(
             scan_reader(det, f, buf)
         }
     });
+    record(det, shared, shown, scanned, Some(meta.len()), named);
+    if buf.capacity() > 4 * CHUNK {
+        *buf = Vec::new();
+    }
+}
+
+/// Accounts for one scanned file: its findings, or why it was not scanned. `size` is the
+/// file's size when known (a binary file is not read to the end).
+fn record(
+    det: &Detector,
+    shared: &Shared,
+    shown: String,
+    scanned: std::io::Result<Scanned>,
+    size: Option<u64>,
+    named: bool,
+) {
     match scanned {
         Ok(Scanned::Text { bytes, hits }) => {
             shared.files.fetch_add(1, Ordering::Relaxed);
@@ -234,18 +275,24 @@ fn visit(
                 }
             }
         }
-        Ok(Scanned::Binary { .. }) => {
+        Ok(Scanned::Binary { bytes }) => {
             shared.binary.fetch_add(1, Ordering::Relaxed);
-            shared.bytes.fetch_add(meta.len(), Ordering::Relaxed);
+            shared
+                .bytes
+                .fetch_add(size.unwrap_or(bytes), Ordering::Relaxed);
+            if named {
+                // Counted is not enough for a file the user named: say it was not scanned.
+                shared.skipped.lock().unwrap().push(Problem::new(
+                    shown,
+                    "binary data (NUL byte in the first 8 KiB), not scanned",
+                ));
+            }
         }
         Err(e) => shared
             .errors
             .lock()
             .unwrap()
             .push(Problem::new(shown, super::io_reason(&e))),
-    }
-    if buf.capacity() > 4 * CHUNK {
-        *buf = Vec::new();
     }
 }
 
