@@ -1,13 +1,15 @@
 //! A haystack is one blob being scanned: a file, a git blob, standard input. This module feeds
 //! it to the detector — whole when it is small, in overlapping chunks when it is large, so a
 //! 2 GiB file needs no more memory than one chunk — and turns byte offsets into lines and
-//! columns. Binary blobs (a NUL byte in the first 8 KiB) are recognised and not scanned.
+//! columns. UTF-16 text is decoded first (`utf16`); binary blobs (a NUL byte in the first
+//! 8 KiB, and not UTF-16) are recognised and not scanned.
 
 use std::borrow::Cow;
 use std::io::{self, Read};
 
 use crate::detect::{Candidate, Detector, MAX_MATCH_LEN};
 use crate::redact::Known;
+use crate::utf16::{self, Utf16};
 
 /// How much of a blob is read at once.
 pub const CHUNK: usize = 8 << 20;
@@ -42,12 +44,52 @@ pub enum Scanned {
     Binary { bytes: u64 },
 }
 
+/// What the first bytes of a blob say it holds.
+enum Kind {
+    Text,
+    Utf16(Utf16),
+    Binary,
+}
+
+fn kind(data: &[u8]) -> Kind {
+    let probe = &data[..data.len().min(BINARY_PROBE)];
+    if let Some(enc) = utf16::sniff(probe) {
+        Kind::Utf16(enc)
+    } else if memchr::memchr(0, probe).is_some() {
+        Kind::Binary
+    } else {
+        Kind::Text
+    }
+}
+
+/// True for a blob the detector does not read: a NUL byte in the first 8 KiB, and not UTF-16
+/// text (which is decoded and scanned).
 pub fn is_binary(data: &[u8]) -> bool {
-    memchr::memchr(0, &data[..data.len().min(BINARY_PROBE)]).is_some()
+    matches!(kind(data), Kind::Binary)
 }
 
 /// Scans a blob held in memory.
 pub fn scan_slice(det: &Detector, data: &[u8]) -> Scanned {
+    match kind(data) {
+        Kind::Binary => Scanned::Binary {
+            bytes: data.len() as u64,
+        },
+        Kind::Utf16(enc) => match scan_text(det, &utf16::decode(data, enc)) {
+            Scanned::Text { hits, .. } => Scanned::Text {
+                bytes: data.len() as u64,
+                hits,
+            },
+            // A NUL character in the decoded text.
+            Scanned::Binary { .. } => Scanned::Binary {
+                bytes: data.len() as u64,
+            },
+        },
+        Kind::Text => scan_text(det, data),
+    }
+}
+
+/// Scans text (UTF-8 or anything ASCII-compatible) held in memory.
+fn scan_text(det: &Detector, data: &[u8]) -> Scanned {
     if is_binary(data) {
         return Scanned::Binary {
             bytes: data.len() as u64,
@@ -70,7 +112,7 @@ pub fn scan_reader<R: Read>(det: &Detector, mut r: R, buf: &mut Vec<u8>) -> io::
     scan_reader_chunked(det, &mut r, buf, CHUNK)
 }
 
-pub fn scan_reader_chunked<R: Read>(
+pub fn scan_reader_chunked<R: Read + ?Sized>(
     det: &Detector,
     r: &mut R,
     buf: &mut Vec<u8>,
@@ -96,10 +138,31 @@ pub fn scan_reader_chunked<R: Read>(
         let data = &buf[..filled];
         if first {
             first = false;
-            if is_binary(data) {
+            match kind(data) {
+                Kind::Text => {}
                 // Stop here: reading the rest of a 500 MB archive only to count it is waste.
                 // `bytes` is what was read; a caller that knows the size reports that.
-                return Ok(Scanned::Binary { bytes: total });
+                Kind::Binary => return Ok(Scanned::Binary { bytes: total }),
+                Kind::Utf16(enc) => {
+                    // Start again on the decoded stream: what was read, then the rest.
+                    let head = io::Cursor::new(data.to_vec());
+                    let mut decoded = utf16::Decoder::new(head.chain(r), enc);
+                    let scanned = scan_reader_chunked(
+                        det,
+                        &mut decoded as &mut dyn Read,
+                        &mut Vec::new(),
+                        chunk,
+                    )?;
+                    return Ok(match scanned {
+                        Scanned::Text { hits, .. } => Scanned::Text {
+                            bytes: decoded.raw_bytes,
+                            hits,
+                        },
+                        Scanned::Binary { .. } => Scanned::Binary {
+                            bytes: decoded.raw_bytes,
+                        },
+                    });
+                }
             }
         }
         let report_to = if eof { filled } else { filled - margin };
@@ -131,7 +194,7 @@ pub fn scan_reader_chunked<R: Read>(
 
 /// Reads until `buf[..filled]` holds `want` bytes or the stream ends; returns true at end of
 /// stream. `buf` grows geometrically from 64 KiB, so a small input touches little memory.
-fn fill<R: Read>(
+fn fill<R: Read + ?Sized>(
     r: &mut R,
     buf: &mut Vec<u8>,
     filled: &mut usize,
@@ -471,6 +534,45 @@ mod tests {
             hits[0].context_redacted,
             "APPLIVERY_APP_TOKEN=Zk3q… BACKUP=Zk3q…"
         );
+    }
+
+    #[test]
+    fn utf16_is_decoded_whole_and_in_chunks_with_the_same_lines_and_columns() {
+        let det = Detector::new(default_rules());
+        let mut text = String::new();
+        for i in 0..12000 {
+            text.push_str(&format!("# ligne {i} — é😀\r\n"));
+            if i % 1201 == 0 {
+                text.push_str(&format!("$env:APPLIVERY_APP_TOKEN = \"{T}\"\r\n"));
+            }
+        }
+        let Scanned::Text { hits: want, .. } = scan_slice(&det, text.as_bytes()) else {
+            panic!()
+        };
+        assert_eq!(want.len(), 10);
+        assert!(text.len() > 2 * 4 * det.margin(), "several chunks");
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let with_bom = [&[0xFF, 0xFE][..], &le].concat();
+        for data in [&le, &be, &with_bom] {
+            let Scanned::Text { hits, bytes } = scan_slice(&det, data) else {
+                panic!("UTF-16 taken for binary")
+            };
+            assert_eq!(bytes, data.len() as u64);
+            assert_eq!(hits, want);
+            for chunk in [4 * det.margin(), 4 * det.margin() + 333] {
+                let mut r = io::Cursor::new(data.as_slice());
+                let got = scan_reader_chunked(&det, &mut r, &mut Vec::new(), chunk).unwrap();
+                assert_eq!(
+                    got,
+                    Scanned::Text {
+                        bytes: data.len() as u64,
+                        hits: want.clone()
+                    },
+                    "chunk {chunk}"
+                );
+            }
+        }
     }
 
     #[test]

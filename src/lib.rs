@@ -18,4 +18,5 @@ pub mod run;
 pub mod source;
 pub mod suppress;
 pub mod time;
+pub mod utf16;
 pub mod verify;
