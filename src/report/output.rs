@@ -170,11 +170,15 @@ static STAGING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 impl Staging {
     fn new(parent: &Path) -> io::Result<Staging> {
         cleanup_on_signals();
-        let dir = tempfile::Builder::new()
-            .prefix(".applivery-leaks-")
-            .suffix(".tmp")
-            .tempdir_in(parent)?
-            .keep();
+        let mut b = tempfile::Builder::new();
+        b.prefix(".applivery-leaks-").suffix(".tmp");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // Private whatever the final file's mode: nobody else reads a partial report.
+            b.permissions(fs::Permissions::from_mode(0o700));
+        }
+        let dir = b.tempdir_in(parent)?.keep();
         STAGING
             .lock()
             .unwrap_or_else(|e| e.into_inner())
