@@ -7,6 +7,7 @@ mod common;
 mod cli;
 mod fixtures;
 mod git;
+mod hostile;
 mod report;
 mod staged;
 mod suppress;
