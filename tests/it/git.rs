@@ -719,3 +719,33 @@ fn sarif_and_jsonl_carry_history_findings() {
         assert!(!text.contains(&token(12)), "{format}: secret leaked");
     }
 }
+
+/// A commit subject that holds a token without naming Applivery is still redacted in every
+/// format: summaries are printed as they are, so every secret the sweep found comes out of
+/// them — as written and base64-encoded.
+#[test]
+fn commit_summaries_never_show_a_found_secret() {
+    let mut r = Repo::new();
+    let t = token(901);
+    let b64 = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(t.as_bytes())
+    };
+    r.write("app/.env", env_line(&t));
+    r.commit(&format!("rotate {t} (was {b64})"));
+    for format in ["text", "json", "jsonl", "sarif"] {
+        let out = Command::cargo_bin("applivery-leaks")
+            .unwrap()
+            .arg("git")
+            .arg(&r.path)
+            .args(["--no-config", "--format", format])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{format}");
+        let all = [out.stdout, out.stderr].concat();
+        let all = String::from_utf8_lossy(&all);
+        assert!(all.contains(&t[..4]), "{format}: the finding is there");
+        assert!(!all.contains(&t), "{format}: {all}");
+        assert!(!all.contains(&b64[..12]), "{format}: {all}");
+    }
+}

@@ -7,6 +7,7 @@ mod common;
 mod cli;
 mod fixtures;
 mod git;
+mod git_objects;
 mod report;
 mod staged;
 mod suppress;
