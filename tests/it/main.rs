@@ -5,6 +5,7 @@
 mod common;
 
 mod cli;
+mod docs;
 mod fixtures;
 mod git;
 mod report;
