@@ -4,6 +4,7 @@
 
 mod common;
 
+mod ci_action;
 mod ci_formats;
 mod cli;
 mod docs;
