@@ -208,7 +208,7 @@ mod tests {
     #[test]
     fn timestamps_have_the_schema_shape() {
         let t = UNIX_EPOCH + Duration::from_secs(1_795_000_000);
-        assert_eq!(timestamp(t), "2026-11-18T06:13:20");
+        assert_eq!(timestamp(t), "2026-11-18T11:06:40");
     }
 
     #[test]
