@@ -9,6 +9,8 @@
 # docs/ci.md explains the mounted-repository ownership check (ci/docker/gitconfig).
 
 FROM rust:1.90-bookworm AS build
+# A small image: no debug info (the release profile keeps some for profiling), stripped.
+ENV CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_STRIP=true
 RUN apt-get update \
  && apt-get install -y --no-install-recommends musl-tools=1.2.3-1 \
  && rm -rf /var/lib/apt/lists/* \
