@@ -76,6 +76,8 @@ pub fn run(cli: Cli) -> Result<u8> {
             })
         }
         Command::Verify(a) => crate::verify::command(&a),
+        Command::Completions(a) => crate::completions::completions(&a).map(|()| EXIT_CLEAN),
+        Command::Man(a) => crate::completions::man(&a).map(|()| EXIT_CLEAN),
     }
 }
 
@@ -133,6 +135,7 @@ pub fn finish_with(
     after: impl FnOnce(&Report, u8),
 ) -> Result<u8> {
     let cfg = &project.config;
+    report.sarif_category = scan.sarif_category.clone();
     suppress::filter(
         &mut report,
         cfg,
@@ -237,7 +240,7 @@ fn list_rules(rules: &[Rule], format: Format) -> Result<u8> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     match format {
-        Format::Json | Format::Jsonl | Format::Sarif => {
+        Format::Json | Format::Jsonl | Format::Sarif | Format::Gitlab => {
             let v: Vec<_> = rules
                 .iter()
                 .map(|r| {
@@ -253,7 +256,7 @@ fn list_rules(rules: &[Rule], format: Format) -> Result<u8> {
             serde_json::to_writer_pretty(&mut out, &v)?;
             writeln!(out)?;
         }
-        Format::Text => {
+        Format::Text | Format::Github => {
             let w = rules.iter().map(|r| r.id.len()).max().unwrap_or(0);
             for r in rules {
                 writeln!(

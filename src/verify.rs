@@ -161,7 +161,7 @@ pub fn check(cmd: &Command) -> Result<()> {
         Command::Staged(a) => &a.scan.verify,
         Command::Stdin(a) => &a.scan.verify,
         Command::Verify(a) => return Settings::new(&a.verify).map(drop),
-        Command::Rules(_) => return Ok(()),
+        Command::Rules(_) | Command::Completions(_) | Command::Man(_) => return Ok(()),
     };
     if opts.verify {
         Settings::new(opts)?;

@@ -94,7 +94,10 @@ pub fn build(report: &Report, rules: &[Rule], show: bool) -> Sarif {
         .automation_details(
             RunAutomationDetails::builder()
                 // The category is everything before the last '/'.
-                .id(format!("applivery-leaks/{}/", report.kind.as_str()))
+                .id(match &report.sarif_category {
+                    Some(c) => format!("{c}/"),
+                    None => format!("applivery-leaks/{}/", report.kind.as_str()),
+                })
                 .build(),
         )
         .original_uri_base_ids(base_ids)
@@ -205,7 +208,7 @@ fn generic_help(description: &str) -> String {
     )
 }
 
-fn severity_level(s: Severity) -> &'static str {
+pub(super) fn severity_level(s: Severity) -> &'static str {
     match s {
         Severity::Critical | Severity::High => "error",
         Severity::Medium => "warning",

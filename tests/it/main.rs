@@ -4,7 +4,10 @@
 
 mod common;
 
+mod ci_action;
+mod ci_formats;
 mod cli;
+mod docs;
 mod fixtures;
 mod git;
 mod report;
