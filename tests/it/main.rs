@@ -2,6 +2,7 @@
 //! drives the real binary on real files, repositories and servers built at test time.
 //! `common` holds the helpers every module shares.
 
+mod api;
 mod common;
 
 mod cli;

@@ -639,6 +639,16 @@ fn sarif_of_a_history_scan_matches_the_official_schema() {
         status: VerifyStatus::Live,
         reason: "HTTP 200".into(),
         checked_at: "2026-01-02T03:04:05Z".into(),
+        evidence: Some(applivery_leaks::finding::Evidence {
+            endpoint: "https://api.applivery.io/v1/integrations/builds".into(),
+            http_status: Some(200),
+            api_error: None,
+        }),
+        blast_radius: Some(applivery_leaks::finding::BlastRadius::App {
+            application_id: Some("5f0c0ffee0c0ffee0c0ffee0".into()),
+            application_name: None,
+            builds: 3,
+        }),
     });
     r.findings.push(f);
     r.summary.git = Some(GitSummary {
