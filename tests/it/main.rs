@@ -12,3 +12,6 @@ mod report;
 mod staged;
 mod suppress;
 mod verify;
+mod verify_hosts;
+mod verify_input;
+mod verify_truth;
