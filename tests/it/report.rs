@@ -14,7 +14,7 @@ fn parse(out: &[u8]) -> Value {
         .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", String::from_utf8_lossy(out)))
 }
 
-fn schema() -> Value {
+pub(crate) fn schema() -> Value {
     let text = fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/schema/report.schema.json"
@@ -41,7 +41,7 @@ fn errors_of(schema: &Value, doc: &Value) -> Vec<String> {
         .collect()
 }
 
-fn assert_valid(schema: &Value, doc: &Value) {
+pub(crate) fn assert_valid(schema: &Value, doc: &Value) {
     let errs = errors_of(schema, doc);
     assert!(errs.is_empty(), "schema errors: {errs:#?}\nin {doc:#}");
 }

@@ -8,6 +8,7 @@ use crate::api::{
     WORKSPACES_PATH,
 };
 use crate::common::*;
+use crate::report::{assert_valid, schema};
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -96,6 +97,7 @@ fn only_the_documented_invalid_token_error_makes_a_token_revoked() {
     let toks = tokens(roles.len(), 0x7e57_0002);
     let api = Server::start(toks.iter().cloned().zip(roles).collect());
     let (v, all) = verify(&api, &toks.join("\n"));
+    assert_valid(&schema(), &v);
     let revoked = at_line(&v, 1);
     assert_eq!(revoked["status"], "revoked", "{all}");
     assert_eq!(revoked["http_status"], 401);
@@ -176,6 +178,7 @@ fn service_accounts_are_checked_against_the_workspace_list() {
         live["blast_radius"],
         json!({"kind": "workspaces", "workspaces": listed, "total": 2})
     );
+    assert_valid(&schema(), &v);
     let revoked = &by_path["env1/deploy.yml"];
     assert_eq!(revoked["status"], "revoked", "{revoked}");
     assert_eq!(revoked["api_error"]["code"], 4004);
@@ -242,6 +245,7 @@ fn blast_radius_in_every_format_and_free_of_secrets() {
         json!({"kind": "app", "application_id": APP_ID, "application_name": APP_NAME, "builds": BUILDS}),
         "{all}"
     );
+    assert_valid(&schema(), &v);
     // The answer put the token into the application name: the report shows it redacted.
     let echoed = &f["ci/upload.sh"]["blast_radius"]["application_name"];
     assert_eq!(echoed, &json!(format!("Leaky {}…", &echoing[..4])), "{all}");
