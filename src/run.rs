@@ -75,7 +75,12 @@ pub fn run(cli: Cli) -> Result<u8> {
                 }
             })
         }
-        Command::Verify(a) => crate::command::verify::run(&a),
+        Command::Verify(a) => {
+            let report = crate::command::verify::report(&a)?;
+            let rules = crate::rules::default_rules();
+            emit(&report, &rules, a.format, a.show_secrets, a.output.as_ref())?;
+            Ok(exit_code(&report, a.verify.fail_on))
+        }
     }
 }
 

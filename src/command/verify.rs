@@ -1,8 +1,7 @@
 //! Verification at the command layer: the verification flags checked and turned into
 //! `verify::Settings` (one-line errors, exit 2, before any scanning), the progress display,
-//! the `--verify` step of a scan, and the `verify` command itself — reading tokens, building
-//! the report, writing it and choosing the exit code. `verify` does the network part and
-//! knows none of this.
+//! the `--verify` step of a scan, and the `verify` command's report — tokens read from what
+//! the user pasted. `verify` does the network part and knows none of this.
 
 use std::io::{self, BufRead, IsTerminal};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -47,7 +46,9 @@ pub fn check(cmd: &Command) -> Result<()> {
 pub fn settings(opts: &VerifyOptions) -> Result<Settings> {
     let api = match &opts.api_url {
         None => Api::Applivery,
-        Some(u) => Api::Given(verify::api_base(u).map_err(|e| anyhow!("--api-url: {e}"))?),
+        Some(u) => Api::Given(
+            verify::api_base(u).map_err(|e| anyhow!("--api-url: {}", escape_control(&e)))?,
+        ),
     };
     let (c, r, t) = (&verify::CONCURRENCY, &verify::RPS, &verify::TIMEOUT_SECS);
     if !c.contains(&opts.verify_concurrency) {
@@ -188,11 +189,12 @@ impl verify::Progress for Bar {
     }
 }
 
-/// The `verify` command: tokens from the arguments, or one per line on standard input
-/// (blank lines and `#` comments skipped; a pasted `KEY=token` line gives its token), each
-/// reported as a finding so every output format works. A line that holds no token is an
-/// error of the run, never a request.
-pub fn run(a: &VerifyArgs) -> Result<u8> {
+/// The `verify` command's report: tokens from the arguments, or one per line on standard
+/// input (blank lines and `#` comments skipped; a pasted `KEY=token` line gives its token),
+/// each a finding so every output format works. A line that holds no token is an error of
+/// the run, never a request. Problems are told on stderr here; writing the report and the
+/// exit code are the caller's, as for every command.
+pub fn report(a: &VerifyArgs) -> Result<Report> {
     let settings = settings(&a.verify)?;
     let started = Instant::now();
     let mut report = Report::new(
@@ -235,9 +237,7 @@ pub fn run(a: &VerifyArgs) -> Result<u8> {
             eprintln!("applivery-leaks: warning: {}", escape_control(w));
         }
     }
-    let rules = crate::rules::default_rules();
-    crate::run::emit(&report, &rules, a.format, a.show_secrets, a.output.as_ref())?;
-    Ok(crate::run::exit_code(&report, a.verify.fail_on))
+    Ok(report)
 }
 
 /// Standard input as lines of text. UTF-16 with a byte-order mark (what PowerShell's `>`

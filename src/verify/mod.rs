@@ -82,14 +82,18 @@ pub struct Silent;
 impl Progress for Silent {}
 
 /// Checks that `base` is safe to send tokens to; returns it as a URL. The error says why
-/// in one line and never echoes a user name or password.
+/// in one line and never echoes a user name or password; it may quote `base`, so whoever
+/// prints it escapes control characters.
 pub fn api_base(base: &str) -> Result<Url, String> {
     let base = base.trim();
     let url = Url::parse(base).map_err(|e| {
-        format!(
-            "'{}' is not a URL: {e}",
-            crate::report::escape_control(base)
-        )
+        // `user:password@host` without a scheme is not a URL either: do not echo it.
+        let shown = if base.contains('@') {
+            "(URL with '@')"
+        } else {
+            base
+        };
+        format!("'{shown}' is not a URL: {e}")
     })?;
     match url.scheme() {
         "https" => {}
@@ -102,12 +106,7 @@ pub fn api_base(base: &str) -> Result<Url, String> {
                     .into(),
             )
         }
-        other => {
-            return Err(format!(
-                "unsupported scheme '{}' (use https://)",
-                crate::report::escape_control(other)
-            ))
-        }
+        other => return Err(format!("unsupported scheme '{other}' (use https://)")),
     }
     if !url.host_str().is_some_and(|h| !h.is_empty()) {
         return Err("the URL has no host".into());
@@ -432,6 +431,7 @@ mod tests {
             "https://user:pw@api.applivery.io",
             "https://api.applivery.io/?x=1",
             "api.applivery.io",
+            "user:pw@api.applivery.io",
             "",
         ] {
             let e = api_base(bad).unwrap_err();
