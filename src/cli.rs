@@ -146,21 +146,18 @@ pub struct VerifyOptions {
     /// `verify` command always does; there the flag changes nothing.
     #[arg(long)]
     pub verify: bool,
-    /// API base URL (plain http only for loopback hosts).
-    #[arg(
-        long,
-        env = "APPLIVERY_API_URL",
-        value_name = "URL",
-        default_value = "https://api.applivery.io"
-    )]
-    pub api_url: String,
-    /// Requests in flight at once.
+    /// Send every check to this API base only (plain http only for loopback hosts).
+    /// Default: https://api.applivery.io, plus the private-tenant API of any
+    /// *.<tenant>.applivery.io host named in a secret's file.
+    #[arg(long, env = "APPLIVERY_API_URL", value_name = "URL")]
+    pub api_url: Option<String>,
+    /// Requests in flight at once (1-64).
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub verify_concurrency: usize,
-    /// Requests per second at most.
+    /// Requests per second at most (0.1-1000).
     #[arg(long, value_name = "N", default_value_t = 5.0)]
     pub verify_rps: f64,
-    /// Timeout of one request, in seconds.
+    /// Timeout of one request, in seconds (0.1-300).
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub verify_timeout: f64,
     /// Which findings make the exit code 1.

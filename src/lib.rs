@@ -7,6 +7,7 @@
 //! verification → report.
 
 pub mod cli;
+pub mod command;
 pub mod completions;
 pub mod config;
 pub mod detect;

@@ -19,7 +19,7 @@ pub const EXIT_FINDINGS: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
 pub fn run(cli: Cli) -> Result<u8> {
-    crate::verify::check(&cli.command)?;
+    crate::command::verify::check(&cli.command)?;
     match cli.command {
         Command::Dir(a) => {
             let threads = threads(&a.scan);
@@ -75,7 +75,12 @@ pub fn run(cli: Cli) -> Result<u8> {
                 }
             })
         }
-        Command::Verify(a) => crate::verify::command(&a),
+        Command::Verify(a) => {
+            let report = crate::command::verify::report(&a)?;
+            let rules = crate::rules::default_rules();
+            emit(&report, &rules, a.format, a.show_secrets, a.output.as_ref())?;
+            Ok(exit_code(&report, a.verify.fail_on))
+        }
         Command::Completions(a) => crate::completions::completions(&a).map(|()| EXIT_CLEAN),
         Command::Man(a) => crate::completions::man(&a).map(|()| EXIT_CLEAN),
     }
@@ -168,7 +173,7 @@ pub fn finish_with(
             eprintln!("applivery-leaks: warning: {}", report::escape_control(w));
         }
     }
-    crate::verify::verify_findings(&mut report.findings, rules, &scan.verify)?;
+    crate::command::verify::findings(&mut report.findings, rules, &scan.verify, scan.quiet)?;
     let format = scan.format.or(cfg.format).unwrap_or(Format::Text);
     emit(
         &report,

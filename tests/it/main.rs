@@ -2,6 +2,7 @@
 //! drives the real binary on real files, repositories and servers built at test time.
 //! `common` holds the helpers every module shares.
 
+mod api;
 mod common;
 
 mod ci_action;
@@ -14,3 +15,6 @@ mod report;
 mod staged;
 mod suppress;
 mod verify;
+mod verify_hosts;
+mod verify_input;
+mod verify_truth;
