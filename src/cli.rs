@@ -46,6 +46,10 @@ pub enum Command {
     Verify(VerifyArgs),
     /// List the active rules.
     Rules(RulesArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command into a directory.
+    Man(ManArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -54,6 +58,10 @@ pub enum Format {
     Json,
     Jsonl,
     Sarif,
+    /// GitHub Actions workflow commands: an annotation per finding on the pull request diff.
+    Github,
+    /// GitLab's secret-detection report (`artifacts: reports: secret_detection:`).
+    Gitlab,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -111,8 +119,24 @@ pub struct ScanArgs {
     /// List ignore-file and baseline entries that matched nothing.
     #[arg(long)]
     pub report_unused: bool,
+    /// SARIF category (`runAutomationDetails.id` before its last `/`); default
+    /// `applivery-leaks/<command>`. Give each SARIF upload of one commit its own.
+    #[arg(long, value_name = "CATEGORY", value_parser = sarif_category)]
+    pub sarif_category: Option<String>,
     #[command(flatten)]
     pub verify: VerifyOptions,
+}
+
+/// A category is a path-like id; an empty one, or one with whitespace or control characters,
+/// is a typo that would silently merge or split code-scanning alerts.
+fn sarif_category(s: &str) -> Result<String, String> {
+    let t = s.trim_end_matches('/');
+    if t.is_empty() || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(
+            "expected a non-empty category without spaces, e.g. applivery-leaks/dir".into(),
+        );
+    }
+    Ok(t.to_string())
 }
 
 /// Options of live verification.
@@ -122,21 +146,18 @@ pub struct VerifyOptions {
     /// `verify` command always does; there the flag changes nothing.
     #[arg(long)]
     pub verify: bool,
-    /// API base URL (plain http only for loopback hosts).
-    #[arg(
-        long,
-        env = "APPLIVERY_API_URL",
-        value_name = "URL",
-        default_value = "https://api.applivery.io"
-    )]
-    pub api_url: String,
-    /// Requests in flight at once.
+    /// Send every check to this API base only (plain http only for loopback hosts).
+    /// Default: https://api.applivery.io, plus the private-tenant API of any
+    /// *.<tenant>.applivery.io host named in a secret's file.
+    #[arg(long, env = "APPLIVERY_API_URL", value_name = "URL")]
+    pub api_url: Option<String>,
+    /// Requests in flight at once (1-64).
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub verify_concurrency: usize,
-    /// Requests per second at most.
+    /// Requests per second at most (0.1-1000).
     #[arg(long, value_name = "N", default_value_t = 5.0)]
     pub verify_rps: f64,
-    /// Timeout of one request, in seconds.
+    /// Timeout of one request, in seconds (0.1-300).
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub verify_timeout: f64,
     /// Which findings make the exit code 1.
@@ -232,4 +253,19 @@ pub struct RulesArgs {
     /// Output format (text or json).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ManArgs {
+    /// Write `applivery-leaks.1` and one page per command (`applivery-leaks-dir.1`, …) into DIR
+    /// instead of printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }

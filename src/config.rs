@@ -173,10 +173,16 @@ impl Config {
 
         if let Some(f) = &file.format {
             cfg.format = Some(Format::from_str(f.get_ref(), false).map_err(|_| {
+                let names: Vec<_> = Format::value_variants()
+                    .iter()
+                    .filter_map(|v| v.to_possible_value())
+                    .map(|v| v.get_name().to_string())
+                    .collect();
                 anyhow::anyhow!(
-                    "{}: format '{}' is not one of text, json, jsonl, sarif",
+                    "{}: format '{}' is not one of {}",
                     at(f.span()),
-                    f.get_ref()
+                    f.get_ref(),
+                    names.join(", ")
                 )
             })?);
         }

@@ -23,13 +23,79 @@ pub struct GitInfo {
     pub in_head: bool,
 }
 
-/// Result of asking the Applivery API about a secret.
+/// Result of asking the Applivery API about a secret: the verdict, and the evidence it rests
+/// on, so a reader can judge it without running the check again. Nothing here holds the
+/// secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verification {
     pub status: VerifyStatus,
     pub reason: String,
     /// RFC 3339 time of the check.
     pub checked_at: String,
+    /// What the API answered, when a request was sent (none for "no verifier", a token not
+    /// sent, or a check the deadline cut off before it started).
+    pub evidence: Option<Evidence>,
+    /// What a live secret opens, as the same answer shows it.
+    pub blast_radius: Option<BlastRadius>,
+}
+
+impl Verification {
+    /// A verdict reached without asking the API.
+    pub fn unsent(status: VerifyStatus, reason: impl Into<String>, checked_at: String) -> Self {
+        Verification {
+            status,
+            reason: reason.into(),
+            checked_at,
+            evidence: None,
+            blast_radius: None,
+        }
+    }
+}
+
+/// The request a verdict rests on and what came back: never the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    /// The URL asked (`https://api.applivery.io/v1/integrations/builds`).
+    pub endpoint: String,
+    /// The HTTP status of the last answer; none when no answer came (timeout, refused).
+    pub http_status: Option<u16>,
+    /// The Applivery error object of the answer, if it carried one.
+    pub api_error: Option<ApiError>,
+}
+
+/// Applivery's documented error body: `{"status": false, "error": {"code": 4004,
+/// "message": "Invalid Token"}}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: i64,
+    pub message: String,
+}
+
+/// What an attacker holding a live secret can reach: metadata from the one answer the
+/// check already received, never build content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlastRadius {
+    /// An App API token opens one app: its builds can be listed and downloaded.
+    App {
+        application_id: Option<String>,
+        application_name: Option<String>,
+        /// Builds the token can download (the list's total, else the items listed).
+        builds: u64,
+    },
+    /// A Service Account token opens whole workspaces.
+    Workspaces {
+        /// The workspaces listed (at most the first page, capped).
+        workspaces: Vec<Workspace>,
+        /// All the workspaces the token reaches (the list's total, else those listed).
+        total: u64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workspace {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -74,6 +140,9 @@ pub struct Finding {
     pub verification: Option<Verification>,
     /// The line carries an inline allow marker (`applivery-leaks:allow`, `gitleaks:allow`).
     pub inline_allowed: bool,
+    /// Private-tenant Applivery hosts (`*.<tenant>.applivery.io`) named in the same blob:
+    /// the only hosts besides the configured API that verification may send this secret to.
+    pub tenant_hosts: Vec<String>,
 }
 
 impl Finding {
@@ -107,6 +176,7 @@ impl Finding {
             git: None,
             verification: None,
             inline_allowed: false,
+            tenant_hosts: Vec::new(),
         }
     }
 

@@ -7,6 +7,8 @@
 //! verification → report.
 
 pub mod cli;
+pub mod command;
+pub mod completions;
 pub mod config;
 pub mod detect;
 pub mod finding;

@@ -19,7 +19,7 @@ pub const EXIT_FINDINGS: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
 pub fn run(cli: Cli) -> Result<u8> {
-    crate::verify::check(&cli.command)?;
+    crate::command::verify::check(&cli.command)?;
     match cli.command {
         Command::Dir(a) => {
             let threads = threads(&a.scan);
@@ -75,7 +75,14 @@ pub fn run(cli: Cli) -> Result<u8> {
                 }
             })
         }
-        Command::Verify(a) => crate::verify::command(&a),
+        Command::Verify(a) => {
+            let report = crate::command::verify::report(&a)?;
+            let rules = crate::rules::default_rules();
+            emit(&report, &rules, a.format, a.show_secrets, a.output.as_ref())?;
+            Ok(exit_code(&report, a.verify.fail_on))
+        }
+        Command::Completions(a) => crate::completions::completions(&a).map(|()| EXIT_CLEAN),
+        Command::Man(a) => crate::completions::man(&a).map(|()| EXIT_CLEAN),
     }
 }
 
@@ -133,6 +140,7 @@ pub fn finish_with(
     after: impl FnOnce(&Report, u8),
 ) -> Result<u8> {
     let cfg = &project.config;
+    report.sarif_category = scan.sarif_category.clone();
     suppress::filter(
         &mut report,
         cfg,
@@ -165,7 +173,7 @@ pub fn finish_with(
             eprintln!("applivery-leaks: warning: {}", report::escape_control(w));
         }
     }
-    crate::verify::verify_findings(&mut report.findings, rules, &scan.verify)?;
+    crate::command::verify::findings(&mut report.findings, rules, &scan.verify, scan.quiet)?;
     let format = scan.format.or(cfg.format).unwrap_or(Format::Text);
     emit(
         &report,
@@ -237,7 +245,7 @@ fn list_rules(rules: &[Rule], format: Format) -> Result<u8> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     match format {
-        Format::Json | Format::Jsonl | Format::Sarif => {
+        Format::Json | Format::Jsonl | Format::Sarif | Format::Gitlab => {
             let v: Vec<_> = rules
                 .iter()
                 .map(|r| {
@@ -253,7 +261,7 @@ fn list_rules(rules: &[Rule], format: Format) -> Result<u8> {
             serde_json::to_writer_pretty(&mut out, &v)?;
             writeln!(out)?;
         }
-        Format::Text => {
+        Format::Text | Format::Github => {
             let w = rules.iter().map(|r| r.id.len()).max().unwrap_or(0);
             for r in rules {
                 writeln!(

@@ -2,6 +2,8 @@
 //! people, JSON / JSONL for programs, SARIF for code scanning. Every format redacts secrets
 //! unless `--show-secrets`, and `--output` files are written atomically.
 
+pub mod github;
+pub mod gitlab;
 pub mod json;
 pub mod sarif;
 pub mod text;
@@ -118,6 +120,8 @@ pub struct Report {
     /// Things the user should know that are not errors (a shallow clone, ...).
     pub warnings: Vec<String>,
     pub summary: Summary,
+    /// `--sarif-category`: replaces the default SARIF category `applivery-leaks/<kind>`.
+    pub sarif_category: Option<String>,
 }
 
 impl Report {
@@ -129,6 +133,7 @@ impl Report {
             errors: Vec::new(),
             warnings: Vec::new(),
             summary: Summary::default(),
+            sarif_category: None,
         }
     }
 
@@ -191,6 +196,8 @@ pub fn write(report: &Report, rules: &[Rule], style: Style, out: &mut dyn Write)
         Format::Json => json::write(report, rules, style, out),
         Format::Jsonl => json::write_lines(report, rules, style, out),
         Format::Sarif => sarif::write(report, rules, style, out),
+        Format::Github => github::write(report, rules, style, out),
+        Format::Gitlab => gitlab::write(report, rules, style, out),
     }
 }
 

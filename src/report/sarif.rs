@@ -94,7 +94,10 @@ pub fn build(report: &Report, rules: &[Rule], show: bool) -> Sarif {
         .automation_details(
             RunAutomationDetails::builder()
                 // The category is everything before the last '/'.
-                .id(format!("applivery-leaks/{}/", report.kind.as_str()))
+                .id(match &report.sarif_category {
+                    Some(c) => format!("{c}/"),
+                    None => format!("applivery-leaks/{}/", report.kind.as_str()),
+                })
                 .build(),
         )
         .original_uri_base_ids(base_ids)
@@ -205,7 +208,7 @@ fn generic_help(description: &str) -> String {
     )
 }
 
-fn severity_level(s: Severity) -> &'static str {
+pub(super) fn severity_level(s: Severity) -> &'static str {
     match s {
         Severity::Critical | Severity::High => "error",
         Severity::Medium => "warning",
@@ -245,6 +248,9 @@ fn result(f: &Finding, rule: Option<&Rule>, index: usize, show: bool) -> SarifRe
     }
     if let Some(v) = &f.verification {
         text.push_str(&format!("; verification: {}", v.status.as_str()));
+        if let Some(b) = &v.blast_radius {
+            text.push_str(&format!(" ({})", super::text::blast_radius(b)));
+        }
     }
     text.push('.');
 
@@ -313,7 +319,7 @@ fn result(f: &Finding, rule: Option<&Rule>, index: usize, show: bool) -> SarifRe
     if let Some(v) = &f.verification {
         props.insert(
             "verification".to_string(),
-            json!({"status": v.status.as_str(), "reason": v.reason, "checked_at": v.checked_at}),
+            super::json::verification_value(v),
         );
     }
 
@@ -481,7 +487,7 @@ mod tests {
         assert_eq!(sentence("Token."), "Token.");
     }
 
-    use crate::finding::{GitInfo, Verification};
+    use crate::finding::{BlastRadius, Evidence, GitInfo, Verification};
     use crate::report::{GitSummary, Problem, ScanKind};
 
     const T1: &str = "Zk3qP9xVb2LmN7wQe4RtY6uA";
@@ -520,6 +526,16 @@ mod tests {
                 status,
                 reason: "HTTP status".into(),
                 checked_at: "2026-01-02T03:04:05Z".into(),
+                evidence: Some(Evidence {
+                    endpoint: "https://api.applivery.io/v1/integrations/builds".into(),
+                    http_status: Some(200),
+                    api_error: None,
+                }),
+                blast_radius: (status == VerifyStatus::Live).then(|| BlastRadius::App {
+                    application_id: Some("5f0c0ffee0c0ffee0c0ffee0".into()),
+                    application_name: Some("Field Sales".into()),
+                    builds: 42,
+                }),
             });
             r.findings.push(f);
         }
@@ -559,6 +575,22 @@ mod tests {
         assert_eq!(r0["properties"]["in_head"], true);
         assert_eq!(r0["properties"]["commit_count"], 1);
         assert_eq!(r0["properties"]["verification"]["status"], "live");
+        let v0 = &r0["properties"]["verification"];
+        assert_eq!(v0["http_status"], 200);
+        assert_eq!(
+            v0["endpoint"],
+            "https://api.applivery.io/v1/integrations/builds"
+        );
+        assert_eq!(v0["blast_radius"]["builds"], 42);
+        assert_eq!(v0["blast_radius"]["application_name"], "Field Sales");
+        assert!(
+            r0["message"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("app 'Field Sales' (5f0c0ffee0c0ffee0c0ffee0), 42 build(s)"),
+            "{}",
+            r0["message"]["text"]
+        );
         let loc = &r0["locations"][0];
         assert_eq!(
             loc["logicalLocations"][0]["fullyQualifiedName"],

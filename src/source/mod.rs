@@ -25,6 +25,7 @@ pub fn finding(det: &Detector, path: &str, hit: Hit) -> Finding {
     );
     f.context_redacted = hit.context_redacted;
     f.inline_allowed = hit.inline_allowed;
+    f.tenant_hosts = hit.tenant_hosts;
     f
 }
 

@@ -206,6 +206,7 @@ mod tests {
             context: String::new(),
             context_redacted: String::new(),
             inline_allowed: false,
+            tenant_hosts: Vec::new(),
         }
     }
 
