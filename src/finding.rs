@@ -4,6 +4,8 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::provenance::Provenance;
+
 /// Where in git a secret was found (history scans); filled only for blobs that matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GitInfo {
@@ -119,7 +121,11 @@ impl VerifyStatus {
 pub struct Finding {
     /// Rule id.
     pub rule: String,
-    /// Path relative to the scan root with `/` separators (or the stdin label).
+    /// Where it was seen.
+    pub provenance: Provenance,
+    /// `provenance.path()`: the file path relative to the scan root with `/` separators
+    /// (`app.apk!/classes.dex` inside an archive), or a bracketed label for what has no path
+    /// (`<commit-message>`). Reports print it; fingerprints and suppressions key on it.
     pub path: String,
     /// 1-based; columns count Unicode code points; `end_column` is one past the secret's
     /// last character (as in SARIF).
@@ -150,7 +156,7 @@ impl Finding {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         rule: &str,
-        path: String,
+        provenance: impl Into<Provenance>,
         line: u64,
         column: u64,
         end_line: u64,
@@ -158,11 +164,14 @@ impl Finding {
         secret: String,
         context: String,
     ) -> Finding {
+        let provenance = provenance.into();
+        let path = provenance.path();
         let secret_sha256 = sha256_hex(secret.as_bytes());
         let fingerprint = fingerprint(rule, &path, &secret_sha256);
         let context_redacted = context.replace(&secret, &redact(&secret));
         Finding {
             rule: rule.to_string(),
+            provenance,
             path,
             line,
             column,
@@ -234,9 +243,9 @@ mod tests {
 
     #[test]
     fn fingerprint_ignores_line_but_not_token() {
-        let a = Finding::new("r", "p".into(), 1, 1, 1, 5, "abcd".into(), "x".into());
-        let b = Finding::new("r", "p".into(), 9, 3, 9, 7, "abcd".into(), "y".into());
-        let c = Finding::new("r", "p".into(), 1, 1, 1, 5, "abce".into(), "x".into());
+        let a = Finding::new("r", "p", 1, 1, 1, 5, "abcd".into(), "x".into());
+        let b = Finding::new("r", "p", 9, 3, 9, 7, "abcd".into(), "y".into());
+        let c = Finding::new("r", "p", 1, 1, 1, 5, "abce".into(), "x".into());
         assert_eq!(a.fingerprint, b.fingerprint);
         assert_ne!(a.fingerprint, c.fingerprint);
         assert_eq!(a.fingerprint.len(), 32);
@@ -246,7 +255,7 @@ mod tests {
     fn context_is_redacted() {
         let f = Finding::new(
             "r",
-            "p".into(),
+            "p",
             1,
             1,
             1,

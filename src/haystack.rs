@@ -31,6 +31,9 @@ pub struct Hit {
     pub inline_allowed: bool,
     /// Private-tenant Applivery hosts named anywhere in the blob (see [`tenant_hosts`]).
     pub tenant_hosts: Vec<String>,
+    /// The archive members from the blob to the text the hit is in (`extract`); empty when
+    /// it is in the blob itself.
+    pub members: Vec<String>,
 }
 
 /// Markers that, anywhere on a secret's line, mark it as deliberately allowed.
@@ -253,6 +256,7 @@ fn locate(
                 .iter()
                 .any(|m| memchr::memmem::find(&data[ls..le], m).is_some()),
             tenant_hosts: Vec::new(),
+            members: Vec::new(),
         });
     }
 }

@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::paste::{self, Kind, Pasted};
 use crate::cli::{Command, VerifyArgs, VerifyOptions};
 use crate::finding::{Finding, VerifyStatus};
+use crate::provenance::{Origin, Provenance};
 use crate::report::{escape_control, Problem, Report, ScanKind};
 use crate::rules::Rule;
 use crate::verify::{self, Api, Limits, Settings, Verifier};
@@ -203,7 +204,12 @@ pub fn report(a: &VerifyArgs) -> Result<Report> {
     );
     if !a.tokens.is_empty() {
         for (i, t) in a.tokens.iter().enumerate() {
-            take(&mut report, format!("<argument {}>", i + 1), None, t);
+            take(
+                &mut report,
+                Provenance::new(Origin::Argument(i + 1)),
+                None,
+                t,
+            );
         }
     } else {
         let stdin = io::stdin();
@@ -211,7 +217,12 @@ pub fn report(a: &VerifyArgs) -> Result<Report> {
             bail!("no tokens given: pipe them one per line on standard input (or pass them as arguments)");
         }
         for (n, line) in lines(stdin.lock())?.iter().enumerate() {
-            take(&mut report, "<stdin>".into(), Some(n as u64 + 1), line);
+            take(
+                &mut report,
+                Provenance::new(Origin::VerifyInput),
+                Some(n as u64 + 1),
+                line,
+            );
         }
     }
     if report.findings.is_empty() && report.errors.is_empty() {
@@ -274,7 +285,8 @@ fn lines(mut r: impl BufRead) -> Result<Vec<String>> {
 
 /// Files one pasted line under `path` (and `line`, for stdin): a finding for its token, an
 /// error for a line that holds none.
-fn take(report: &mut Report, path: String, line: Option<u64>, text: &str) {
+fn take(report: &mut Report, provenance: Provenance, line: Option<u64>, text: &str) {
+    let path = provenance.path();
     let (at, token, kind) = match paste::token(text) {
         Pasted::Skip => return,
         Pasted::Token { at, token, kind } => (at, token, kind),
@@ -301,7 +313,7 @@ fn take(report: &mut Report, path: String, line: Option<u64>, text: &str) {
     let context = text[bom..].trim_end_matches(['\r', '\n']).to_string();
     report.findings.push(Finding::new(
         rule,
-        path,
+        provenance,
         n,
         column,
         n,

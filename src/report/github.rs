@@ -58,13 +58,17 @@ fn annotation(f: &Finding, rule: Option<&Rule>) -> String {
         },
     };
     let mut props = Vec::new();
-    // Commit and tag messages have no file to point at; `verify` findings have no position.
-    if !f.path.starts_with('<') && f.line > 0 {
+    // Commit and tag messages have no file to point at; `verify` findings have no position;
+    // a member of an archive points at the archive, without a position in it.
+    let p = &f.provenance;
+    if p.is_file_path() && p.members.is_empty() && f.line > 0 {
         props.push(format!("file={}", property(&f.path)));
         props.push(format!("line={}", f.line));
         props.push(format!("endLine={}", f.end_line));
         props.push(format!("col={}", f.column));
         props.push(format!("endColumn={}", f.end_column));
+    } else if p.is_file_path() {
+        props.push(format!("file={}", property(&p.outer())));
     }
     props.push(format!("title={}", property(description)));
 
@@ -76,7 +80,7 @@ fn annotation(f: &Finding, rule: Option<&Rule>) -> String {
         f.rule,
         f.fingerprint
     );
-    if f.line == 0 || f.path.starts_with('<') {
+    if f.line == 0 || !p.is_file_path() || !p.members.is_empty() {
         msg.push_str(&format!(", in {}", f.path));
     }
     if let Some(g) = &f.git {

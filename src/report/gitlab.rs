@@ -213,16 +213,7 @@ mod tests {
 
     #[test]
     fn ids_are_uuid_shaped_stable_and_distinct_per_position() {
-        let a = Finding::new(
-            "r",
-            ".env".into(),
-            2,
-            5,
-            2,
-            29,
-            "fake".into(),
-            String::new(),
-        );
+        let a = Finding::new("r", ".env", 2, 5, 2, 29, "fake".into(), String::new());
         let mut b = a.clone();
         b.line = 3;
         let id = vulnerability_id(&a);

@@ -8,9 +8,34 @@ use serde_json::{json, Map, Value};
 
 use super::{Report, Style};
 use crate::finding::{BlastRadius, Finding, Verification};
+use crate::provenance::{Origin, Provenance};
 use crate::rules::Rule;
 
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// Where a finding was seen, as structure: `kind`, the `chain` of names from the outermost
+/// thing to the innermost archive member, and what identifies a thing without a path.
+pub fn provenance_value(p: &Provenance) -> Value {
+    let mut m = Map::new();
+    m.insert("kind".into(), json!(p.kind()));
+    m.insert("chain".into(), json!(p.chain()));
+    match &p.origin {
+        Origin::GitObject(id) => {
+            m.insert("blob".into(), json!(id));
+        }
+        Origin::TagMessage(name) => {
+            m.insert("tag".into(), json!(name));
+        }
+        Origin::Argument(n) => {
+            m.insert("argument".into(), json!(n));
+        }
+        _ => {}
+    }
+    if let Some(r) = &p.repository {
+        m.insert("repository".into(), json!(r));
+    }
+    Value::Object(m)
+}
 
 pub fn finding_value(f: &Finding, rules: &[Rule], show: bool) -> Value {
     let mut m = Map::new();
@@ -20,6 +45,7 @@ pub fn finding_value(f: &Finding, rules: &[Rule], show: bool) -> Value {
         m.insert("severity".into(), json!(r.severity.as_str()));
     }
     m.insert("path".into(), json!(f.path));
+    m.insert("provenance".into(), provenance_value(&f.provenance));
     m.insert("line".into(), json!(f.line));
     m.insert("column".into(), json!(f.column));
     m.insert("end_line".into(), json!(f.end_line));

@@ -749,3 +749,40 @@ fn commit_summaries_never_show_a_found_secret() {
         assert!(!all.contains(&b64[..12]), "{format}: {all}");
     }
 }
+
+/// Every finding says where it was seen as structure, not as a made-up path.
+#[test]
+fn findings_carry_their_provenance() {
+    let mut r = Repo::new();
+    let (a, b) = (token(911), token(913));
+    r.write("ci/.env", env_line(&a));
+    r.commit(&format!("set up\n\n{}", env_line(&b)));
+    let (code, v) = scan(&r.path, &["--no-config"]);
+    assert_eq!(code, 1);
+    let mut got: Vec<(String, String, Value)> = findings(&v)
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["provenance"]["kind"].as_str().unwrap().to_string(),
+                f["provenance"]["chain"].clone(),
+            )
+        })
+        .collect();
+    got.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(
+        got,
+        vec![
+            (
+                "<commit-message>".to_string(),
+                "commit-message".to_string(),
+                serde_json::json!(["<commit-message>"])
+            ),
+            (
+                "ci/.env".to_string(),
+                "git-blob".to_string(),
+                serde_json::json!(["ci/.env"])
+            ),
+        ]
+    );
+}

@@ -617,7 +617,7 @@ fn sarif_of_a_history_scan_matches_the_official_schema() {
     let mut r = Report::new(ScanKind::Git, std::env::temp_dir().join("repo ñ#"));
     let mut f = Finding::new(
         "applivery-app-token",
-        "ci/ñandú #1.env".into(),
+        "ci/ñandú #1.env",
         1,
         21,
         1,

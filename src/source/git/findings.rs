@@ -16,12 +16,8 @@ use super::walk::{Boundary, History};
 use crate::detect::Detector;
 use crate::finding::{Finding, GitInfo};
 use crate::haystack::{scan_slice, Hit, Scanned};
+use crate::provenance::{Origin, Provenance};
 use crate::report::{Problem, SecretSummary};
-
-/// Path reported for secrets found in commit messages.
-pub const COMMIT_MESSAGE_PATH: &str = "<commit-message>";
-/// Path reported for secrets found in annotated tag messages.
-pub const TAG_MESSAGE_PATH: &str = "<tag-message>";
 
 /// Who made a commit, when, and its subject.
 #[derive(Clone, Default)]
@@ -254,7 +250,8 @@ pub(crate) fn assemble(
         let first = commit_id(p.first);
         let m = meta_of(first);
         let path = String::from_utf8_lossy(&p.path).into_owned();
-        let mut f = crate::source::finding(det, &path, p.hit.clone());
+        let mut f =
+            crate::source::finding(det, Provenance::new(Origin::GitBlob(path)), p.hit.clone());
         f.git = Some(git_info(&m, first, &p.commits, p.commit_count, p.in_head));
         out.push(Sourced {
             order: p.first,
@@ -265,13 +262,13 @@ pub(crate) fn assemble(
     // Blobs no walked commit holds: dangling, or named by a ref to a tree or blob.
     let mut seen = HashSet::new();
     for (blob, hits) in &placed.unplaced {
-        let path = format!("<blob {blob}>");
         for h in hits {
-            if seen.insert((h.rule, path.clone(), h.secret.clone())) {
+            if seen.insert((h.rule, *blob, h.members.clone(), h.secret.clone())) {
+                let at = Provenance::new(Origin::GitObject(blob.to_string()));
                 out.push(Sourced {
                     order: usize::MAX,
                     commits: Vec::new(),
-                    finding: crate::source::finding(det, &path, h.clone()),
+                    finding: crate::source::finding(det, at, h.clone()),
                 });
             }
         }
@@ -288,7 +285,7 @@ pub(crate) fn assemble(
     }
     for (_, (first, hit, commits)) in by_secret {
         let m = meta_of(commit_id(first));
-        let mut f = crate::source::finding(det, COMMIT_MESSAGE_PATH, hit);
+        let mut f = crate::source::finding(det, Provenance::new(Origin::CommitMessage), hit);
         f.git = Some(git_info(
             &m,
             commit_id(first),
@@ -321,7 +318,8 @@ pub(crate) fn assemble(
     }
     for (_, (order, t, hit)) in by_secret {
         let target = t.commit.map_or(t.id, commit_id);
-        let mut f = crate::source::finding(det, TAG_MESSAGE_PATH, hit.clone());
+        let at = Provenance::new(Origin::TagMessage(t.name.clone()));
+        let mut f = crate::source::finding(det, at, hit.clone());
         f.git = Some(GitInfo {
             commit: target.to_string(),
             author_name: t.tagger.0.clone(),

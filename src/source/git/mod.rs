@@ -44,8 +44,6 @@ use crate::haystack::{scan_slice, Scanned};
 use crate::report::{Report, ScanKind};
 use objects::{Objects, Store};
 
-pub use findings::{COMMIT_MESSAGE_PATH, TAG_MESSAGE_PATH};
-
 pub struct GitOptions {
     pub repo: PathBuf,
     pub include_unreachable: bool,

@@ -73,7 +73,8 @@ pub(crate) fn place(
     if hits.is_empty() && noted.is_empty() {
         return out;
     }
-    let mut groups: HashMap<(usize, Vec<u8>, String), usize> = HashMap::new();
+    type Key = (usize, Vec<u8>, Vec<String>, String);
+    let mut groups: HashMap<Key, usize> = HashMap::new();
     let mut placements: Vec<Placement> = Vec::new();
     // The last commit counted per placement: a blob can hold one secret on several lines.
     let mut last: Vec<usize> = Vec::new();
@@ -84,7 +85,7 @@ pub(crate) fn place(
             if let Some(hs) = hits.get(&id(*blob)) {
                 placed.insert(*blob);
                 for h in hs {
-                    let key = (h.rule, path.clone(), h.secret.clone());
+                    let key = (h.rule, path.clone(), h.members.clone(), h.secret.clone());
                     let at = *groups.entry(key).or_insert_with(|| {
                         placements.push(Placement {
                             first: i,
@@ -119,17 +120,27 @@ pub(crate) fn place(
     placements.retain(|p| introduced(p));
     if let Some(t) = head_tree {
         let held = trees.held(t);
-        let in_head: HashSet<(usize, &[u8], &str)> = held
+        let in_head: HashSet<(usize, &[u8], &[String], &str)> = held
             .iter()
             .flat_map(|(_, path, blob)| {
-                hits.get(&id(*blob))
-                    .into_iter()
-                    .flatten()
-                    .map(move |h| (h.rule, path.as_slice(), h.secret.as_str()))
+                hits.get(&id(*blob)).into_iter().flatten().map(move |h| {
+                    (
+                        h.rule,
+                        path.as_slice(),
+                        h.members.as_slice(),
+                        h.secret.as_str(),
+                    )
+                })
             })
             .collect();
         for p in &mut placements {
-            p.in_head = in_head.contains(&(p.hit.rule, p.path.as_slice(), p.hit.secret.as_str()));
+            let key = (
+                p.hit.rule,
+                p.path.as_slice(),
+                p.hit.members.as_slice(),
+                p.hit.secret.as_str(),
+            );
+            p.in_head = in_head.contains(&key);
         }
     }
     let mut unplaced: Vec<(Oid, Vec<Hit>)> = hits
@@ -207,6 +218,7 @@ mod tests {
             context_redacted: String::new(),
             inline_allowed: false,
             tenant_hosts: Vec::new(),
+            members: Vec::new(),
         }
     }
 

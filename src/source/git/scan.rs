@@ -15,7 +15,7 @@ use rustc_hash::FxHashMap;
 use super::objects::{id, Id, Objects, Store};
 use super::walk::BATCH;
 use crate::detect::Detector;
-use crate::haystack::{scan_slice, Hit, Scanned};
+use crate::haystack::Hit;
 
 /// What the blob scan found.
 #[derive(Default)]
@@ -129,17 +129,14 @@ fn scan_blob(det: &Detector, objects: &Objects, oid: Oid, max: Option<u64>, out:
             return;
         }
     };
-    match scan_slice(det, obj.data()) {
-        Scanned::Text { bytes, hits } => {
-            out.text += 1;
-            out.bytes += bytes;
-            if !hits.is_empty() {
-                out.hits.insert(id(oid), hits);
-            }
-        }
-        Scanned::Binary { bytes } => {
-            out.binary += 1;
-            out.bytes += bytes;
-        }
+    let s = crate::extract::scan(det, obj.data());
+    out.bytes += s.bytes;
+    if s.binary {
+        out.binary += 1;
+    } else {
+        out.text += 1;
+    }
+    if !s.hits.is_empty() {
+        out.hits.insert(id(oid), s.hits);
     }
 }

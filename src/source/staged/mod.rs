@@ -46,7 +46,7 @@ use super::git::objects::{Kind, Loose, LooseDirs, Objects};
 use super::git::parse;
 use crate::detect::Detector;
 use crate::finding::Finding;
-use crate::haystack::{scan_slice, Scanned};
+use crate::provenance::Provenance;
 use crate::report::{Problem, Report, ScanKind};
 use renames::Renames;
 
@@ -276,13 +276,12 @@ fn scan_change(
     };
     let data = blob.data();
     report.summary.bytes += data.len() as u64;
-    let hits = match scan_slice(det, data) {
-        Scanned::Binary { .. } => {
-            report.summary.binary += 1;
-            return;
-        }
-        Scanned::Text { hits, .. } => hits,
-    };
+    let scanned = crate::extract::scan(det, data);
+    if scanned.binary {
+        report.summary.binary += 1;
+        return;
+    }
+    let hits = scanned.hits;
     report.summary.files += 1;
     if hits.is_empty() {
         return;
@@ -305,12 +304,16 @@ fn scan_change(
         None => renames.best(objects, data),
     };
     for h in hits {
+        // Lines of an archive member are not lines of the file: a changed archive is new.
         let new_line = match &added {
             None => true,
+            Some(_) if !h.members.is_empty() => true,
             Some(ranges) => ranges.iter().any(|r| r.contains(&h.line)),
         };
         if new_line {
-            report.findings.push(super::finding(det, &path, h));
+            report
+                .findings
+                .push(super::finding(det, Provenance::file(path.as_str()), h));
         }
     }
 }
