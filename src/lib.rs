@@ -24,5 +24,6 @@ pub mod rules;
 pub mod run;
 pub mod source;
 pub mod suppress;
+pub mod sync;
 pub mod time;
 pub mod verify;
