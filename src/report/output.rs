@@ -20,6 +20,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, Once};
 
+use crate::sync::lock;
+
 /// Writes what `fill` produces to `path`, as described in the module documentation.
 /// `private` asks for mode 0600 when the file is new (the report holds full secrets).
 pub fn write_file(
@@ -179,10 +181,7 @@ impl Staging {
             b.permissions(fs::Permissions::from_mode(0o700));
         }
         let dir = b.tempdir_in(parent)?.keep();
-        STAGING
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(dir.clone());
+        lock(&STAGING).push(dir.clone());
         Ok(Staging { dir })
     }
 
@@ -198,10 +197,7 @@ impl Staging {
 impl Drop for Staging {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.dir);
-        STAGING
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|d| d != &self.dir);
+        lock(&STAGING).retain(|d| d != &self.dir);
     }
 }
 
@@ -221,7 +217,7 @@ fn cleanup_on_signals() {
             };
             std::thread::spawn(move || {
                 if let Some(sig) = signals.forever().next() {
-                    for d in STAGING.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+                    for d in lock(&STAGING).iter() {
                         let _ = fs::remove_dir_all(d);
                     }
                     let _ = signal_hook::low_level::emulate_default_handler(sig);
@@ -233,15 +229,16 @@ fn cleanup_on_signals() {
 }
 
 /// Files without a name (`O_TMPFILE`), linked into the directory tree once complete.
+/// Through rustix: std exposes neither flag, and the crate denies unsafe code.
 #[cfg(target_os = "linux")]
 mod unnamed {
-    use std::ffi::CString;
-    use std::fs::{File, OpenOptions};
+    use std::fs::File;
     use std::io;
-    use std::os::unix::ffi::OsStrExt;
-    use std::os::unix::fs::OpenOptionsExt;
     use std::os::unix::io::AsRawFd;
     use std::path::Path;
+
+    use rustix::fs::{linkat, openat, AtFlags, Mode, OFlags, CWD};
+    use rustix::io::Errno;
 
     /// An unnamed file in `dir`, or None where the filesystem (or kernel) has no `O_TMPFILE`
     /// or `/proc` is not mounted to link it later.
@@ -249,43 +246,18 @@ mod unnamed {
         if !Path::new("/proc/self/fd").is_dir() {
             return Ok(None);
         }
-        match OpenOptions::new()
-            .write(true)
-            .mode(mode)
-            .custom_flags(libc::O_TMPFILE)
-            .open(dir)
-        {
-            Ok(f) => Ok(Some(f)),
-            Err(e)
-                if matches!(
-                    e.raw_os_error(),
-                    Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL | libc::ENOENT)
-                ) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(e),
+        let flags = OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC;
+        match openat(CWD, dir, flags, Mode::from_raw_mode(mode)) {
+            Ok(fd) => Ok(Some(File::from(fd))),
+            Err(Errno::OPNOTSUPP | Errno::ISDIR | Errno::INVAL | Errno::NOENT) => Ok(None),
+            Err(e) => Err(e.into()),
         }
     }
 
     /// Gives the unnamed `file` the name `to` (which must not exist).
     pub fn link(file: &File, to: &Path) -> io::Result<()> {
-        let from = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
-        let to = CString::new(to.as_os_str().as_bytes())?;
-        // SAFETY: both arguments are valid NUL-terminated strings that outlive the call.
-        let r = unsafe {
-            libc::linkat(
-                libc::AT_FDCWD,
-                from.as_ptr(),
-                libc::AT_FDCWD,
-                to.as_ptr(),
-                libc::AT_SYMLINK_FOLLOW,
-            )
-        };
-        if r == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
+        let from = format!("/proc/self/fd/{}", file.as_raw_fd());
+        linkat(CWD, from.as_str(), CWD, to, AtFlags::SYMLINK_FOLLOW)?;
+        Ok(())
     }
 }

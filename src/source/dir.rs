@@ -16,7 +16,8 @@ use ignore::{WalkBuilder, WalkState};
 
 use crate::detect::Detector;
 use crate::finding::Finding;
-use crate::haystack::{scan_reader, scan_slice, Scanned, CHUNK};
+use crate::haystack::{scan_reader, Scanned, CHUNK};
+use crate::provenance::Provenance;
 use crate::report::{Problem, Report, ScanKind};
 
 pub struct DirOptions {
@@ -243,7 +244,15 @@ fn visit(
             buf.clear();
             buf.reserve(meta.len() as usize + 1);
             f.read_to_end(buf)?;
-            Ok(scan_slice(det, buf))
+            let s = crate::extract::scan(det, buf);
+            Ok(if s.binary {
+                Scanned::Binary { bytes: s.bytes }
+            } else {
+                Scanned::Text {
+                    bytes: s.bytes,
+                    hits: s.hits,
+                }
+            })
         } else {
             scan_reader(det, f, buf)
         }
@@ -271,7 +280,7 @@ fn record(
             if !hits.is_empty() {
                 let mut fs = shared.findings.lock().unwrap();
                 for h in hits {
-                    fs.push(super::finding(det, &shown, h));
+                    fs.push(super::finding(det, Provenance::file(shown.as_str()), h));
                 }
             }
         }

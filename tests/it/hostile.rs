@@ -995,7 +995,7 @@ fn no_planted_token_reaches_any_output_channel() {
             check(format!("dir -o {format}"), &o);
             let mut files = Vec::new();
             files_under(out.path(), &[], &mut files);
-            assert_eq!(files, [report.clone()], "nothing else is left");
+            assert_eq!(files, std::slice::from_ref(&report), "nothing else is left");
             assert_no_secret(&secrets, "report file", &fs::read(&report).unwrap());
         }
         // Standard input: a.env alone, where the copy of t[3] has no finding of its own
