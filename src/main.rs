@@ -11,7 +11,7 @@ fn main() -> ExitCode {
         Err(err) => {
             // No special case for a closed pipe: the report writers end quietly there and
             // keep the exit code the findings deserve; anything else is an error (2).
-            applivery_leaks::run::say(format_args!("applivery-leaks: error: {err:#}"));
+            applivery_leaks::run::say(format_args!("{}", applivery_leaks::run::error_line(&err)));
             ExitCode::from(2)
         }
     }

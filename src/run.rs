@@ -282,6 +282,16 @@ fn write_report<'p>(
     }
 }
 
+/// How an error that ends a run is printed: one line, whatever a hostile file put into it.
+/// Messages echo what they reject (a glob, a rule's field), and a TOML string can hold a
+/// newline or an escape sequence; control characters are shown escaped.
+pub fn error_line(err: &anyhow::Error) -> String {
+    format!(
+        "applivery-leaks: error: {}",
+        report::escape_control(&format!("{err:#}"))
+    )
+}
+
 /// Writes a line to standard error. A closed stderr must not turn a finding into a crash
 /// (`eprintln!` panics when it cannot write), so errors are ignored.
 pub fn say(line: std::fmt::Arguments) {

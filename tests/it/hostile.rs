@@ -158,6 +158,25 @@ fn threads_and_file_sizes_are_bounded_with_one_line_errors() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+#[test]
+fn an_error_echoing_a_hostile_file_is_one_plain_line() {
+    // Found by fuzzing: a TOML string with `\n` (or an escape sequence) in a rejected glob
+    // or rule field was echoed raw, breaking the one-line error over several lines.
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        ".applivery-leaks.toml",
+        "exclude = [\"a{b\\nFAKE LINE\\u001b[31m\"]\n",
+    );
+    write(d.path(), "a.txt", "hello\n");
+    let o = run(d.path(), &["dir", "."]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(e.starts_with("applivery-leaks: error: ") && e.contains("\\n"), "{e}");
+    assert!(!e.contains('\u{1b}'), "{e}");
+}
+
 // ---- item 3: a closed pipe keeps the exit code ----
 
 /// Runs the binary with stdout a pipe whose reader is gone before anything is written.
