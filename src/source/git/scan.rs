@@ -24,6 +24,8 @@ pub(crate) struct Blobs {
     pub errors: Vec<(Oid, String)>,
     /// Blobs over `--max-file-size`, with their size.
     pub skipped: Vec<(Oid, u64)>,
+    /// Archive members a limit stopped or that are damaged, by blob.
+    pub members: Vec<MemberProblem>,
     pub text: u64,
     pub binary: u64,
     pub bytes: u64,
@@ -34,10 +36,19 @@ impl Blobs {
         self.hits.extend(other.hits);
         self.errors.extend(other.errors);
         self.skipped.extend(other.skipped);
+        self.members.extend(other.members);
         self.text += other.text;
         self.binary += other.binary;
         self.bytes += other.bytes;
     }
+}
+
+/// A member of an archive blob that was not read: skipped by a limit, or damaged.
+pub(crate) struct MemberProblem {
+    pub oid: Oid,
+    pub members: Vec<String>,
+    pub reason: String,
+    pub damaged: bool,
 }
 
 /// Scans `blobs` with `det`.
@@ -45,7 +56,7 @@ pub(crate) fn blobs(
     det: &Detector,
     store: &Store,
     blobs: &[Oid],
-    max_size: Option<u64>,
+    (max_size, archives): (Option<u64>, &crate::extract::Settings),
     pool: &rayon::ThreadPool,
     progress: &ProgressBar,
 ) -> Blobs {
@@ -84,7 +95,7 @@ pub(crate) fn blobs(
                 {
                     Ok(objects) => {
                         for &oid in chunk {
-                            scan_blob(det, &objects, oid, max_size, &mut out);
+                            scan_blob(det, &objects, oid, (max_size, archives), &mut out);
                         }
                     }
                     // Fail closed: every blob of the chunk is listed as unread.
@@ -108,7 +119,13 @@ pub(crate) fn blobs(
     total.into_inner().unwrap_or_else(|e| e.into_inner())
 }
 
-fn scan_blob(det: &Detector, objects: &Objects, oid: Oid, max: Option<u64>, out: &mut Blobs) {
+fn scan_blob(
+    det: &Detector,
+    objects: &Objects,
+    oid: Oid,
+    (max, archives): (Option<u64>, &crate::extract::Settings),
+    out: &mut Blobs,
+) {
     if let Some(max) = max {
         match objects.header(oid) {
             Ok((size, _)) if size as u64 > max => {
@@ -129,7 +146,17 @@ fn scan_blob(det: &Detector, objects: &Objects, oid: Oid, max: Option<u64>, out:
             return;
         }
     };
-    let s = crate::extract::scan(det, obj.data());
+    // Read once for every path that holds it, so no path to match exclusions against.
+    let s = crate::extract::scan(det, archives, "", obj.data());
+    for (list, damaged) in [(s.skipped, false), (s.errors, true)] {
+        out.members
+            .extend(list.into_iter().map(|(members, reason)| MemberProblem {
+                oid,
+                members,
+                reason,
+                damaged,
+            }));
+    }
     out.bytes += s.bytes;
     if s.binary {
         out.binary += 1;

@@ -1,0 +1,211 @@
+//! Native code — ELF (`.so`, Linux binaries), Mach-O (an iOS app's executable, frameworks,
+//! universal binaries) and Java class files — read as `strings` would: every run of at
+//! least `MIN_RUN` printable ASCII characters, and every such run in UTF-16LE, one per
+//! line, in file order. Order matters: a compiler lays out the string literals of one source
+//! file together, so `"AppliveryToken"` next to its value keeps its meaning.
+//!
+//! Strings shaped exactly like an App token are also handed back as candidates for the
+//! artefact-context check (see the module above).
+
+use std::io::{self, Read};
+
+/// Shorter runs are noise (opcodes and addresses that happen to be printable).
+const MIN_RUN: usize = 6;
+/// Longer runs are cut into lines of this many bytes.
+const MAX_LINE: usize = 4096;
+/// Token-shaped strings kept per binary.
+const MAX_TOKENS: usize = 2_000;
+
+/// Whether `head` starts native code this module reads.
+pub(crate) fn is_native(head: &[u8]) -> bool {
+    if head.len() < 8 {
+        return false;
+    }
+    let m = [head[0], head[1], head[2], head[3]];
+    match &m {
+        b"\x7fELF" => true,
+        [0xFE, 0xED, 0xFA, 0xCE | 0xCF] | [0xCE | 0xCF, 0xFA, 0xED, 0xFE] => true,
+        // A universal Mach-O (a handful of architectures) or a Java class (a major version
+        // of 45 or more): both start with CAFEBABE.
+        [0xCA, 0xFE, 0xBA, 0xBE | 0xBF] => {
+            let n = u32::from_be_bytes([head[4], head[5], head[6], head[7]]);
+            (1..=32).contains(&n) || (45..=100).contains(&(n & 0xFFFF))
+        }
+        _ => false,
+    }
+}
+
+/// True if `s` has the exact shape of an App token: 24 characters of `[A-Za-z0-9_-]`.
+pub(crate) fn token_shaped(s: &[u8]) -> bool {
+    s.len() == 24
+        && s.iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+fn printable(b: u8) -> bool {
+    (0x20..0x7f).contains(&b) || b == b'\t'
+}
+
+/// Reads native code and yields its strings as text lines.
+pub(crate) struct Strings<R> {
+    inner: R,
+    input: Vec<u8>,
+    out: Vec<u8>,
+    at: usize,
+    eof: bool,
+    ascii: Vec<u8>,
+    /// UTF-16LE runs, one per byte parity: (run, pending low byte).
+    wide: [(Vec<u8>, Option<u8>); 2],
+    /// Position of the next input byte in the whole stream.
+    pos: u64,
+    lines: u64,
+    /// Token-shaped strings with their line in the output.
+    pub tokens: Vec<(u64, String)>,
+}
+
+impl<R: Read> Strings<R> {
+    pub fn new(inner: R) -> Strings<R> {
+        Strings {
+            inner,
+            input: vec![0; 64 << 10],
+            out: Vec::new(),
+            at: 0,
+            eof: false,
+            ascii: Vec::new(),
+            wide: [(Vec::new(), None), (Vec::new(), None)],
+            pos: 0,
+            lines: 0,
+            tokens: Vec::new(),
+        }
+    }
+
+    fn emit(out: &mut Vec<u8>, lines: &mut u64, tokens: &mut Vec<(u64, String)>, run: &[u8]) {
+        if run.len() < MIN_RUN {
+            return;
+        }
+        for part in run.chunks(MAX_LINE) {
+            *lines += 1;
+            if token_shaped(part) && tokens.len() < MAX_TOKENS {
+                tokens.push((*lines, String::from_utf8_lossy(part).into_owned()));
+            }
+            out.extend_from_slice(part);
+            out.push(b'\n');
+        }
+    }
+
+    fn process(&mut self, n: usize) {
+        for i in 0..n {
+            let b = self.input[i];
+            let pos = self.pos + i as u64;
+            if printable(b) {
+                self.ascii.push(b);
+            } else if !self.ascii.is_empty() {
+                Self::emit(
+                    &mut self.out,
+                    &mut self.lines,
+                    &mut self.tokens,
+                    &self.ascii,
+                );
+                self.ascii.clear();
+            }
+            // UTF-16LE: the low byte at an even offset of its parity, then a zero byte.
+            for parity in 0..2u64 {
+                let (run, pending) = &mut self.wide[parity as usize];
+                if (pos + parity) % 2 == 0 {
+                    *pending = Some(b);
+                } else {
+                    match pending.take() {
+                        Some(low) if b == 0 && printable(low) => run.push(low),
+                        _ => {
+                            if !run.is_empty() {
+                                Self::emit(&mut self.out, &mut self.lines, &mut self.tokens, run);
+                                run.clear();
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.pos += n as u64;
+    }
+
+    fn flush(&mut self) {
+        let ascii = std::mem::take(&mut self.ascii);
+        Self::emit(&mut self.out, &mut self.lines, &mut self.tokens, &ascii);
+        for i in 0..2 {
+            let run = std::mem::take(&mut self.wide[i].0);
+            Self::emit(&mut self.out, &mut self.lines, &mut self.tokens, &run);
+        }
+    }
+}
+
+impl<R: Read> Read for Strings<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.out.len() {
+            self.out.clear();
+            self.at = 0;
+            if self.eof {
+                return Ok(0);
+            }
+            let n = match self.inner.read(&mut self.input) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if n == 0 {
+                self.eof = true;
+                self.flush();
+            } else {
+                self.process(n);
+            }
+        }
+        let n = buf.len().min(self.out.len() - self.at);
+        buf[..n].copy_from_slice(&self.out[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(data: &[u8]) -> (String, Vec<(u64, String)>) {
+        let mut s = Strings::new(data);
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        (out, s.tokens)
+    }
+
+    #[test]
+    fn ascii_and_utf16_runs_one_per_line() {
+        let mut data = b"\x7fELF\x02\x01\x01\0\0\0".to_vec();
+        data.extend_from_slice(b"short\0AppliveryToken\0Zk3qP9xVb2LmN7wQe4RtY6uA\0\x01\x02");
+        for c in "wide string here".bytes() {
+            data.extend_from_slice(&[c, 0]);
+        }
+        data.extend_from_slice(b"\x05\x06tail-string");
+        let (text, tokens) = strings(&data);
+        assert_eq!(
+            text,
+            "AppliveryToken\nZk3qP9xVb2LmN7wQe4RtY6uA\nwide string here\ntail-string\n"
+        );
+        assert_eq!(tokens, [(2, "Zk3qP9xVb2LmN7wQe4RtY6uA".to_string())]);
+        // Odd parity of a UTF-16 run.
+        let mut data = vec![0x01];
+        for c in "odd parity text".bytes() {
+            data.extend_from_slice(&[c, 0]);
+        }
+        assert_eq!(strings(&data).0, "odd parity text\n");
+    }
+
+    #[test]
+    fn native_magic() {
+        assert!(is_native(b"\x7fELF\x02\x01\x01\0"));
+        assert!(is_native(b"\xcf\xfa\xed\xfe\x07\0\0\x01"));
+        assert!(is_native(b"\xca\xfe\xba\xbe\0\0\0\x02"));
+        assert!(is_native(b"\xca\xfe\xba\xbe\0\0\0\x34")); // Java 8 class
+        assert!(!is_native(b"\xca\xfe\xba\xbe\x12\x34\x56\x78"));
+        assert!(!is_native(b"plain text"));
+    }
+}
