@@ -213,6 +213,10 @@ pub struct ArchiveArgs {
     #[arg(long, value_name = "N", default_value_t = 200,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_archive_ratio: u64,
+    /// Read at most N members of one archive, and of all archives in one file together.
+    #[arg(long, value_name = "N", default_value_t = 100_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_archive_members: u64,
 }
 
 #[derive(Debug, Clone, Args)]

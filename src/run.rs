@@ -124,6 +124,7 @@ fn archive_settings(a: &ArchiveArgs, exclude: &[String]) -> Result<crate::extrac
         max_member_size: a.max_member_size,
         max_total: a.max_archive_bytes,
         max_ratio: a.max_archive_ratio,
+        max_members: a.max_archive_members,
         ..crate::extract::Settings::default()
     };
     s.with_exclude(exclude).map_err(anyhow::Error::msg)

@@ -35,6 +35,7 @@ pub(crate) fn render(data: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
     if !any {
         return Err("no chunks".into());
     }
+    out.push(b'\n');
     for i in 0..global.len() as u32 {
         if out.len() > cap {
             break;

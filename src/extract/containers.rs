@@ -10,6 +10,7 @@ use std::rc::Rc;
 
 use super::limits::{Bounded, Compressed, Counting, RATIO_FLOOR};
 use super::{Kind, Walker};
+use crate::haystack::BINARY_PROBE;
 
 /// What a blob or member is, by its first bytes.
 pub(crate) fn sniff(head: &[u8]) -> Kind {
@@ -299,10 +300,24 @@ impl Walker<'_> {
         };
         let budget = self.budget;
         let mut r = Bounded::layer(decoder, budget, self.settings, Compressed::Counted(count));
-        // A compressed tar names its members; a compressed single file is named by its
-        // archive's name without the compression suffix.
-        let inner = decompressed_name(chain.last().map_or(self.name, String::as_str));
-        let res = self.stream_as(&mut r, chain, depth + 1, Some(inner));
+        // A compressed tar is one archive (`.tar.gz`): its members are one level down, and
+        // name themselves. Anything else compressed is a level of its own, named by the
+        // archive's name without the compression suffix (`config.json.gz` holds
+        // `config.json`), so a gzip inside a gzip still counts against the depth limit.
+        let mut head = Vec::with_capacity(BINARY_PROBE);
+        let res = match (&mut r).take(BINARY_PROBE as u64).read_to_end(&mut head) {
+            Ok(_) => {
+                let mut whole = io::Cursor::new(&head[..]).chain(&mut r);
+                if sniff(&head) == Kind::Tar {
+                    self.tar(&mut whole, chain, depth);
+                    Ok(())
+                } else {
+                    let inner = decompressed_name(chain.last().map_or(self.name, String::as_str));
+                    self.stream_as(&mut whole, chain, depth + 1, Some(inner))
+                }
+            }
+            Err(e) => Err(e),
+        };
         let stopped = r.stopped.take();
         self.finish_member(chain, res, stopped, &format!("{what} stream"));
     }

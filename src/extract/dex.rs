@@ -159,6 +159,8 @@ pub(crate) fn render(
             class(&dex, class_data, static_values, out, cap);
         }
     }
+    // A blank line first: the last field line is no key of the first string.
+    out.push(b'\n');
     let mut lines = bytecount(out);
     for i in 0..dex.strings.0 {
         if out.len() > cap {

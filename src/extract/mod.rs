@@ -276,6 +276,15 @@ impl<'a> Walker<'a> {
         if self.context {
             for c in std::mem::take(&mut self.candidates) {
                 for (line, s) in c.strings {
+                    // Already found with its own key (`BuildConfig.X = "…"`): once is enough.
+                    if self
+                        .found
+                        .hits
+                        .iter()
+                        .any(|h| h.secret == s && h.members == c.members)
+                    {
+                        continue;
+                    }
                     let text = format!("applivery-artefact-string = \"{s}\"\n");
                     match &mut self.sink {
                         Sink::Detect(det) => {
