@@ -8,7 +8,6 @@
 
 pub mod cli;
 pub mod command;
-pub mod completions;
 pub mod config;
 pub mod detect;
 pub mod extract;

@@ -711,7 +711,7 @@ mod tests {
             let path = Path::new(&dir).join("git-sample.sarif");
             let mut f = std::fs::File::create(path).unwrap();
             let style = Style {
-                format: crate::cli::Format::Sarif,
+                format: crate::report::Format::Sarif,
                 show_secrets: false,
                 color: false,
             };
