@@ -16,8 +16,6 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Write as _;
 
-use super::native::token_shaped;
-
 /// Instructions a `const-string` stays associated with its register.
 const WINDOW: usize = 12;
 /// Rendered text at most this many times the input (plus a floor).
@@ -129,12 +127,8 @@ fn quote(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// Renders `data`; token-shaped strings of the table go to `tokens` with their line.
-pub(crate) fn render(
-    data: &[u8],
-    out: &mut Vec<u8>,
-    tokens: &mut Vec<(u64, String)>,
-) -> Result<(), String> {
+/// Renders `data` into `out`.
+pub(crate) fn render(data: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
     let dex = Dex::parse(data)?;
     let cap = data.len().saturating_mul(MAX_EXPANSION).max(1 << 20);
     let (classes, class_off) = {
@@ -161,25 +155,15 @@ pub(crate) fn render(
     }
     // A blank line first: the last field line is no key of the first string.
     out.push(b'\n');
-    let mut lines = bytecount(out);
     for i in 0..dex.strings.0 {
         if out.len() > cap {
             break;
         }
         let Some(s) = dex.string(i) else { continue };
-        lines += 1;
-        if token_shaped(s.as_bytes()) {
-            tokens.push((lines, s.to_string()));
-        }
-        lines += 1 + memchr::memchr_iter(b'\n', s.as_bytes()).count() as u64;
         out.extend_from_slice(s.as_bytes());
         out.extend_from_slice(b"\n\n");
     }
     Ok(())
-}
-
-fn bytecount(b: &[u8]) -> u64 {
-    memchr::memchr_iter(b'\n', b).count() as u64
 }
 
 /// One class: static initial values, then the code of each method.
@@ -424,6 +408,6 @@ mod tests {
         d[..8].copy_from_slice(b"dex\n035\0");
         d[0x38..0x3c].copy_from_slice(&1000u32.to_le_bytes());
         assert!(Dex::parse(&d).is_err());
-        assert!(render(b"dex\n035\0", &mut Vec::new(), &mut Vec::new()).is_err());
+        assert!(render(b"dex\n035\0", &mut Vec::new()).is_err());
     }
 }

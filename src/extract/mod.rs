@@ -17,10 +17,10 @@
 //! damaged, is listed with its member chain — the scan of everything else goes on.
 //!
 //! A token compiled into native code stands alone among thousands of strings, with no key
-//! beside it. Such a string is judged with the *artefact's* context instead: when anything
-//! in the outermost blob mentions Applivery (the SDK's classes or framework, its hosts, a
-//! config), each string of native code shaped exactly like an App token (24 characters of
-//! `[A-Za-z0-9_-]`, a whole string) is shown to the detector as
+//! beside it. Such a string is judged with the binary's own context instead: when the
+//! binary mentions Applivery (the SDK's symbols, its hosts), each of its strings shaped
+//! exactly like an App token (24 characters of `[A-Za-z0-9_-]`, a whole string) that also
+//! looks generated rather than named (`native::looks_generated`) is shown to the detector as
 //! `applivery-artefact-string = "…"`, which still has to pass its shape and entropy checks.
 //!
 //! Decoding a *value* (a base64 string under a key) is not done here: whether a value is a
@@ -224,17 +224,6 @@ enum Sink<'a> {
     Collect(Vec<Text<'static>>),
 }
 
-/// Strings of native code shaped like an App token, judged once the artefact's context is
-/// known.
-struct Candidates {
-    members: Vec<String>,
-    /// Line in the member's rendered strings, and the string.
-    strings: Vec<(u64, String)>,
-}
-
-/// At most this many token-shaped strings are kept per blob.
-const MAX_CANDIDATES: usize = 10_000;
-
 /// The walk over one blob: every member at every depth, charged to one budget.
 pub(crate) struct Walker<'a> {
     settings: &'a Settings,
@@ -245,10 +234,6 @@ pub(crate) struct Walker<'a> {
     found: Scan,
     /// Something was opened or rendered (the blob is not just "binary").
     opened: bool,
-    /// Something in the blob mentions Applivery.
-    context: bool,
-    candidates: Vec<Candidates>,
-    kept: usize,
     buf: Vec<u8>,
     members_noted: bool,
 }
@@ -262,56 +247,50 @@ impl<'a> Walker<'a> {
             sink,
             found: Scan::default(),
             opened: false,
-            context: false,
-            candidates: Vec::new(),
-            kept: 0,
             buf: Vec::new(),
             members_noted: false,
         }
     }
 
-    /// Judges the native strings with the artefact's context; returns what was found and
-    /// the collected texts.
-    fn finish(mut self) -> (Scan, Vec<Text<'static>>) {
-        if self.context {
-            for c in std::mem::take(&mut self.candidates) {
-                for (line, s) in c.strings {
-                    // Already found with its own key (`BuildConfig.X = "…"`): once is enough.
-                    if self
-                        .found
-                        .hits
-                        .iter()
-                        .any(|h| h.secret == s && h.members == c.members)
-                    {
-                        continue;
-                    }
-                    let text = format!("applivery-artefact-string = \"{s}\"\n");
-                    match &mut self.sink {
-                        Sink::Detect(det) => {
-                            if let Scanned::Text { hits, .. } =
-                                haystack::scan_slice(det, text.as_bytes())
-                            {
-                                for mut h in hits {
-                                    h.line = line;
-                                    h.end_line = line;
-                                    h.members = c.members.clone();
-                                    self.found.hits.push(h);
-                                }
-                            }
-                        }
-                        Sink::Collect(texts) => texts.push(Text {
-                            members: c.members.clone(),
-                            data: Cow::Owned(text.into_bytes()),
-                        }),
-                    }
-                }
-            }
-        }
+    /// What the walk found, and the collected texts.
+    fn finish(self) -> (Scan, Vec<Text<'static>>) {
         let texts = match self.sink {
             Sink::Collect(t) => t,
             Sink::Detect(_) => Vec::new(),
         };
         (self.found, texts)
+    }
+
+    /// Shows the token-shaped strings of a binary that mentions Applivery to the detector.
+    fn judge(&mut self, chain: &[String], tokens: Vec<(u64, String)>) {
+        for (line, s) in tokens {
+            // Already found with its own key: once is enough.
+            if self
+                .found
+                .hits
+                .iter()
+                .any(|h| h.secret == s && h.members == chain)
+            {
+                continue;
+            }
+            let text = format!("applivery-artefact-string = \"{s}\"\n");
+            match &mut self.sink {
+                Sink::Detect(det) => {
+                    if let Scanned::Text { hits, .. } = haystack::scan_slice(det, text.as_bytes()) {
+                        for mut h in hits {
+                            h.line = line;
+                            h.end_line = line;
+                            h.members = chain.to_vec();
+                            self.found.hits.push(h);
+                        }
+                    }
+                }
+                Sink::Collect(texts) => texts.push(Text {
+                    members: chain.to_vec(),
+                    data: Cow::Owned(text.into_bytes()),
+                }),
+            }
+        }
     }
 
     pub(crate) fn skip(&mut self, chain: &[String], reason: String) {
@@ -374,16 +353,9 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn mention(&mut self, data: &[u8]) {
-        if !self.context && mentions(data) {
-            self.context = true;
-        }
-    }
-
     /// A text held in memory.
     fn text(&mut self, chain: &[String], data: &[u8]) {
         self.opened = true;
-        self.mention(data);
         match &mut self.sink {
             Sink::Detect(det) => {
                 if let Scanned::Text { hits, .. } = haystack::scan_slice(det, data) {
@@ -400,12 +372,12 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// A text read front to back, in bounded chunks.
-    fn text_stream(&mut self, chain: &[String], r: &mut dyn Read) -> io::Result<()> {
+    /// A text read front to back, in bounded chunks; true if it mentions Applivery.
+    fn text_stream(&mut self, chain: &[String], r: &mut dyn Read) -> io::Result<bool> {
         self.opened = true;
         let mut watch = Watch {
             inner: r,
-            seen: self.context,
+            seen: false,
             tail: Vec::new(),
         };
         match &mut self.sink {
@@ -430,8 +402,7 @@ impl<'a> Walker<'a> {
                 });
             }
         }
-        self.context |= watch.seen;
-        Ok(())
+        Ok(watch.seen)
     }
 
     /// A blob or member held in memory.
@@ -484,11 +455,6 @@ impl<'a> Walker<'a> {
         depth: usize,
         name: Option<String>,
     ) -> io::Result<()> {
-        if let Some(last) = chain.last() {
-            if !self.context && mentions(last.as_bytes()) {
-                self.context = true;
-            }
-        }
         let mut head = Vec::with_capacity(BINARY_PROBE);
         r.take(BINARY_PROBE as u64).read_to_end(&mut head)?;
         let kind = containers::sniff(&head);
@@ -526,7 +492,7 @@ impl<'a> Walker<'a> {
                 Ok(())
             }
             Kind::Strings => self.native(chain, &mut whole),
-            Kind::Text => self.text_stream(chain, &mut whole),
+            Kind::Text => self.text_stream(chain, &mut whole).map(|_| ()),
             Kind::Binary => Ok(()),
         };
         if named {
@@ -540,9 +506,10 @@ impl<'a> Walker<'a> {
     fn format(&mut self, kind: Kind, chain: &[String], data: &[u8]) {
         self.opened = true;
         let mut text = Vec::new();
-        let mut tokens = Vec::new();
+        // DEX strings are judged where the code gives them a meaning (fields, Applivery
+        // calls): its table alone is full of identifiers.
         let ok = match kind {
-            Kind::Dex => dex::render(data, &mut text, &mut tokens),
+            Kind::Dex => dex::render(data, &mut text),
             Kind::Axml => axml::render(data, &mut text),
             Kind::Arsc => arsc::render(data, &mut text),
             _ => bplist::render(data, &mut text),
@@ -552,29 +519,39 @@ impl<'a> Walker<'a> {
             return;
         }
         self.text(chain, &text);
-        self.keep_candidates(chain, tokens);
     }
 
-    /// Native code: its printable strings, one per line, and token-shaped ones kept for the
-    /// artefact-context check.
+    /// Native code: its printable strings, one per line; if it mentions Applivery, its
+    /// token-shaped strings are judged too.
     fn native(&mut self, chain: &[String], r: &mut dyn Read) -> io::Result<()> {
-        let mut strings = native::Strings::new(r);
-        let res = self.text_stream(chain, &mut strings);
+        let mut head = Vec::with_capacity(8);
+        r.take(8).read_to_end(&mut head)?;
+        let mut whole = io::Cursor::new(&head[..]).chain(r);
+        let mut strings = native::Strings::new(&mut whole, &head);
+        let seen = self.text_stream(chain, &mut strings)?;
         let tokens = std::mem::take(&mut strings.tokens);
-        self.keep_candidates(chain, tokens);
-        res
-    }
-
-    fn keep_candidates(&mut self, chain: &[String], mut tokens: Vec<(u64, String)>) {
-        if tokens.is_empty() || self.kept >= MAX_CANDIDATES {
-            return;
+        if seen {
+            self.judge(chain, tokens);
         }
-        tokens.truncate(MAX_CANDIDATES - self.kept);
-        self.kept += tokens.len();
-        self.candidates.push(Candidates {
-            members: chain.to_vec(),
-            strings: tokens,
-        });
+        Ok(())
+    }
+}
+
+/// Entry points for the fuzz targets (`fuzz/fuzz_targets/`): each parser of untrusted
+/// bytes on its own, output discarded.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub fn dex(data: &[u8]) {
+        let _ = super::dex::render(data, &mut Vec::new());
+    }
+    pub fn axml(data: &[u8]) {
+        let _ = super::axml::render(data, &mut Vec::new());
+    }
+    pub fn arsc(data: &[u8]) {
+        let _ = super::arsc::render(data, &mut Vec::new());
+    }
+    pub fn bplist(data: &[u8]) {
+        let _ = super::bplist::render(data, &mut Vec::new());
     }
 }
 

@@ -231,10 +231,13 @@ fn ipa_info_plist_and_executable_with_the_sdk_framework() {
         &[("CFBundleIdentifier", "com.example.demo")],
         Some(("Applivery", &[("AppToken", &t)])),
     );
+    // The app's executable names the SDK's symbols it calls (here Swift's mangled
+    // `Applivery.shared`): that is its own Applivery context.
     let exe = native(&[
         "_OBJC_CLASS_$_AppDelegate",
         &t2,
         "application:didFinishLaunching",
+        "_$s9Applivery0A0C6sharedACvgZ",
     ]);
     let sdk = native(&["AppliverySDK", "https://api.applivery.io/v1/"]);
     let ipa = zip_of(
@@ -267,31 +270,18 @@ fn ipa_info_plist_and_executable_with_the_sdk_framework() {
 }
 
 #[test]
-fn token_shaped_strings_of_native_code_need_the_artefacts_applivery_context() {
+fn keyless_strings_of_native_code_need_the_binarys_own_applivery_context() {
     let t = token(1311);
-    let exe = native(&[
-        "_OBJC_CLASS_$_AppDelegate",
-        &t,
-        "application:didFinishLaunching",
-    ]);
-    let dex_plain = dex(&[], &[&t, "Lcom/example/Other;"]);
-    let dir = TempDir::new().unwrap();
-    // No Applivery anywhere: a random-looking string is just a string.
-    write(
-        dir.path(),
-        "plain.ipa",
-        &zip_of(&[("Payload/A.app/A", &exe)], false),
-    );
-    write(
-        dir.path(),
-        "plain.apk",
-        &zip_of(&[("classes.dex", &dex_plain)], false),
-    );
-    write(dir.path(), "bin/tool", &exe);
-    let (code, r) = scan_dir(dir.path(), &[]);
-    assert_eq!(code, 0, "{r}");
-    // The SDK's classes in the same APK give it the context.
-    let dex_sdk = dex(
+    let identifiers = [
+        "copyDirectoryToDirectory",
+        "EVP_PKEY_get_attr_by_NID",
+        "X509_REQ_get_X509_PUBKEY",
+    ];
+    let mut plain = vec!["_OBJC_CLASS_$_AppDelegate", t.as_str()];
+    plain.extend(identifiers);
+    let mut linked = plain.clone();
+    linked.push("_$s9Applivery0A0C6sharedACvgZ");
+    let sdk_dex = dex(
         &[DexClass {
             name: "Lcom/applivery/applvsdklib/Applivery;",
             constants: vec![],
@@ -300,18 +290,44 @@ fn token_shaped_strings_of_native_code_need_the_artefacts_applivery_context() {
         }],
         &[&t],
     );
+    let dir = TempDir::new().unwrap();
+    // No Applivery in the binary: a random-looking string is just a string, even beside
+    // the SDK's classes; a DEX string table alone gives no string a meaning either.
     write(
         dir.path(),
-        "sdk.apk",
-        &zip_of(&[("classes.dex", &dex_sdk)], false),
+        "plain.apk",
+        &zip_of(
+            &[
+                ("classes.dex", &sdk_dex),
+                ("lib/x86/libapp.so", &native(&plain)),
+            ],
+            false,
+        ),
+    );
+    write(dir.path(), "bin/tool", &native(&plain));
+    let (code, r) = scan_dir(dir.path(), &[]);
+    assert_eq!(code, 0, "{r}");
+    // A binary that calls the SDK: its generated-looking string is judged, its identifiers
+    // are not.
+    write(
+        dir.path(),
+        "linked.ipa",
+        &zip_of(&[("Payload/A.app/A", &native(&linked))], false),
     );
     let (code, r) = scan_dir(dir.path(), &[]);
     assert_eq!(code, 1);
-    assert_eq!(found(&r).get("sdk.apk!/classes.dex"), Some(&t));
+    assert_eq!(
+        found(&r),
+        [("linked.ipa!/Payload/A.app/A".to_string(), t.clone())].into()
+    );
     let f = &r["findings"][0];
     assert_eq!(
         f["context"].as_str().unwrap(),
         format!("applivery-artefact-string = \"{t}\"")
+    );
+    assert_eq!(
+        f["line"], 2,
+        "the line of the string in the binary's strings"
     );
 }
 
@@ -783,4 +799,104 @@ fn sarif_nests_members_as_artifacts_and_points_at_the_archive() {
     let loc = &run["results"][0]["locations"][0]["physicalLocation"];
     assert_eq!(loc["artifactLocation"]["uri"], "dist/bundle.zip");
     assert!(!String::from_utf8_lossy(&out.stdout).contains(&t));
+}
+
+/// Every artefact kind the builders make, once.
+fn samples() -> Vec<(&'static str, Vec<u8>)> {
+    let t: Vec<String> = (0..7).map(|i| token(2000 + i)).collect();
+    let env = format!("APPLIVERY_APP_TOKEN={}\n", t[0]);
+    vec![
+        ("apk", apk(&t)),
+        (
+            "dex",
+            dex(
+                &[DexClass {
+                    name: "Lcom/example/BuildConfig;",
+                    constants: vec![("APPLIVERY_TOKEN", &t[1])],
+                    stores: vec![("OTHER", &t[2])],
+                    calls: vec![("Lcom/applivery/sdk/Applivery;", "init", &t[3])],
+                }],
+                &["extra"],
+            ),
+        ),
+        (
+            "axml",
+            axml(&Element {
+                name: "manifest",
+                attrs: vec![(true, "name", &t[4])],
+                children: vec![],
+            }),
+        ),
+        ("arsc", arsc("com.example", &[("applivery_token", &t[5])])),
+        (
+            "bplist",
+            bplist(&[("AppliveryToken", &t[6])], Some(("X", &[("a", "b")]))),
+        ),
+        ("tgz", gzip(&tar_of(&[("a/.env", env.as_bytes())]))),
+        ("tbz", bzip2(&tar_of(&[("a/.env", env.as_bytes())]))),
+        ("txz", xz(&tar_of(&[("a/.env", env.as_bytes())]))),
+    ]
+}
+
+#[test]
+fn mutated_artefacts_never_panic_or_run_away() {
+    use applivery_leaks::extract::{extract, Settings};
+    let settings = Settings {
+        max_member_size: 1 << 20,
+        max_total: 4 << 20,
+        max_members: 1000,
+        ..Settings::default()
+    };
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for (_, data) in samples() {
+        for round in 0..400 {
+            let mut m = data.clone();
+            match round % 4 {
+                0 => m.truncate((next() as usize) % m.len()),
+                1 => {
+                    for _ in 0..1 + next() % 8 {
+                        let i = (next() as usize) % m.len();
+                        m[i] = next() as u8;
+                    }
+                }
+                2 => {
+                    // A 32-bit field set to an extreme: sizes, counts and offsets.
+                    let i = (next() as usize) % m.len().saturating_sub(4).max(1);
+                    let v = [0u32, 1, 0x7fff_ffff, u32::MAX][(next() % 4) as usize];
+                    let end = (i + 4).min(m.len());
+                    m[i..end].copy_from_slice(&v.to_le_bytes()[..end - i]);
+                }
+                _ => {
+                    let i = (next() as usize) % m.len();
+                    let n = (next() % 64) as usize;
+                    m.splice(i..i, std::iter::repeat(next() as u8).take(n));
+                }
+            }
+            let _ = extract(&settings, &m);
+        }
+    }
+}
+
+/// Writes one seed per fuzz target into `$APPLIVERY_LEAKS_FUZZ_SEEDS/<target>/`:
+/// `APPLIVERY_LEAKS_FUZZ_SEEDS=fuzz/corpus cargo test --test it write_fuzz_seeds -- --ignored`.
+#[test]
+#[ignore]
+fn write_fuzz_seeds() {
+    let Some(root) = std::env::var_os("APPLIVERY_LEAKS_FUZZ_SEEDS") else {
+        return;
+    };
+    let root = std::path::PathBuf::from(root);
+    for (name, data) in samples() {
+        for target in ["extract", name] {
+            let dir = root.join(target);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join(format!("{name}.seed")), &data).unwrap();
+        }
+    }
 }
