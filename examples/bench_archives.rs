@@ -93,7 +93,7 @@ fn zip_fast(members: &[(String, Vec<u8>, bool)]) -> Vec<u8> {
             } else {
                 zip::CompressionMethod::Deflated
             })
-            .compression_level(Some(1))
+            .compression_level(if *stored { None } else { Some(1) })
             .large_file(data.len() > u32::MAX as usize / 2);
         w.start_file(name.as_str(), opts).unwrap();
         w.write_all(data).unwrap();
