@@ -74,6 +74,9 @@ pub struct Finding {
     pub verification: Option<Verification>,
     /// The line carries an inline allow marker (`applivery-leaks:allow`, `gitleaks:allow`).
     pub inline_allowed: bool,
+    /// How the text at the location was decoded into the secret, outermost first (`base64`,
+    /// `url`, `escape`, `concatenation`, `continuation`); empty when written as is.
+    pub decoded: Vec<String>,
 }
 
 impl Finding {
@@ -107,6 +110,7 @@ impl Finding {
             git: None,
             verification: None,
             inline_allowed: false,
+            decoded: Vec::new(),
         }
     }
 

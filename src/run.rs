@@ -37,13 +37,13 @@ pub fn run(cli: Cli) -> Result<u8> {
                 exclude,
                 threads,
             };
-            let det = Detector::new(project.config.load_rules(&a.scan.rules)?);
+            let det = Detector::new(project.config.load_rules(&a.scan.rules)?)?;
             let report = source::dir::scan(&det, &opts)?;
             finish(report, det.rules(), &project, &a.scan)
         }
         Command::Stdin(a) => {
             let project = Project::load(&a.scan, Path::new("."))?;
-            let det = Detector::new(project.config.load_rules(&a.scan.rules)?);
+            let det = Detector::new(project.config.load_rules(&a.scan.rules)?)?;
             let report = source::stdin::scan(&det, &a.label);
             finish(report, det.rules(), &project, &a.scan)
         }
@@ -59,14 +59,14 @@ pub fn run(cli: Cli) -> Result<u8> {
                 progress: !a.scan.quiet && io::stderr().is_terminal(),
             };
             let project = Project::load(&a.scan, &source::git::scan_root(&a.repo)?)?;
-            let det = Detector::new(project.config.load_rules(&a.scan.rules)?);
+            let det = Detector::new(project.config.load_rules(&a.scan.rules)?)?;
             let report = source::git::scan(&det, &opts)?;
             finish(report, det.rules(), &project, &a.scan)
         }
         Command::Staged(a) => {
             let staged = source::staged::Staged::open(&a.repo)?;
             let project = Project::load(&a.scan, staged.root())?;
-            let det = Detector::new(project.config.load_rules(&a.scan.rules)?);
+            let det = Detector::new(project.config.load_rules(&a.scan.rules)?)?;
             let report = staged.scan(&det)?;
             // Explain a blocked commit, naming only the findings left after suppression.
             finish_with(report, det.rules(), &project, &a.scan, |report, code| {

@@ -296,6 +296,9 @@ fn result(f: &Finding, rule: Option<&Rule>, index: usize, show: bool) -> SarifRe
 
     let mut props = BTreeMap::new();
     props.insert("secret_sha256".to_string(), json!(f.secret_sha256));
+    if !f.decoded.is_empty() {
+        props.insert("decoded".to_string(), json!(f.decoded));
+    }
     props.insert("fingerprint".to_string(), json!(f.fingerprint));
     if show {
         props.insert("secret".to_string(), json!(f.secret));

@@ -218,9 +218,9 @@ fn visit(
             buf.clear();
             buf.reserve(meta.len() as usize + 1);
             f.read_to_end(buf)?;
-            Ok(scan_slice(det, buf))
+            Ok(scan_slice(det, buf, shown.as_bytes()))
         } else {
-            scan_reader(det, f, buf)
+            scan_reader(det, f, shown.as_bytes(), buf)
         }
     });
     match scanned {

@@ -149,6 +149,10 @@ struct Sweep<'a> {
     /// read of the trees.
     graph: Graph,
     trees_seen_at: HashSet<(Vec<u8>, Oid)>,
+    /// Blobs seen at a path that names a rule's service (`ci/applivery.sh`): the detector
+    /// judges them under that path (the first one met). Their findings are reported at every
+    /// path the blob has, as the same bytes hold the same secret.
+    paths: HashMap<Oid, Vec<u8>>,
     /// Unique blobs: id -> index into `blobs`.
     blob_index: FxMap<Id, u32>,
     blobs: Vec<Oid>,
@@ -208,6 +212,7 @@ impl<'a> Sweep<'a> {
             boundary_blobs: HashSet::new(),
             graph: Graph::default(),
             trees_seen_at: HashSet::new(),
+            paths: HashMap::new(),
             blob_index: FxMap::default(),
             blobs: Vec::new(),
             submodules: BTreeSet::new(),
@@ -448,8 +453,8 @@ impl<'a> Sweep<'a> {
                 continue;
             };
             let index = self.commits.len();
-            if self.det.prefilter(message) {
-                if let Scanned::Text { hits, .. } = scan_slice(self.det, message) {
+            if self.det.prefilter(message, b"") {
+                if let Scanned::Text { hits, .. } = scan_slice(self.det, message, b"") {
                     for hit in hits {
                         self.messages.push(MessageHit {
                             commit: Some(index),
@@ -482,10 +487,10 @@ impl<'a> Sweep<'a> {
             let Some(message) = tag.message_bytes() else {
                 continue;
             };
-            if !self.det.prefilter(message) {
+            if !self.det.prefilter(message, b"") {
                 continue;
             }
-            if let Scanned::Text { hits, .. } = scan_slice(self.det, message) {
+            if let Scanned::Text { hits, .. } = scan_slice(self.det, message, b"") {
                 for hit in hits {
                     self.messages.push(MessageHit {
                         commit: index,
@@ -569,6 +574,7 @@ impl<'a> Sweep<'a> {
             graph: Graph,
             blob_index: FxMap<Id, u32>,
             blobs: Vec<Oid>,
+            paths: HashMap<Oid, Vec<u8>>,
             submodules: BTreeSet<String>,
             errors: Vec<Problem>,
         }
@@ -596,6 +602,7 @@ impl<'a> Sweep<'a> {
             graph,
             blob_index: std::mem::take(&mut self.blob_index),
             blobs: std::mem::take(&mut self.blobs),
+            paths: std::mem::take(&mut self.paths),
             submodules: std::mem::take(&mut self.submodules),
             errors: Vec::new(),
         });
@@ -606,6 +613,7 @@ impl<'a> Sweep<'a> {
         }
         let pb = &self.progress;
         let by_pack = &by_pack;
+        let det = self.det;
         std::thread::scope(|s| {
             for repo in handles {
                 let (shared, wake) = (&shared, &wake);
@@ -655,6 +663,8 @@ impl<'a> Sweep<'a> {
                                 let (graph, queue) = (&mut sh.graph, &mut sh.next);
                                 let (blob_index, blobs, submodules) =
                                     (&mut sh.blob_index, &mut sh.blobs, &mut sh.submodules);
+                                let paths = &mut sh.paths;
+                                let prefix_matters = det.path_matters(&prefix);
                                 let ok = for_each_entry(obj.data(), |mode, name, id| match mode {
                                     Mode::Tree => {
                                         let ci = graph.tree(id);
@@ -666,6 +676,7 @@ impl<'a> Sweep<'a> {
                                         graph.entries.push((n, ci));
                                     }
                                     Mode::Blob => {
+                                        note_path(det, paths, (&prefix, prefix_matters), name, id);
                                         let bi = add_blob(blob_index, blobs, id);
                                         let n = graph.name(name);
                                         graph.entries.push((n, bi | BLOB_BIT));
@@ -705,6 +716,7 @@ impl<'a> Sweep<'a> {
         self.graph = sh.graph;
         self.blob_index = sh.blob_index;
         self.blobs = sh.blobs;
+        self.paths = sh.paths;
         self.submodules = sh.submodules;
         self.errors.extend(sh.errors);
         Ok(())
@@ -734,6 +746,8 @@ impl<'a> Sweep<'a> {
         let graph = &mut self.graph;
         let (blob_index, blobs, submodules) =
             (&mut self.blob_index, &mut self.blobs, &mut self.submodules);
+        let (det, paths) = (self.det, &mut self.paths);
+        let prefix_matters = det.path_matters(prefix);
         let ok = for_each_entry(obj.data(), |mode, name, id| match mode {
             Mode::Tree => {
                 let ci = graph.tree(id);
@@ -744,6 +758,7 @@ impl<'a> Sweep<'a> {
                 graph.entries.push((n, ci));
             }
             Mode::Blob => {
+                note_path(det, paths, (prefix, prefix_matters), name, id);
                 let bi = add_blob(blob_index, blobs, id);
                 let n = graph.name(name);
                 graph.entries.push((n, bi | BLOB_BIT));
@@ -765,6 +780,7 @@ impl<'a> Sweep<'a> {
     /// Reads one tree of a range: records its new blobs and submodules, returns its subtrees.
     fn read_tree_ranged(&mut self, t: Oid, prefix: &[u8]) -> Vec<(Oid, Vec<u8>)> {
         let mut subtrees = Vec::new();
+        let prefix_matters = self.det.path_matters(prefix);
         let obj = match self.odb.read(t) {
             Ok(o) => o,
             Err(e) => {
@@ -779,6 +795,13 @@ impl<'a> Sweep<'a> {
             Mode::Tree => subtrees.push((id, join(prefix, name))),
             Mode::Blob => {
                 if !self.boundary_blobs.contains(&(join(prefix, name), id)) {
+                    note_path(
+                        self.det,
+                        &mut self.paths,
+                        (prefix, prefix_matters),
+                        name,
+                        id,
+                    );
                     add_blob(&mut self.blob_index, &mut self.blobs, id);
                 }
             }
@@ -871,6 +894,7 @@ impl<'a> Sweep<'a> {
         let det = self.det;
         let max = opts.max_file_size;
         let pb = &self.progress;
+        let paths = &self.paths;
         std::thread::scope(|s| {
             for repo in handles {
                 let (order, cursor, bytes_done, found, results) =
@@ -886,7 +910,8 @@ impl<'a> Sweep<'a> {
                             let end = (start + BATCH).min(order.len());
                             let before = (out.bytes, out.hits.len());
                             for &oid in &order[start..end] {
-                                scan_blob(det, &odb, oid, max, &mut out);
+                                let path = paths.get(&oid).map_or(&[][..], Vec::as_slice);
+                                scan_blob(det, &odb, oid, path, max, &mut out);
                             }
                             bytes_done.fetch_add(out.bytes - before.0, Ordering::Relaxed);
                             found.fetch_add((out.hits.len() - before.1) as u64, Ordering::Relaxed);
@@ -988,7 +1013,11 @@ impl<'a> Sweep<'a> {
                         return false;
                     };
                     let found = cache.entry(blob).or_insert_with(|| {
-                        match self.odb.read(blob).map(|o| scan_slice(self.det, o.data())) {
+                        match self
+                            .odb
+                            .read(blob)
+                            .map(|o| scan_slice(self.det, o.data(), &g.raw_path))
+                        {
                             Ok(Scanned::Text { hits, .. }) => {
                                 hits.into_iter().map(|h| (h.rule, h.secret)).collect()
                             }
@@ -1463,7 +1492,14 @@ struct WorkerResult {
     bytes: u64,
 }
 
-fn scan_blob(det: &Detector, odb: &git2::Odb, oid: Oid, max: Option<u64>, out: &mut WorkerResult) {
+fn scan_blob(
+    det: &Detector,
+    odb: &git2::Odb,
+    oid: Oid,
+    path: &[u8],
+    max: Option<u64>,
+    out: &mut WorkerResult,
+) {
     if let Some(max) = max {
         match odb.read_header(oid) {
             Ok((size, _)) if size as u64 > max => {
@@ -1484,7 +1520,7 @@ fn scan_blob(det: &Detector, odb: &git2::Odb, oid: Oid, max: Option<u64>, out: &
             return;
         }
     };
-    match scan_slice(det, obj.data()) {
+    match scan_slice(det, obj.data(), path) {
         Scanned::Text { bytes, hits } => {
             out.text += 1;
             out.bytes += bytes;
@@ -1496,6 +1532,21 @@ fn scan_blob(det: &Detector, odb: &git2::Odb, oid: Oid, max: Option<u64>, out: &
             out.binary += 1;
             out.bytes += bytes;
         }
+    }
+}
+
+/// Remembers the path of a blob whose path names a rule's service (the first one met), so
+/// the detector can judge it under that path. Costs a case-insensitive search of two short
+/// strings per tree entry; allocates only for such paths.
+fn note_path(
+    det: &Detector,
+    paths: &mut HashMap<Oid, Vec<u8>>,
+    (prefix, prefix_matters): (&[u8], bool),
+    name: &[u8],
+    id: Oid,
+) {
+    if (prefix_matters || det.path_matters(name)) && !paths.contains_key(&id) {
+        paths.insert(id, join(prefix, name));
     }
 }
 

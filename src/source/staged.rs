@@ -491,7 +491,7 @@ fn scan_change(
     };
     let data = blob.content();
     report.summary.bytes += data.len() as u64;
-    let hits = match scan_slice(det, data) {
+    let hits = match scan_slice(det, data, &c.path) {
         Scanned::Binary { .. } => {
             report.summary.binary += 1;
             return;

@@ -1,0 +1,3 @@
+//! Unit tests of detection v2.
+use super::*;
+use crate::rules::default_rules;
