@@ -224,6 +224,14 @@ fn sink_names(line: &[u8], out: &mut HashSet<Vec<u8>>) {
                         i += 1;
                     }
                     let word = &line[ws..i];
+                    // A quoted word is a string (`"token": …`), a tag is markup: no variable.
+                    let quoted = ws > 0
+                        && (matches!(line[ws - 1], b'"' | b'\'' | b'<' | b'/')
+                            && matches!(line.get(i), Some(b'"' | b'\'' | b'>')));
+                    if quoted {
+                        taken += 1;
+                        continue;
+                    }
                     let last = word.rsplit(|&b| b == b'.').next().unwrap_or(word);
                     let lower = String::from_utf8_lossy(last).to_ascii_lowercase();
                     if last.len() >= 2
@@ -457,10 +465,8 @@ impl Judge<'_> {
                 let (ps, pe) = line_bounds_near(hay, ls - 1, ls - 1, LINE_LIMIT);
                 let ps = ps.max(pe.saturating_sub(PREVIOUS_LINE_MAX));
                 let (c, k) = self.naming(ctx, ps, pe);
-                if matches!(c, Some(Class::Ours | Class::Foreign | Class::Generic)) {
-                    class = c;
-                    key = k;
-                } else if class.is_none() && c.is_some() && !has_words(&hay[ls..s]) {
+                let decisive = matches!(c, Some(Class::Ours | Class::Foreign | Class::Generic));
+                if decisive || (class.is_none() && c.is_some() && !has_words(&hay[ls..s])) {
                     class = c;
                     key = k;
                 }
@@ -494,6 +500,10 @@ impl Judge<'_> {
             if !w.iter().any(u8::is_ascii_alphabetic) {
                 continue;
             }
+            // A closing tag (`</key>`) names nothing.
+            if i >= 2 && &hay[i - 2..i] == b"</" {
+                continue;
+            }
             let class = self.classify(ctx, w);
             let keyed = is_key(&hay[end..to])
                 || hay.get(end) == Some(&b'(')
@@ -517,6 +527,21 @@ impl Judge<'_> {
         match neutral {
             Some(k) => (Some(Class::Neutral), Some(k)),
             None => (None, None),
+        }
+    }
+
+    /// Who a structural key (a parent, a bracket's key, a call's receiver) names as owner:
+    /// `applivery:` us, `sentry:` another service; `name:`, `with:`, `release:` nobody.
+    fn key_owner(&self, ctx: &Context, key: &[u8]) -> Scope {
+        if self.mentions(key) {
+            Scope::Ours
+        } else if split_words(key)
+            .iter()
+            .any(|p| ctx.other_owners.contains(p))
+        {
+            Scope::Foreign
+        } else {
+            Scope::Unknown
         }
     }
 
@@ -576,10 +601,9 @@ impl Judge<'_> {
                     if key.is_empty() {
                         continue;
                     }
-                    match self.classify(ctx, key) {
-                        Class::Ours => return Scope::Ours,
-                        Class::Foreign => return Scope::Foreign,
-                        _ => {}
+                    match self.key_owner(ctx, key) {
+                        Scope::Unknown => {}
+                        owner => return owner,
                     }
                 }
                 _ => {}
@@ -611,7 +635,7 @@ impl Judge<'_> {
                 owner => return owner,
             }
             if let Some(key) = line_key(line) {
-                if self.classify(ctx, key) == Class::Foreign {
+                if self.key_owner(ctx, key) == Scope::Foreign {
                     return Scope::Foreign;
                 }
             }

@@ -186,13 +186,15 @@ pub(super) fn detect(det: &Detector, hay: &[u8], outer: Outer, depth: usize) -> 
         }
         all_regions.extend(regions);
     }
-    all_regions.sort_unstable();
-    let all_regions = merge_regions(&all_regions, 0, hay.len());
     let encoded: Vec<(usize, usize)> = hits
         .iter()
         .filter(|h| h.encoded)
         .map(|h| (h.start, h.end))
         .collect();
+    // Base64 of a keyword is evidence too: values encoded once more sit next to it.
+    all_regions.extend(merge_regions(&encoded, REGION_SLACK, hay.len()));
+    all_regions.sort_unstable();
+    let all_regions = merge_regions(&all_regions, 0, hay.len());
     if depth < MAX_DEPTH {
         let ctx = decode::Pass {
             det,
@@ -291,7 +293,7 @@ fn run_rule(
 /// wins; candidates of one rule at one span with different secrets (a decoded document that
 /// holds two tokens) are all kept.
 fn merge(mut out: Vec<Candidate>) -> Vec<Candidate> {
-    out.sort_by(|a, b| (a.start, a.rule, a.end).cmp(&(b.start, b.rule, b.end)));
+    out.sort_by_key(|c| (c.start, c.rule, c.end));
     out.dedup();
     let mut kept: Vec<Candidate> = Vec::with_capacity(out.len());
     for c in out {
