@@ -150,6 +150,31 @@ pub fn fingerprint(rule: &str, path: &str, secret_sha256: &str) -> String {
     h[..32].to_string()
 }
 
+/// A line of text with every run of 16 or more token characters redacted: what a message may
+/// show of a line that may hold a secret.
+pub fn redact_line(line: &str) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= 16 {
+            out.push_str(&redact(run));
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for ch in line.chars() {
+        if ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '+' | '/' | '=') {
+            run.push(ch);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(ch);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 /// First four characters, then `…`: enough to tell tokens apart, useless to an attacker.
 pub fn redact(secret: &str) -> String {
     let head: String = secret.chars().take(4).collect();

@@ -127,6 +127,13 @@ impl Detector {
         engine::detect(self, hay, scope, 0)
     }
 
+    /// Whether `value` passes rule `rule`'s checks on the value alone (length, alphabet,
+    /// entropy, placeholders, runs, sequences, identifiers), whatever surrounds it. Exposed so
+    /// the drop rate of those checks can be measured on their own.
+    pub fn value_ok(&self, rule: usize, value: &[u8]) -> bool {
+        secret::value_ok(&self.rules[rule], value, &self.words, &self.names[rule])
+    }
+
     /// The secret a candidate stands for: the matched bytes, or their decoding (a base64
     /// value reports the token itself, so its hash and verification match the plain token
     /// found elsewhere).

@@ -17,12 +17,12 @@ fn secrets(text: &str) -> Vec<String> {
         .collect()
 }
 
-const T: &str = "Zk3qP9xVb2LmN7wQe4RtY6uA"; // obviously fake, correctly shaped
+const T: &str = "Zk3qP9xVb2LmN7wQe4RtY6uA"; // obviously fake, correctly shaped (applivery-leaks:allow)
 
 #[test]
 fn service_account_token_assigned_in_env_file() {
     // The `=` before the value once kept the Service Account rule from matching.
-    let sa = "Xk3qP9xVb2LmN7wQe4RtY6uAZk3qP9xVb2LmN7wQe4RtY6uA1b";
+    let sa = "Xk3qP9xVb2LmN7wQe4RtY6uAZk3qP9xVb2LmN7wQe4RtY6uA1b"; // applivery-leaks:allow
     assert_eq!(
         secrets(&format!("APPLIVERY_SERVICE_ACCOUNT_TOKEN={sa}\n")),
         vec![sa]
@@ -195,7 +195,7 @@ fn base64_values_are_decoded() {
     assert!(decode_base64(b"a").is_none());
     assert!(decode_base64(b"aGV*bG8=").is_none());
     // Kubernetes Secret data: the finding is at the base64 text, the secret is the token.
-    let b64 = "WmszcVA5eFZiMkxtTjd3UWU0UnRZNnVB"; // base64 of T
+    let b64 = "WmszcVA5eFZiMkxtTjd3UWU0UnRZNnVB"; // base64 of T (applivery-leaks:allow)
     let text = format!("kind: Secret\ndata:\n  APPLIVERY_APP_TOKEN: {b64}\r\n");
     let d = det();
     let c = d.detect(text.as_bytes(), b"");
