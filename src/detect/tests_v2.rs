@@ -109,3 +109,4 @@ fn obvious_fakes_are_never_tokens() {
         );
     }
 }
+

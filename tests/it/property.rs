@@ -13,15 +13,17 @@ const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 
 /// Token `i` of the property run: 24 characters drawn uniformly (splitmix64, fixed seed).
 fn token(i: u64) -> String {
-    let mut state = 0x0A99_11FE_u64.wrapping_add(i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    fn splitmix64(state: &mut u64) -> u64 {
+        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    // Each token from its own well-mixed seed, so tokens do not share characters.
+    let mut state = splitmix64(&mut (i ^ 0x0A99_11FE));
     (0..24)
-        .map(|_| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            ALPHABET[((z ^ (z >> 31)) & 63) as usize] as char
-        })
+        .map(|_| ALPHABET[(splitmix64(&mut state) & 63) as usize] as char)
         .collect()
 }
 
