@@ -41,7 +41,6 @@ const PLACEHOLDER: &[&str] = &[
     "fixme",
     "mock",
     "here",
-    "xxx",
     "xxxx",
     "masked",
     "hidden",

@@ -109,4 +109,3 @@ fn obvious_fakes_are_never_tokens() {
         );
     }
 }
-
