@@ -110,8 +110,10 @@ impl Words {
         if !marked {
             return false;
         }
+        // Words of three letters or more, not digits: a random token has few.
         let known: usize = segs
             .iter()
+            .filter(|s| s.len() >= 3 && s.bytes().all(|b| b.is_ascii_alphabetic()))
             .filter(|s| {
                 self.known(s) || names.iter().any(|n| n == *s) || PLACEHOLDER.contains(&s.as_str())
             })
