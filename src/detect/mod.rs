@@ -63,7 +63,43 @@ pub struct Detector {
     engine: engine::Keywords,
     /// Per rule, its keywords lower-cased: the service a key or parent must mention.
     names: Vec<Vec<String>>,
+    /// Every distinct keyword: asked of every tree entry in a history sweep, so it must be
+    /// cheap.
+    path_keywords: Vec<PathKeyword>,
     words: secret::Words,
+}
+
+/// A keyword searched in paths: memchr2 for its rarest letter (either case), then a
+/// comparison around it. A file name rarely holds that letter at all, so most checks cost one
+/// memchr over a dozen bytes.
+struct PathKeyword {
+    lower: Vec<u8>,
+    /// Index in `lower` of the byte searched for first.
+    rare: usize,
+}
+
+impl PathKeyword {
+    fn new(lower: Vec<u8>) -> PathKeyword {
+        // Letters that are rare in English text (and in file names) first.
+        const ORDER: &[u8] = b"zqxjkvbpygfwmucldrhsnioate";
+        let rare = (0..lower.len())
+            .min_by_key(|&i| ORDER.iter().position(|&c| c == lower[i]).unwrap_or(0))
+            .unwrap_or(0);
+        PathKeyword { lower, rare }
+    }
+
+    fn is_in(&self, path: &[u8]) -> bool {
+        let n = self.lower.len();
+        if n == 0 || path.len() < n {
+            return false;
+        }
+        let c = self.lower[self.rare];
+        memchr::memchr2_iter(c, c.to_ascii_uppercase(), path).any(|p| {
+            p >= self.rare
+                && p - self.rare + n <= path.len()
+                && path[p - self.rare..p - self.rare + n].eq_ignore_ascii_case(&self.lower)
+        })
+    }
 }
 
 impl Detector {
@@ -71,14 +107,23 @@ impl Detector {
     /// keyword sets too large to search in bounded memory.
     pub fn new(rules: Vec<Rule>) -> Result<Detector> {
         let engine = engine::Keywords::new(&rules)?;
-        let names = rules
+        let names: Vec<Vec<String>> = rules
             .iter()
             .map(|r| r.keywords.iter().map(|k| k.to_ascii_lowercase()).collect())
             .collect();
+        let mut distinct: Vec<Vec<u8>> = names
+            .iter()
+            .flatten()
+            .map(|k| k.clone().into_bytes())
+            .collect();
+        distinct.sort();
+        distinct.dedup();
+        let path_keywords = distinct.into_iter().map(PathKeyword::new).collect();
         Ok(Detector {
             rules,
             engine,
             names,
+            path_keywords,
             words: secret::Words::new(),
         })
     }
@@ -104,10 +149,7 @@ impl Detector {
     /// Sources that know a blob's paths only later (git history) ask this to decide under
     /// which path to judge it.
     pub fn path_matters(&self, path: &[u8]) -> bool {
-        self.names
-            .iter()
-            .flatten()
-            .any(|n| text::contains_ci(path, n.as_bytes()))
+        self.path_keywords.iter().any(|k| k.is_in(path))
     }
 
     /// True if any rule could match: the cheap question asked before reading a whole blob.
