@@ -47,14 +47,19 @@ pub enum Command {
     Verify(VerifyArgs),
     /// List the active rules, or check their examples (`rules check [FILE]`).
     Rules(RulesArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command into a directory.
+    Man(ManArgs),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-    Jsonl,
-    Sarif,
+pub use crate::report::Format;
+
+/// Parses `--format` into the report's own type, listing the names in help and completions.
+fn format_parser() -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(Format::ALL.iter().map(|f| f.name()))
+        .map(|s: String| Format::parse(&s).expect("a listed format name"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -88,7 +93,7 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub rules: RuleArgs,
     /// Output format (default: text, or the project config's `format`).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = format_parser())]
     pub format: Option<Format>,
     /// Write the report to FILE (atomically) instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -112,8 +117,24 @@ pub struct ScanArgs {
     /// List ignore-file and baseline entries that matched nothing.
     #[arg(long)]
     pub report_unused: bool,
+    /// SARIF category (`runAutomationDetails.id` before its last `/`); default
+    /// `applivery-leaks/<command>`. Give each SARIF upload of one commit its own.
+    #[arg(long, value_name = "CATEGORY", value_parser = sarif_category)]
+    pub sarif_category: Option<String>,
     #[command(flatten)]
     pub verify: VerifyOptions,
+}
+
+/// A category is a path-like id; an empty one, or one with whitespace or control characters,
+/// is a typo that would silently merge or split code-scanning alerts.
+fn sarif_category(s: &str) -> Result<String, String> {
+    let t = s.trim_end_matches('/');
+    if t.is_empty() || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(
+            "expected a non-empty category without spaces, e.g. applivery-leaks/dir".into(),
+        );
+    }
+    Ok(t.to_string())
 }
 
 /// Options of live verification.
@@ -123,21 +144,18 @@ pub struct VerifyOptions {
     /// `verify` command always does; there the flag changes nothing.
     #[arg(long)]
     pub verify: bool,
-    /// API base URL (plain http only for loopback hosts).
-    #[arg(
-        long,
-        env = "APPLIVERY_API_URL",
-        value_name = "URL",
-        default_value = "https://api.applivery.io"
-    )]
-    pub api_url: String,
-    /// Requests in flight at once.
+    /// Send every check to this API base only (plain http only for loopback hosts).
+    /// Default: https://api.applivery.io, plus the private-tenant API of any
+    /// *.<tenant>.applivery.io host named in a secret's file.
+    #[arg(long, env = "APPLIVERY_API_URL", value_name = "URL")]
+    pub api_url: Option<String>,
+    /// Requests in flight at once (1-64).
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub verify_concurrency: usize,
-    /// Requests per second at most.
+    /// Requests per second at most (0.1-1000).
     #[arg(long, value_name = "N", default_value_t = 5.0)]
     pub verify_rps: f64,
-    /// Timeout of one request, in seconds.
+    /// Timeout of one request, in seconds (0.1-300).
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub verify_timeout: f64,
     /// Which findings make the exit code 1.
@@ -211,7 +229,7 @@ pub struct VerifyArgs {
     #[arg(value_name = "TOKEN")]
     pub tokens: Vec<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_parser = format_parser(), default_value_t = Format::Text)]
     pub format: Format,
     /// Write the report to FILE (atomically).
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -233,7 +251,7 @@ pub struct RulesArgs {
     #[command(flatten)]
     pub rules: RuleArgs,
     /// Output format (text or json).
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_parser = format_parser(), default_value_t = Format::Text)]
     pub format: Format,
 }
 
@@ -246,4 +264,19 @@ pub enum RulesAction {
         #[arg(value_name = "FILE")]
         file: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ManArgs {
+    /// Write `applivery-leaks.1` and one page per command (`applivery-leaks-dir.1`, …) into DIR
+    /// instead of printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }

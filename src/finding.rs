@@ -4,6 +4,8 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::provenance::Provenance;
+
 /// Where in git a secret was found (history scans); filled only for blobs that matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GitInfo {
@@ -23,13 +25,79 @@ pub struct GitInfo {
     pub in_head: bool,
 }
 
-/// Result of asking the Applivery API about a secret.
+/// Result of asking the Applivery API about a secret: the verdict, and the evidence it rests
+/// on, so a reader can judge it without running the check again. Nothing here holds the
+/// secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verification {
     pub status: VerifyStatus,
     pub reason: String,
     /// RFC 3339 time of the check.
     pub checked_at: String,
+    /// What the API answered, when a request was sent (none for "no verifier", a token not
+    /// sent, or a check the deadline cut off before it started).
+    pub evidence: Option<Evidence>,
+    /// What a live secret opens, as the same answer shows it.
+    pub blast_radius: Option<BlastRadius>,
+}
+
+impl Verification {
+    /// A verdict reached without asking the API.
+    pub fn unsent(status: VerifyStatus, reason: impl Into<String>, checked_at: String) -> Self {
+        Verification {
+            status,
+            reason: reason.into(),
+            checked_at,
+            evidence: None,
+            blast_radius: None,
+        }
+    }
+}
+
+/// The request a verdict rests on and what came back: never the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    /// The URL asked (`https://api.applivery.io/v1/integrations/builds`).
+    pub endpoint: String,
+    /// The HTTP status of the last answer; none when no answer came (timeout, refused).
+    pub http_status: Option<u16>,
+    /// The Applivery error object of the answer, if it carried one.
+    pub api_error: Option<ApiError>,
+}
+
+/// Applivery's documented error body: `{"status": false, "error": {"code": 4004,
+/// "message": "Invalid Token"}}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: i64,
+    pub message: String,
+}
+
+/// What an attacker holding a live secret can reach: metadata from the one answer the
+/// check already received, never build content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlastRadius {
+    /// An App API token opens one app: its builds can be listed and downloaded.
+    App {
+        application_id: Option<String>,
+        application_name: Option<String>,
+        /// Builds the token can download (the list's total, else the items listed).
+        builds: u64,
+    },
+    /// A Service Account token opens whole workspaces.
+    Workspaces {
+        /// The workspaces listed (at most the first page, capped).
+        workspaces: Vec<Workspace>,
+        /// All the workspaces the token reaches (the list's total, else those listed).
+        total: u64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workspace {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -53,7 +121,11 @@ impl VerifyStatus {
 pub struct Finding {
     /// Rule id.
     pub rule: String,
-    /// Path relative to the scan root with `/` separators (or the stdin label).
+    /// Where it was seen.
+    pub provenance: Provenance,
+    /// `provenance.path()`: the file path relative to the scan root with `/` separators
+    /// (`app.apk!/classes.dex` inside an archive), or a bracketed label for what has no path
+    /// (`<commit-message>`). Reports print it; fingerprints and suppressions key on it.
     pub path: String,
     /// 1-based; columns count Unicode code points; `end_column` is one past the secret's
     /// last character (as in SARIF).
@@ -77,6 +149,9 @@ pub struct Finding {
     /// How the text at the location was decoded into the secret, outermost first (`base64`,
     /// `url`, `escape`, `concatenation`, `continuation`); empty when written as is.
     pub decoded: Vec<String>,
+    /// Private-tenant Applivery hosts (`*.<tenant>.applivery.io`) named in the same blob:
+    /// the only hosts besides the configured API that verification may send this secret to.
+    pub tenant_hosts: Vec<String>,
 }
 
 impl Finding {
@@ -84,7 +159,7 @@ impl Finding {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         rule: &str,
-        path: String,
+        provenance: impl Into<Provenance>,
         line: u64,
         column: u64,
         end_line: u64,
@@ -92,11 +167,14 @@ impl Finding {
         secret: String,
         context: String,
     ) -> Finding {
+        let provenance = provenance.into();
+        let path = provenance.path();
         let secret_sha256 = sha256_hex(secret.as_bytes());
         let fingerprint = fingerprint(rule, &path, &secret_sha256);
         let context_redacted = context.replace(&secret, &redact(&secret));
         Finding {
             rule: rule.to_string(),
+            provenance,
             path,
             line,
             column,
@@ -111,6 +189,7 @@ impl Finding {
             verification: None,
             inline_allowed: false,
             decoded: Vec::new(),
+            tenant_hosts: Vec::new(),
         }
     }
 
@@ -193,9 +272,9 @@ mod tests {
 
     #[test]
     fn fingerprint_ignores_line_but_not_token() {
-        let a = Finding::new("r", "p".into(), 1, 1, 1, 5, "abcd".into(), "x".into());
-        let b = Finding::new("r", "p".into(), 9, 3, 9, 7, "abcd".into(), "y".into());
-        let c = Finding::new("r", "p".into(), 1, 1, 1, 5, "abce".into(), "x".into());
+        let a = Finding::new("r", "p", 1, 1, 1, 5, "abcd".into(), "x".into());
+        let b = Finding::new("r", "p", 9, 3, 9, 7, "abcd".into(), "y".into());
+        let c = Finding::new("r", "p", 1, 1, 1, 5, "abce".into(), "x".into());
         assert_eq!(a.fingerprint, b.fingerprint);
         assert_ne!(a.fingerprint, c.fingerprint);
         assert_eq!(a.fingerprint.len(), 32);
@@ -205,7 +284,7 @@ mod tests {
     fn context_is_redacted() {
         let f = Finding::new(
             "r",
-            "p".into(),
+            "p",
             1,
             1,
             1,

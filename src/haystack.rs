@@ -31,6 +31,11 @@ pub struct Hit {
     pub inline_allowed: bool,
     /// How the text was decoded into the secret (`base64`, `url`, …), outermost first.
     pub decoded: Vec<&'static str>,
+    /// Private-tenant Applivery hosts named anywhere in the blob (see [`tenant_hosts`]).
+    pub tenant_hosts: Vec<String>,
+    /// The archive members from the blob to the text the hit is in (`extract`); empty when
+    /// it is in the blob itself.
+    pub members: Vec<String>,
 }
 
 /// Markers that, anywhere on a secret's line, mark it as deliberately allowed.
@@ -57,6 +62,11 @@ pub fn scan_slice(det: &Detector, data: &[u8], path: &[u8]) -> Scanned {
     let mut hits = Vec::new();
     if det.prefilter(data, path) {
         locate(det, data, path, (1, 0), 0, data.len(), &mut hits);
+    }
+    if !hits.is_empty() {
+        let mut hosts = Vec::new();
+        tenant_hosts(data, &mut hosts);
+        give_hosts(&mut hits, hosts);
     }
     Scanned::Text {
         bytes: data.len() as u64,
@@ -96,6 +106,7 @@ pub fn scan_reader_chunked<R: Read>(
     let mut base_column: u64 = 0;
     let mut report_from = 0;
     let mut hits = Vec::new();
+    let mut hosts = Vec::new();
     let mut first = true;
     loop {
         let want = chunk + 2 * margin;
@@ -120,6 +131,9 @@ pub fn scan_reader_chunked<R: Read>(
                 report_to,
                 &mut hits,
             );
+            // Every chunk that could hold a secret could name a host; which of them matter
+            // is known only at the end, when it is known whether the blob had hits.
+            tenant_hosts(data, &mut hosts);
         }
         if eof {
             break;
@@ -134,7 +148,55 @@ pub fn scan_reader_chunked<R: Read>(
         filled -= keep_from;
         report_from = report_to - keep_from;
     }
+    give_hosts(&mut hits, hosts);
     Ok(Scanned::Text { bytes: total, hits })
+}
+
+/// At most this many tenant hosts are kept per blob: a file naming thousands of them must
+/// not turn into thousands of requests per secret.
+pub const MAX_TENANT_HOSTS: usize = 4;
+
+/// Appends to `out` the private-tenant Applivery hosts (`<name>.<tenant>.applivery.io`) named
+/// in `data`: lower-cased, distinct, in order of first appearance, at most
+/// [`MAX_TENANT_HOSTS`]. Verification may check a secret of this blob against that tenant's
+/// API; it never takes any other host from scanned content, so a hostile repository cannot
+/// make the scanner send tokens to a server of its choosing.
+pub fn tenant_hosts(data: &[u8], out: &mut Vec<String>) {
+    static HOST: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
+    let re = HOST.get_or_init(|| {
+        regex::bytes::Regex::new(r"(?i-u)(?:[a-z0-9-]{1,63}\.){2,8}applivery\.io")
+            .expect("tenant host pattern compiles")
+    });
+    let label = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+    for m in re.find_iter(data) {
+        if out.len() >= MAX_TENANT_HOSTS {
+            return;
+        }
+        // `x.acme.applivery.io.evil.example` is a host under evil.example, not Applivery's;
+        // a sentence's full stop after the host is fine.
+        let rest = &data[m.end()..];
+        let longer = match rest {
+            [b, ..] if label(*b) => true,
+            [b'.', b, ..] if label(*b) => true,
+            _ => false,
+        };
+        if longer || (m.start() > 0 && label(data[m.start() - 1])) {
+            continue;
+        }
+        let host = String::from_utf8_lossy(m.as_bytes()).to_ascii_lowercase();
+        if !out.contains(&host) {
+            out.push(host);
+        }
+    }
+}
+
+fn give_hosts(hits: &mut [Hit], hosts: Vec<String>) {
+    if hosts.is_empty() {
+        return;
+    }
+    for h in hits.iter_mut() {
+        h.tenant_hosts = hosts.clone();
+    }
 }
 
 /// Reads until `buf[..filled]` holds `want` bytes or the stream ends; returns true at end of
@@ -210,6 +272,8 @@ fn locate(
                 .iter()
                 .any(|m| memchr::memmem::find(&data[ls..le], m).is_some()),
             decoded: c.decoded.clone(),
+            tenant_hosts: Vec::new(),
+            members: Vec::new(),
         });
     }
 }
@@ -432,6 +496,30 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn tenant_hosts_are_applivery_hosts_only() {
+        let mut got = Vec::new();
+        tenant_hosts(
+            b"upload: https://upload.Acme.applivery.io/v1 api.applivery.io \
+              https://api.beta.applivery.io. x.evil.applivery.io.attacker.example \
+              api.gamma.applivery.io:443 https://api.gamma.applivery.io/ a_b.delta.applivery.io \
+              https://applivery.io.evil.example http://127.0.0.1/api.applivery.io",
+            &mut got,
+        );
+        assert_eq!(
+            got,
+            [
+                "upload.acme.applivery.io",
+                "api.beta.applivery.io",
+                "api.gamma.applivery.io"
+            ]
+        );
+        let mut many = Vec::new();
+        let text: String = (0..50).map(|i| format!("api.t{i}.applivery.io ")).collect();
+        tenant_hosts(text.as_bytes(), &mut many);
+        assert_eq!(many.len(), MAX_TENANT_HOSTS);
     }
 
     /// Hands out at most 7 bytes per read, like a pipe under load.

@@ -19,7 +19,7 @@ pub const EXIT_FINDINGS: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
 pub fn run(cli: Cli) -> Result<u8> {
-    crate::verify::check(&cli.command)?;
+    crate::command::verify::check(&cli.command)?;
     match cli.command {
         Command::Dir(a) => {
             let threads = threads(&a.scan);
@@ -37,13 +37,13 @@ pub fn run(cli: Cli) -> Result<u8> {
                 exclude,
                 threads,
             };
-            let det = Detector::new(project.config.load_rules(&a.scan.rules)?)?;
+            let det = Detector::new(rules_of(&project.config, &a.scan.rules)?)?;
             let report = source::dir::scan(&det, &opts)?;
             finish(report, det.rules(), &project, &a.scan)
         }
         Command::Stdin(a) => {
             let project = Project::load(&a.scan, Path::new("."))?;
-            let det = Detector::new(project.config.load_rules(&a.scan.rules)?)?;
+            let det = Detector::new(rules_of(&project.config, &a.scan.rules)?)?;
             let report = source::stdin::scan(&det, &a.label);
             finish(report, det.rules(), &project, &a.scan)
         }
@@ -68,14 +68,14 @@ pub fn run(cli: Cli) -> Result<u8> {
                 progress: !a.scan.quiet && io::stderr().is_terminal(),
             };
             let project = Project::load(&a.scan, &source::git::scan_root(&a.repo)?)?;
-            let det = Detector::new(project.config.load_rules(&a.scan.rules)?)?;
+            let det = Detector::new(rules_of(&project.config, &a.scan.rules)?)?;
             let report = source::git::scan(&det, &opts)?;
             finish(report, det.rules(), &project, &a.scan)
         }
         Command::Staged(a) => {
             let staged = source::staged::Staged::open(&a.repo)?;
             let project = Project::load(&a.scan, staged.root())?;
-            let det = Detector::new(project.config.load_rules(&a.scan.rules)?)?;
+            let det = Detector::new(rules_of(&project.config, &a.scan.rules)?)?;
             let report = staged.scan(&det)?;
             // Explain a blocked commit, naming only the findings left after suppression.
             finish_with(report, det.rules(), &project, &a.scan, |report, code| {
@@ -84,7 +84,16 @@ pub fn run(cli: Cli) -> Result<u8> {
                 }
             })
         }
-        Command::Verify(a) => crate::verify::command(&a),
+        Command::Verify(a) => {
+            let report = crate::command::verify::report(&a)?;
+            let rules = crate::rules::default_rules();
+            emit(&report, &rules, a.format, a.show_secrets, a.output.as_ref())?;
+            Ok(exit_code(&report, a.verify.fail_on))
+        }
+        Command::Completions(a) => {
+            crate::command::completions::completions(&a).map(|()| EXIT_CLEAN)
+        }
+        Command::Man(a) => crate::command::completions::man(&a).map(|()| EXIT_CLEAN),
     }
 }
 
@@ -120,12 +129,17 @@ fn threads(scan: &ScanArgs) -> usize {
 /// The project config of a scan rooted at `root` (the repository's work tree for git and
 /// staged scans): `--config`, else `.applivery-leaks.toml` there, none with `--no-config`.
 pub fn load_config(args: &RuleArgs, root: &Path) -> Result<Config> {
-    Config::discover(args, root)
+    Config::discover(args.config.as_deref(), args.no_config, root)
+}
+
+/// The active rules of `config` with the command line's rule options.
+fn rules_of(config: &Config, args: &RuleArgs) -> Result<Vec<Rule>> {
+    config.load_rules(&args.rules, !args.no_default_rules)
 }
 
 /// The active rules, with the project config found in the current directory.
 pub fn load_rules(args: &RuleArgs) -> Result<Vec<Rule>> {
-    load_config(args, Path::new("."))?.load_rules(args)
+    rules_of(&load_config(args, Path::new("."))?, args)
 }
 
 /// Post-processing shared by every scan: report, then exit code.
@@ -142,6 +156,7 @@ pub fn finish_with(
     after: impl FnOnce(&Report, u8),
 ) -> Result<u8> {
     let cfg = &project.config;
+    report.sarif_category = scan.sarif_category.clone();
     suppress::filter(
         &mut report,
         cfg,
@@ -174,7 +189,7 @@ pub fn finish_with(
             eprintln!("applivery-leaks: warning: {}", report::escape_control(w));
         }
     }
-    crate::verify::verify_findings(&mut report.findings, rules, &scan.verify)?;
+    crate::command::verify::findings(&mut report.findings, rules, &scan.verify, scan.quiet)?;
     let format = scan.format.or(cfg.format).unwrap_or(Format::Text);
     emit(
         &report,
@@ -292,7 +307,7 @@ fn list_rules(rules: &[Rule], format: Format) -> Result<u8> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     match format {
-        Format::Json | Format::Jsonl | Format::Sarif => {
+        Format::Json | Format::Jsonl | Format::Sarif | Format::Gitlab => {
             let v: Vec<_> = rules
                 .iter()
                 .map(|r| {
@@ -308,7 +323,7 @@ fn list_rules(rules: &[Rule], format: Format) -> Result<u8> {
             serde_json::to_writer_pretty(&mut out, &v)?;
             writeln!(out)?;
         }
-        Format::Text => {
+        Format::Text | Format::Github => {
             let w = rules.iter().map(|r| r.id.len()).max().unwrap_or(0);
             for r in rules {
                 writeln!(

@@ -281,7 +281,7 @@ mod tests {
     }
 
     fn finding(path: &str, secret: &str, inline: bool) -> Finding {
-        let mut f = Finding::new("r", path.into(), 1, 1, 1, 2, secret.into(), String::new());
+        let mut f = Finding::new("r", path, 1, 1, 1, 2, secret.into(), String::new());
         f.inline_allowed = inline;
         f
     }

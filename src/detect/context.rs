@@ -383,10 +383,10 @@ impl Judge<'_> {
         }
         // Nothing structural: the nearest owner named around it decides, for names that
         // leave it open.
+        // A key of generic words that are not secret-like (`build =`, `value:`) needs more
+        // than a mention nearby.
         match name {
-            Some(Class::Generic) | Some(Class::Neutral) | None => {
-                self.owner(ctx, s, e, ls, le) == Scope::Ours
-            }
+            Some(Class::Generic) | None => self.owner(ctx, s, e, ls, le) == Scope::Ours,
             _ => false,
         }
     }
@@ -609,7 +609,12 @@ impl Judge<'_> {
                 _ => {}
             }
         }
-        if self.mentions(&hay[cs..ce]) {
+        // The command (a minified bundle is one long line: only its part near the value).
+        let (ms, me) = (
+            cs.max(s.saturating_sub(COMMAND_REACH)),
+            ce.min(s + COMMAND_REACH),
+        );
+        if self.mentions(&hay[ms..me]) {
             return Scope::Ours;
         }
         // Less-indented lines above the command.
@@ -630,6 +635,9 @@ impl Judge<'_> {
                 continue;
             }
             indent = ind;
+            if !opens_block(line) {
+                continue;
+            }
             match self.line_owner(ctx, line) {
                 Scope::Unknown => {}
                 owner => return owner,
@@ -813,6 +821,24 @@ fn is_name_position(hay: &[u8], s: usize, e: usize) -> bool {
         ),
         _ => false,
     }
+}
+
+/// How far along its command a mention still scopes a value.
+const COMMAND_REACH: usize = 320;
+
+/// A line that can hold the lines below it: a key with nothing after it (`applivery:`), a
+/// list item, an opening bracket or tag, a block header (`variable "x" {`, `applivery {`).
+fn opens_block(line: &[u8]) -> bool {
+    let t = line.trim_ascii();
+    t.starts_with(b"- ")
+        || t.starts_with(b"<")
+        || t.starts_with(b"[")
+        || matches!(
+            t.last(),
+            Some(b'{' | b'(' | b'[' | b':' | b'=' | b'>' | b',' | b'|')
+        )
+        || line_key(t).is_some_and(|_| t.ends_with(b":"))
+        || t.ends_with(b"do")
 }
 
 /// True if the text has a word with a letter.

@@ -7,10 +7,35 @@ use std::io::{self, Write};
 use serde_json::{json, Map, Value};
 
 use super::{Report, Style};
-use crate::finding::Finding;
+use crate::finding::{BlastRadius, Finding, Verification};
+use crate::provenance::{Origin, Provenance};
 use crate::rules::Rule;
 
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// Where a finding was seen, as structure: `kind`, the `chain` of names from the outermost
+/// thing to the innermost archive member, and what identifies a thing without a path.
+pub fn provenance_value(p: &Provenance) -> Value {
+    let mut m = Map::new();
+    m.insert("kind".into(), json!(p.kind()));
+    m.insert("chain".into(), json!(p.chain()));
+    match &p.origin {
+        Origin::GitObject(id) => {
+            m.insert("blob".into(), json!(id));
+        }
+        Origin::TagMessage(name) => {
+            m.insert("tag".into(), json!(name));
+        }
+        Origin::Argument(n) => {
+            m.insert("argument".into(), json!(n));
+        }
+        _ => {}
+    }
+    if let Some(r) = &p.repository {
+        m.insert("repository".into(), json!(r));
+    }
+    Value::Object(m)
+}
 
 pub fn finding_value(f: &Finding, rules: &[Rule], show: bool) -> Value {
     let mut m = Map::new();
@@ -20,6 +45,7 @@ pub fn finding_value(f: &Finding, rules: &[Rule], show: bool) -> Value {
         m.insert("severity".into(), json!(r.severity.as_str()));
     }
     m.insert("path".into(), json!(f.path));
+    m.insert("provenance".into(), provenance_value(&f.provenance));
     m.insert("line".into(), json!(f.line));
     m.insert("column".into(), json!(f.column));
     m.insert("end_line".into(), json!(f.end_line));
@@ -42,12 +68,55 @@ pub fn finding_value(f: &Finding, rules: &[Rule], show: bool) -> Value {
         m.insert("in_head".into(), json!(g.in_head));
     }
     if let Some(v) = &f.verification {
-        m.insert(
-            "verification".into(),
-            json!({"status": v.status.as_str(), "reason": v.reason, "checked_at": v.checked_at}),
-        );
+        m.insert("verification".into(), verification_value(v));
     }
     Value::Object(m)
+}
+
+/// A verification as JSON: the verdict, the evidence it rests on, and what a live secret
+/// opens. Shared by the JSON and SARIF reports, so both say the same.
+pub fn verification_value(v: &Verification) -> Value {
+    let mut m = Map::new();
+    m.insert("status".into(), json!(v.status.as_str()));
+    m.insert("reason".into(), json!(v.reason));
+    m.insert("checked_at".into(), json!(v.checked_at));
+    if let Some(e) = &v.evidence {
+        m.insert("endpoint".into(), json!(e.endpoint));
+        m.insert("http_status".into(), json!(e.http_status));
+        if let Some(a) = &e.api_error {
+            m.insert(
+                "api_error".into(),
+                json!({"code": a.code, "message": a.message}),
+            );
+        }
+    }
+    if let Some(b) = &v.blast_radius {
+        m.insert("blast_radius".into(), blast_radius_value(b));
+    }
+    Value::Object(m)
+}
+
+fn blast_radius_value(b: &BlastRadius) -> Value {
+    match b {
+        BlastRadius::App {
+            application_id,
+            application_name,
+            builds,
+        } => json!({
+            "kind": "app",
+            "application_id": application_id,
+            "application_name": application_name,
+            "builds": builds,
+        }),
+        BlastRadius::Workspaces { workspaces, total } => json!({
+            "kind": "workspaces",
+            "workspaces": workspaces
+                .iter()
+                .map(|w| json!({"id": w.id, "name": w.name, "slug": w.slug}))
+                .collect::<Vec<_>>(),
+            "total": total,
+        }),
+    }
 }
 
 pub fn report_value(report: &Report, rules: &[Rule], show: bool) -> Value {

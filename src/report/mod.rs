@@ -2,6 +2,8 @@
 //! people, JSON / JSONL for programs, SARIF for code scanning. Every format redacts secrets
 //! unless `--show-secrets`, and `--output` files are written atomically.
 
+pub mod github;
+pub mod gitlab;
 pub mod json;
 pub mod sarif;
 pub mod text;
@@ -11,7 +13,6 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::Format;
 use crate::finding::{Finding, VerifyStatus};
 use crate::rules::Rule;
 
@@ -118,6 +119,8 @@ pub struct Report {
     /// Things the user should know that are not errors (a shallow clone, ...).
     pub warnings: Vec<String>,
     pub summary: Summary,
+    /// `--sarif-category`: replaces the default SARIF category `applivery-leaks/<kind>`.
+    pub sarif_category: Option<String>,
 }
 
 impl Report {
@@ -129,6 +132,7 @@ impl Report {
             errors: Vec::new(),
             warnings: Vec::new(),
             summary: Summary::default(),
+            sarif_category: None,
         }
     }
 
@@ -176,6 +180,56 @@ impl Report {
     }
 }
 
+/// The formats a report can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// For people at a terminal.
+    Text,
+    /// One JSON document (`schema/report.schema.json`).
+    Json,
+    /// One JSON finding per line.
+    Jsonl,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// GitHub Actions workflow commands: an annotation per finding on the pull request diff.
+    Github,
+    /// GitLab's secret-detection report (`artifacts: reports: secret_detection:`).
+    Gitlab,
+}
+
+impl Format {
+    pub const ALL: &'static [Format] = &[
+        Format::Text,
+        Format::Json,
+        Format::Jsonl,
+        Format::Sarif,
+        Format::Github,
+        Format::Gitlab,
+    ];
+
+    /// The name users type (`--format`, `format =` in the project config).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Json => "json",
+            Format::Jsonl => "jsonl",
+            Format::Sarif => "sarif",
+            Format::Github => "github",
+            Format::Gitlab => "gitlab",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Format> {
+        Format::ALL.iter().copied().find(|f| f.name() == name)
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// How to write a report.
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
@@ -191,6 +245,8 @@ pub fn write(report: &Report, rules: &[Rule], style: Style, out: &mut dyn Write)
         Format::Json => json::write(report, rules, style, out),
         Format::Jsonl => json::write_lines(report, rules, style, out),
         Format::Sarif => sarif::write(report, rules, style, out),
+        Format::Github => github::write(report, rules, style, out),
+        Format::Gitlab => gitlab::write(report, rules, style, out),
     }
 }
 

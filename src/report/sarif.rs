@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 use serde_sarif::sarif::{
-    ArtifactContent, ArtifactLocation, Invocation, Location, LogicalLocation, Message,
+    Artifact, ArtifactContent, ArtifactLocation, Invocation, Location, LogicalLocation, Message,
     MultiformatMessageString, Notification, PhysicalLocation, PropertyBag, Region,
     ReportingConfiguration, ReportingDescriptor, Result as SarifResult, ResultLevel, Run,
     RunAutomationDetails, Sarif, Tool, ToolComponent, VersionControlDetails,
@@ -63,13 +63,15 @@ pub fn build(report: &Report, rules: &[Rule], show: bool) -> Sarif {
         .map(|id| descriptor(id, rules.iter().find(|r| r.id == *id)))
         .collect();
 
+    let mut artifacts = Artifacts::default();
     let results: Vec<SarifResult> = report
         .findings
         .iter()
         .map(|f| {
             let index = fired.iter().position(|id| *id == f.rule).unwrap_or(0);
             let rule = rules.iter().find(|r| r.id == f.rule);
-            result(f, rule, index, show)
+            let outer = artifacts.chain(f);
+            result(f, rule, index, show, outer)
         })
         .collect();
 
@@ -94,7 +96,10 @@ pub fn build(report: &Report, rules: &[Rule], show: bool) -> Sarif {
         .automation_details(
             RunAutomationDetails::builder()
                 // The category is everything before the last '/'.
-                .id(format!("applivery-leaks/{}/", report.kind.as_str()))
+                .id(match &report.sarif_category {
+                    Some(c) => format!("{c}/"),
+                    None => format!("applivery-leaks/{}/", report.kind.as_str()),
+                })
                 .build(),
         )
         .original_uri_base_ids(base_ids)
@@ -102,6 +107,9 @@ pub fn build(report: &Report, rules: &[Rule], show: bool) -> Sarif {
         .invocations(vec![invocation(report)])
         .results(results)
         .build();
+    if !artifacts.list.is_empty() {
+        run.artifacts = Some(artifacts.list);
+    }
 
     if let Some(g) = &report.summary.git {
         let mut vcs = VersionControlDetails::builder()
@@ -205,7 +213,7 @@ fn generic_help(description: &str) -> String {
     )
 }
 
-fn severity_level(s: Severity) -> &'static str {
+pub(super) fn severity_level(s: Severity) -> &'static str {
     match s {
         Severity::Critical | Severity::High => "error",
         Severity::Medium => "warning",
@@ -213,7 +221,57 @@ fn severity_level(s: Severity) -> &'static str {
     }
 }
 
-fn result(f: &Finding, rule: Option<&Rule>, index: usize, show: bool) -> SarifResult {
+/// The artifacts of findings inside archives: the outer file, then each member nested in the
+/// one before it (`parentIndex`), each chain listed once.
+#[derive(Default)]
+struct Artifacts {
+    list: Vec<Artifact>,
+    index: BTreeMap<Vec<String>, usize>,
+}
+
+impl Artifacts {
+    /// Lists the chain of `f` if it is a member of an archive; returns the index of the
+    /// outermost artifact (the file the result points at).
+    fn chain(&mut self, f: &Finding) -> Option<usize> {
+        if f.provenance.members.is_empty() || !f.provenance.is_file_path() {
+            return None;
+        }
+        let chain = f.provenance.chain();
+        let mut parent: Option<usize> = None;
+        for depth in 1..=chain.len() {
+            let key = chain[..depth].to_vec();
+            let at = match self.index.get(&key) {
+                Some(&i) => i,
+                None => {
+                    let mut location = if depth == 1 {
+                        artifact_location(&chain[0])
+                    } else {
+                        // A member's URI is relative to its parent artifact.
+                        ArtifactLocation::builder()
+                            .uri(encode_path(&chain[depth - 1]))
+                            .build()
+                    };
+                    location.index = Some(self.list.len() as i64);
+                    let mut a = Artifact::builder().location(location).build();
+                    a.parent_index = parent.map(|p| p as i64);
+                    self.list.push(a);
+                    self.index.insert(key, self.list.len() - 1);
+                    self.list.len() - 1
+                }
+            };
+            parent = Some(at);
+        }
+        self.index.get(&chain[..1]).copied()
+    }
+}
+
+fn result(
+    f: &Finding,
+    rule: Option<&Rule>,
+    index: usize,
+    show: bool,
+    outer: Option<usize>,
+) -> SarifResult {
     let description = rule.map_or("Applivery secret", |r| r.description.as_str());
     let severity = rule.map_or(Severity::High, |r| r.severity);
     // A live token is an open door whatever the rule says; a revoked one is only history.
@@ -245,6 +303,9 @@ fn result(f: &Finding, rule: Option<&Rule>, index: usize, show: bool) -> SarifRe
     }
     if let Some(v) = &f.verification {
         text.push_str(&format!("; verification: {}", v.status.as_str()));
+        if let Some(b) = &v.blast_radius {
+            text.push_str(&format!(" ({})", super::text::blast_radius(b)));
+        }
     }
     text.push('.');
 
@@ -267,17 +328,40 @@ fn result(f: &Finding, rule: Option<&Rule>, index: usize, show: bool) -> SarifRe
         .end_line(f.end_line as i64)
         .snippet(ArtifactContent::builder().text(snippet).build())
         .build();
-    let mut physical = PhysicalLocation::builder()
-        .artifact_location(artifact_location(&f.path))
-        .build();
+    // A member of an archive points at the archive file (code scanning can show that), with
+    // the member's chain in a logical location; its lines are the member's, not the file's,
+    // so it has no region.
+    let mut art = match outer {
+        Some(_) => artifact_location(&f.provenance.outer()),
+        None => artifact_location(&f.path),
+    };
+    art.index = outer.map(|i| i as i64);
+    let mut physical = PhysicalLocation::builder().artifact_location(art).build();
     // SARIF positions are 1-based; a finding without a position (a token given to `verify`)
     // names only its artifact.
-    if f.line >= 1 && f.column >= 1 && f.end_line >= f.line && f.end_column >= 1 {
+    if outer.is_none() && f.line >= 1 && f.column >= 1 && f.end_line >= f.line && f.end_column >= 1
+    {
         physical.region = Some(region);
         physical.context_region = Some(context_region);
     }
     let mut location = Location::builder().physical_location(physical).build();
-    if let Some(g) = &f.git {
+    if outer.is_some() {
+        location.logical_locations = Some(vec![LogicalLocation::builder()
+            .name(f.provenance.members.last().cloned().unwrap_or_default())
+            .fully_qualified_name(f.path.clone())
+            .kind("member")
+            .build()]);
+        location.message = Some(
+            Message::builder()
+                .text(format!(
+                    "Line {} of '{}'.",
+                    f.line,
+                    f.provenance.members.join("' inside '")
+                ))
+                .build(),
+        );
+    }
+    if let (Some(g), None) = (&f.git, outer) {
         location.logical_locations = Some(vec![LogicalLocation::builder()
             .name(f.path.clone())
             .fully_qualified_name(format!("{}:{}", g.commit, f.path))
@@ -300,6 +384,10 @@ fn result(f: &Finding, rule: Option<&Rule>, index: usize, show: bool) -> SarifRe
         props.insert("decoded".to_string(), json!(f.decoded));
     }
     props.insert("fingerprint".to_string(), json!(f.fingerprint));
+    props.insert(
+        "provenance".to_string(),
+        super::json::provenance_value(&f.provenance),
+    );
     if show {
         props.insert("secret".to_string(), json!(f.secret));
     }
@@ -316,7 +404,7 @@ fn result(f: &Finding, rule: Option<&Rule>, index: usize, show: bool) -> SarifRe
     if let Some(v) = &f.verification {
         props.insert(
             "verification".to_string(),
-            json!({"status": v.status.as_str(), "reason": v.reason, "checked_at": v.checked_at}),
+            super::json::verification_value(v),
         );
     }
 
@@ -423,15 +511,15 @@ fn dir_uri(dir: &Path) -> String {
 /// Percent-encodes everything but unreserved characters and `/` (RFC 3986), byte by byte of
 /// the UTF-8 form: spaces, `#`, `%`, `?`, `:` and non-ASCII names stay unambiguous paths.
 pub fn encode_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for &b in path.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    // RFC 3986 unreserved characters stay, and `/` separates path segments.
+    const KEEP: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~')
+        .remove(b'/');
+    utf8_percent_encode(path, KEEP).to_string()
 }
 
 /// SARIF consumers want messages to be sentences ending with a period.
@@ -484,7 +572,7 @@ mod tests {
         assert_eq!(sentence("Token."), "Token.");
     }
 
-    use crate::finding::{GitInfo, Verification};
+    use crate::finding::{BlastRadius, Evidence, GitInfo, Verification};
     use crate::report::{GitSummary, Problem, ScanKind};
 
     const T1: &str = "Zk3qP9xVb2LmN7wQe4RtY6uA";
@@ -523,6 +611,16 @@ mod tests {
                 status,
                 reason: "HTTP status".into(),
                 checked_at: "2026-01-02T03:04:05Z".into(),
+                evidence: Some(Evidence {
+                    endpoint: "https://api.applivery.io/v1/integrations/builds".into(),
+                    http_status: Some(200),
+                    api_error: None,
+                }),
+                blast_radius: (status == VerifyStatus::Live).then(|| BlastRadius::App {
+                    application_id: Some("5f0c0ffee0c0ffee0c0ffee0".into()),
+                    application_name: Some("Field Sales".into()),
+                    builds: 42,
+                }),
             });
             r.findings.push(f);
         }
@@ -562,6 +660,22 @@ mod tests {
         assert_eq!(r0["properties"]["in_head"], true);
         assert_eq!(r0["properties"]["commit_count"], 1);
         assert_eq!(r0["properties"]["verification"]["status"], "live");
+        let v0 = &r0["properties"]["verification"];
+        assert_eq!(v0["http_status"], 200);
+        assert_eq!(
+            v0["endpoint"],
+            "https://api.applivery.io/v1/integrations/builds"
+        );
+        assert_eq!(v0["blast_radius"]["builds"], 42);
+        assert_eq!(v0["blast_radius"]["application_name"], "Field Sales");
+        assert!(
+            r0["message"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("app 'Field Sales' (5f0c0ffee0c0ffee0c0ffee0), 42 build(s)"),
+            "{}",
+            r0["message"]["text"]
+        );
         let loc = &r0["locations"][0];
         assert_eq!(
             loc["logicalLocations"][0]["fullyQualifiedName"],
@@ -600,7 +714,7 @@ mod tests {
             let path = Path::new(&dir).join("git-sample.sarif");
             let mut f = std::fs::File::create(path).unwrap();
             let style = Style {
-                format: crate::cli::Format::Sarif,
+                format: crate::report::Format::Sarif,
                 show_secrets: false,
                 color: false,
             };
@@ -624,7 +738,7 @@ mod tests {
         let mut r = Report::new(ScanKind::Verify, PathBuf::from("/"));
         r.findings.push(Finding::new(
             "applivery-app-token",
-            "argument 1".into(),
+            crate::provenance::Provenance::new(crate::provenance::Origin::Argument(1)),
             0,
             0,
             0,
@@ -634,11 +748,67 @@ mod tests {
         ));
         let v = serde_json::to_value(build(&r, &rules(), false)).unwrap();
         let pl = &v["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
-        assert_eq!(pl["artifactLocation"]["uri"], "argument%201");
+        assert_eq!(pl["artifactLocation"]["uri"], "%3Cargument%201%3E");
         assert!(pl.get("region").is_none() && pl.get("contextRegion").is_none());
         assert_eq!(
             v["runs"][0]["automationDetails"]["id"],
             "applivery-leaks/verify/"
         );
+    }
+
+    #[test]
+    fn archive_members_nest_as_artifacts_and_point_at_the_archive() {
+        use crate::provenance::Provenance;
+        let mut r = Report::new(ScanKind::Dir, PathBuf::from("/"));
+        let apk = Provenance::file("build/app.apk");
+        for (p, line) in [
+            (apk.member("classes.dex"), 3),
+            (apk.member("assets/inner.zip").member("config.json"), 7),
+            (apk.member("assets/inner.zip").member("b.env"), 1),
+        ] {
+            r.findings.push(Finding::new(
+                "applivery-app-token",
+                p,
+                line,
+                5,
+                line,
+                29,
+                T1.into(),
+                String::new(),
+            ));
+        }
+        let v = serde_json::to_value(build(&r, &rules(), false)).unwrap();
+        let run = &v["runs"][0];
+        let uris: Vec<(String, Option<i64>)> = run["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["location"]["uri"].as_str().unwrap().to_string(),
+                    a["parentIndex"].as_i64(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            uris,
+            vec![
+                ("build/app.apk".to_string(), None),
+                ("classes.dex".to_string(), Some(0)),
+                ("assets/inner.zip".to_string(), Some(0)),
+                ("config.json".to_string(), Some(2)),
+                ("b.env".to_string(), Some(2)),
+            ]
+        );
+        for res in run["results"].as_array().unwrap() {
+            let pl = &res["locations"][0]["physicalLocation"];
+            assert_eq!(pl["artifactLocation"]["uri"], "build/app.apk");
+            assert_eq!(pl["artifactLocation"]["index"], 0);
+            assert!(pl.get("region").is_none());
+            let fq = res["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]
+                .as_str()
+                .unwrap();
+            assert!(fq.starts_with("build/app.apk!/"), "{fq}");
+        }
     }
 }

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::{escape_control as esc, short, Report, Style};
-use crate::finding::VerifyStatus;
+use crate::finding::{BlastRadius, VerifyStatus};
 
 struct Paint {
     on: bool,
@@ -100,7 +100,7 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
             Some(v) => match v.status {
                 VerifyStatus::Live => format!(" {}", p.red("[LIVE]")),
                 VerifyStatus::Revoked => format!(" {}", p.green("[revoked]")),
-                VerifyStatus::Unknown => format!(" [unknown: {}]", esc(&v.reason)),
+                VerifyStatus::Unknown => " [unknown]".to_string(),
             },
         };
         writeln!(out, "{} {}{}", p.bold(&head), p.red(&f.rule), status)?;
@@ -120,6 +120,29 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
                 p.dim("·"),
                 f.decoded.join(" in ")
             )?;
+        }
+        if let Some(v) = &f.verification {
+            // The reason, and the request it rests on: enough to judge the verdict.
+            let asked = v
+                .evidence
+                .as_ref()
+                .map(|e| format!(" (GET {})", esc(&e.endpoint)))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  {} {}: {}{asked}",
+                p.dim("·"),
+                v.status.as_str(),
+                esc(&v.reason)
+            )?;
+            if let Some(b) = &v.blast_radius {
+                writeln!(
+                    out,
+                    "  {} blast radius: {}",
+                    p.dim("·"),
+                    esc(&blast_radius(b))
+                )?;
+            }
         }
         if let Some(g) = &f.git {
             writeln!(
@@ -181,6 +204,44 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
         )?;
     }
     Ok(())
+}
+
+/// What a live secret opens, in one line: `app 'Field Sales' (5f0c…), 42 build(s) it can
+/// download` or `3 workspace(s): Acme (acme), …`.
+pub fn blast_radius(b: &BlastRadius) -> String {
+    match b {
+        BlastRadius::App {
+            application_id,
+            application_name,
+            builds,
+        } => {
+            let name = application_name
+                .as_ref()
+                .map(|n| format!(" '{n}'"))
+                .unwrap_or_default();
+            let id = application_id
+                .as_ref()
+                .map(|i| format!(" ({i})"))
+                .unwrap_or_default();
+            format!("app{name}{id}, {builds} build(s) it can download")
+        }
+        BlastRadius::Workspaces { workspaces, total } => {
+            const SHOWN: usize = 5;
+            let mut names: Vec<String> = workspaces
+                .iter()
+                .take(SHOWN)
+                .map(|w| match (w.name.is_empty(), w.slug.is_empty()) {
+                    (false, false) => format!("{} ({})", w.name, w.slug),
+                    (false, true) => w.name.clone(),
+                    _ => w.id.clone(),
+                })
+                .collect();
+            if *total as usize > names.len() {
+                names.push("…".into());
+            }
+            format!("{total} workspace(s): {}", names.join(", "))
+        }
+    }
 }
 
 pub fn human_bytes(n: u64) -> String {

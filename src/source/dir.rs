@@ -15,7 +15,8 @@ use ignore::{WalkBuilder, WalkState};
 
 use crate::detect::Detector;
 use crate::finding::Finding;
-use crate::haystack::{scan_reader, scan_slice, Scanned, CHUNK};
+use crate::haystack::{scan_reader, Scanned, CHUNK};
+use crate::provenance::Provenance;
 use crate::report::{Problem, Report, ScanKind};
 
 pub struct DirOptions {
@@ -218,7 +219,15 @@ fn visit(
             buf.clear();
             buf.reserve(meta.len() as usize + 1);
             f.read_to_end(buf)?;
-            Ok(scan_slice(det, buf, shown.as_bytes()))
+            let s = crate::extract::scan(det, buf, shown.as_bytes());
+            Ok(if s.binary {
+                Scanned::Binary { bytes: s.bytes }
+            } else {
+                Scanned::Text {
+                    bytes: s.bytes,
+                    hits: s.hits,
+                }
+            })
         } else {
             scan_reader(det, f, shown.as_bytes(), buf)
         }
@@ -230,7 +239,7 @@ fn visit(
             if !hits.is_empty() {
                 let mut fs = shared.findings.lock().unwrap();
                 for h in hits {
-                    fs.push(super::finding(det, &shown, h));
+                    fs.push(super::finding(det, Provenance::file(shown.as_str()), h));
                 }
             }
         }

@@ -10,12 +10,16 @@ pub mod stdin;
 use crate::detect::Detector;
 use crate::finding::Finding;
 use crate::haystack::Hit;
+use crate::provenance::Provenance;
 
-/// Turns a located hit into a finding at `path`.
-pub fn finding(det: &Detector, path: &str, hit: Hit) -> Finding {
+/// Turns a located hit into a finding seen at `provenance` (inside the archive members the
+/// hit names).
+pub fn finding(det: &Detector, provenance: Provenance, hit: Hit) -> Finding {
+    let mut provenance = provenance;
+    provenance.members.extend(hit.members.iter().cloned());
     let mut f = Finding::new(
         &det.rules()[hit.rule].id,
-        path.to_string(),
+        provenance,
         hit.line,
         hit.column,
         hit.end_line,
@@ -26,6 +30,7 @@ pub fn finding(det: &Detector, path: &str, hit: Hit) -> Finding {
     f.context_redacted = hit.context_redacted;
     f.inline_allowed = hit.inline_allowed;
     f.decoded = hit.decoded.iter().map(|d| d.to_string()).collect();
+    f.tenant_hosts = hit.tenant_hosts;
     f
 }
 

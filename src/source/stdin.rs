@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use crate::detect::Detector;
 use crate::haystack::{scan_reader, Scanned};
+use crate::provenance::{Origin, Provenance};
 use crate::report::{Problem, Report, ScanKind};
 
 pub fn scan(det: &Detector, label: &str) -> Report {
@@ -18,7 +19,11 @@ pub fn scan(det: &Detector, label: &str) -> Report {
             report.summary.files = 1;
             report.summary.bytes = bytes;
             for h in hits {
-                report.findings.push(super::finding(det, label, h));
+                report.findings.push(super::finding(
+                    det,
+                    Provenance::new(Origin::Stdin(label.to_string())),
+                    h,
+                ));
             }
         }
         Ok(Scanned::Binary { bytes }) => {

@@ -116,16 +116,22 @@ fn id_of(secret: &str) -> Option<String> {
 struct Truth {
     expected: BTreeSet<Expect>,
     category: BTreeMap<String, String>,
+    /// Findings whose own category is `path`: only the file's path vouches for them.
+    by_path: BTreeSet<Expect>,
 }
 
 fn truth() -> Truth {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(root.join("fixtures/expected.json")).unwrap();
     let doc: Value = serde_json::from_str(&text).expect("fixtures/expected.json is JSON");
-    let expected = doc["findings"]
-        .as_array()
-        .expect("findings array")
+    let findings = doc["findings"].as_array().expect("findings array");
+    let expected = findings
         .iter()
+        .map(|f| Expect::of(f, token_by_id(f["token"].as_str().unwrap())))
+        .collect();
+    let by_path = findings
+        .iter()
+        .filter(|f| f["category"] == "path")
         .map(|f| Expect::of(f, token_by_id(f["token"].as_str().unwrap())))
         .collect();
     let category = doc["categories"]
@@ -134,7 +140,11 @@ fn truth() -> Truth {
         .iter()
         .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
         .collect();
-    Truth { expected, category }
+    Truth {
+        expected,
+        category,
+        by_path,
+    }
 }
 
 /// Scans the fixtures with `bin` (`dir`, or `git` on a repository whose history alone
@@ -291,7 +301,14 @@ fn fixtures_in_history_give_exactly_the_expected_findings() {
 }
 
 fn exactly(mode: &str) {
-    let t = truth();
+    let mut t = truth();
+    if mode == "git" {
+        // History blobs are judged without their path today (the path is known only at
+        // provenance time; docs/rules.md, "Git history"): findings that only the path
+        // vouches for are not expected there yet.
+        let by_path = std::mem::take(&mut t.by_path);
+        t.expected.retain(|e| !by_path.contains(e));
+    }
     let (got, code) = scan(Command::cargo_bin("applivery-leaks").unwrap(), mode);
     let missing: Vec<_> = t.expected.difference(&got).collect();
     let extra: Vec<_> = got.difference(&t.expected).collect();
@@ -369,6 +386,7 @@ fn measure() {
         let t = Truth {
             expected: norm(&t.expected),
             category: t.category.clone(),
+            by_path: BTreeSet::new(),
         };
         println!("== {mode}\n{}", table(&t, &norm(&got)));
     }

@@ -719,3 +719,70 @@ fn sarif_and_jsonl_carry_history_findings() {
         assert!(!text.contains(&token(12)), "{format}: secret leaked");
     }
 }
+
+/// A commit subject that holds a token without naming Applivery is still redacted in every
+/// format: summaries are printed as they are, so every secret the sweep found comes out of
+/// them — as written and base64-encoded.
+#[test]
+fn commit_summaries_never_show_a_found_secret() {
+    let mut r = Repo::new();
+    let t = token(901);
+    let b64 = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(t.as_bytes())
+    };
+    r.write("app/.env", env_line(&t));
+    r.commit(&format!("rotate {t} (was {b64})"));
+    for format in ["text", "json", "jsonl", "sarif"] {
+        let out = Command::cargo_bin("applivery-leaks")
+            .unwrap()
+            .arg("git")
+            .arg(&r.path)
+            .args(["--no-config", "--format", format])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{format}");
+        let all = [out.stdout, out.stderr].concat();
+        let all = String::from_utf8_lossy(&all);
+        assert!(all.contains(&t[..4]), "{format}: the finding is there");
+        assert!(!all.contains(&t), "{format}: {all}");
+        assert!(!all.contains(&b64[..12]), "{format}: {all}");
+    }
+}
+
+/// Every finding says where it was seen as structure, not as a made-up path.
+#[test]
+fn findings_carry_their_provenance() {
+    let mut r = Repo::new();
+    let (a, b) = (token(911), token(913));
+    r.write("ci/.env", env_line(&a));
+    r.commit(&format!("set up\n\n{}", env_line(&b)));
+    let (code, v) = scan(&r.path, &["--no-config"]);
+    assert_eq!(code, 1);
+    let mut got: Vec<(String, String, Value)> = findings(&v)
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["provenance"]["kind"].as_str().unwrap().to_string(),
+                f["provenance"]["chain"].clone(),
+            )
+        })
+        .collect();
+    got.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(
+        got,
+        vec![
+            (
+                "<commit-message>".to_string(),
+                "commit-message".to_string(),
+                serde_json::json!(["<commit-message>"])
+            ),
+            (
+                "ci/.env".to_string(),
+                "git-blob".to_string(),
+                serde_json::json!(["ci/.env"])
+            ),
+        ]
+    );
+}

@@ -2,14 +2,22 @@
 //! drives the real binary on real files, repositories and servers built at test time.
 //! `common` holds the helpers every module shares.
 
+mod api;
 mod common;
 
+mod ci_action;
+mod ci_formats;
 mod cli;
+mod docs;
 mod fixtures;
 mod git;
+mod git_objects;
 mod property;
 mod report;
 mod rules;
 mod staged;
 mod suppress;
 mod verify;
+mod verify_hosts;
+mod verify_input;
+mod verify_truth;

@@ -14,7 +14,7 @@ fn parse(out: &[u8]) -> Value {
         .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", String::from_utf8_lossy(out)))
 }
 
-fn schema() -> Value {
+pub(crate) fn schema() -> Value {
     let text = fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/schema/report.schema.json"
@@ -41,7 +41,7 @@ fn errors_of(schema: &Value, doc: &Value) -> Vec<String> {
         .collect()
 }
 
-fn assert_valid(schema: &Value, doc: &Value) {
+pub(crate) fn assert_valid(schema: &Value, doc: &Value) {
     let errs = errors_of(schema, doc);
     assert!(errs.is_empty(), "schema errors: {errs:#?}\nin {doc:#}");
 }
@@ -617,7 +617,7 @@ fn sarif_of_a_history_scan_matches_the_official_schema() {
     let mut r = Report::new(ScanKind::Git, std::env::temp_dir().join("repo ñ#"));
     let mut f = Finding::new(
         "applivery-app-token",
-        "ci/ñandú #1.env".into(),
+        "ci/ñandú #1.env",
         1,
         21,
         1,
@@ -639,6 +639,16 @@ fn sarif_of_a_history_scan_matches_the_official_schema() {
         status: VerifyStatus::Live,
         reason: "HTTP 200".into(),
         checked_at: "2026-01-02T03:04:05Z".into(),
+        evidence: Some(applivery_leaks::finding::Evidence {
+            endpoint: "https://api.applivery.io/v1/integrations/builds".into(),
+            http_status: Some(200),
+            api_error: None,
+        }),
+        blast_radius: Some(applivery_leaks::finding::BlastRadius::App {
+            application_id: Some("5f0c0ffee0c0ffee0c0ffee0".into()),
+            application_name: None,
+            builds: 3,
+        }),
     });
     r.findings.push(f);
     r.summary.git = Some(GitSummary {

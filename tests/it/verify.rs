@@ -1,231 +1,16 @@
 //! Live verification through the real binary against a real HTTP server on 127.0.0.1, run
-//! by the test, that answers like the Applivery API (and like the ways it can fail).
+//! by the test, that answers like the Applivery API (and like the ways it can fail):
+//! scheduling, retries, redirects, proxies, and which findings are sent at all.
 
+use crate::api::{tokens, Role, Server, BUILDS_PATH};
 use crate::common::*;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::Duration;
+use std::sync::atomic::Ordering;
 
 use serde_json::Value;
-
-/// How the fake API treats a token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
-    Live,
-    /// 200 with an HTML page (captive portal).
-    Html,
-    Unauthorized,
-    Forbidden,
-    /// 429 with `Retry-After: 1`, then 200.
-    RateLimited,
-    /// 500, then 200.
-    Flaky,
-    /// 500 forever.
-    Down,
-    /// Never answers.
-    Hang,
-    /// 302 to another host.
-    Redirect,
-}
-
-#[derive(Debug, Clone)]
-struct Request {
-    method: String,
-    path: String,
-    auth: Option<String>,
-    user_agent: Option<String>,
-}
-
-/// A tiny HTTP/1.1 server: one thread per connection, `Connection: close` on every answer.
-struct Server {
-    addr: SocketAddr,
-    requests: Arc<Mutex<Vec<Request>>>,
-    connections: Arc<AtomicUsize>,
-    max_in_flight: Arc<AtomicUsize>,
-}
-
-impl Server {
-    fn start(roles: HashMap<String, Role>, redirect_to: Option<SocketAddr>) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let connections = Arc::new(AtomicUsize::new(0));
-        let in_flight = Arc::new(AtomicUsize::new(0));
-        let max_in_flight = Arc::new(AtomicUsize::new(0));
-        let roles = Arc::new(roles);
-        let seen: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
-        {
-            let (requests, connections, max_in_flight) =
-                (requests.clone(), connections.clone(), max_in_flight.clone());
-            thread::spawn(move || {
-                for conn in listener.incoming() {
-                    let Ok(conn) = conn else { continue };
-                    connections.fetch_add(1, Ordering::SeqCst);
-                    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-                    max_in_flight.fetch_max(now, Ordering::SeqCst);
-                    let (requests, roles, seen, in_flight) = (
-                        requests.clone(),
-                        roles.clone(),
-                        seen.clone(),
-                        in_flight.clone(),
-                    );
-                    thread::spawn(move || {
-                        handle(conn, &requests, &roles, &seen, &in_flight, redirect_to)
-                    });
-                }
-            });
-        }
-        Server {
-            addr,
-            requests,
-            connections,
-            max_in_flight,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.requests.lock().unwrap().clone()
-    }
-
-    /// Requests that carried `token`.
-    fn count(&self, token: &str) -> usize {
-        let want = format!("Bearer {token}");
-        self.requests()
-            .iter()
-            .filter(|r| r.auth.as_deref() == Some(want.as_str()))
-            .count()
-    }
-}
-
-fn handle(
-    conn: TcpStream,
-    requests: &Mutex<Vec<Request>>,
-    roles: &HashMap<String, Role>,
-    seen: &Mutex<HashMap<String, usize>>,
-    in_flight: &AtomicUsize,
-    redirect_to: Option<SocketAddr>,
-) {
-    conn.set_read_timeout(Some(Duration::from_secs(5))).ok();
-    let mut reader = BufReader::new(&conn);
-    let mut first = String::new();
-    if reader.read_line(&mut first).unwrap_or(0) == 0 {
-        in_flight.fetch_sub(1, Ordering::SeqCst);
-        return;
-    }
-    let method = first.split_whitespace().next().unwrap_or("").to_string();
-    let path = first.split_whitespace().nth(1).unwrap_or("").to_string();
-    let (mut auth, mut user_agent) = (None, None);
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-            break;
-        }
-        let (name, value) = line.split_once(':').unwrap_or((&line, ""));
-        let value = value.trim().to_string();
-        match name.to_ascii_lowercase().as_str() {
-            "authorization" => auth = Some(value),
-            "user-agent" => user_agent = Some(value),
-            _ => {}
-        }
-    }
-    requests.lock().unwrap().push(Request {
-        method,
-        path,
-        auth: auth.clone(),
-        user_agent,
-    });
-    let token = auth
-        .as_deref()
-        .and_then(|a| a.strip_prefix("Bearer "))
-        .unwrap_or("")
-        .to_string();
-    let nth = {
-        let mut s = seen.lock().unwrap();
-        let n = s.entry(token.clone()).or_insert(0);
-        *n += 1;
-        *n
-    };
-    const LIVE: &str = r#"{"status":true,"data":{"items":[],"totalDocs":0}}"#;
-    const DENIED: &str = r#"{"status":false,"error":{"code":4002,"message":"Invalid token"}}"#;
-    let reply: Option<(u16, Vec<String>, &str)> = match roles.get(&token) {
-        Some(Role::Live) => Some((200, vec![], LIVE)),
-        Some(Role::Html) => Some((
-            200,
-            vec!["Content-Type: text/html".into()],
-            "<html><body>Welcome! Accept the terms to get online.</body></html>",
-        )),
-        Some(Role::Unauthorized) | None => Some((401, vec![], DENIED)),
-        Some(Role::Forbidden) => Some((403, vec![], DENIED)),
-        Some(Role::RateLimited) if nth == 1 => {
-            Some((429, vec!["Retry-After: 1".into()], r#"{"status":false}"#))
-        }
-        Some(Role::Flaky) if nth == 1 => Some((500, vec![], "oops")),
-        Some(Role::RateLimited | Role::Flaky) => Some((200, vec![], LIVE)),
-        Some(Role::Down) => Some((503, vec![], "down")),
-        Some(Role::Hang) => None,
-        Some(Role::Redirect) => Some((
-            302,
-            vec![format!(
-                "Location: http://localhost:{}/v1/integrations/builds",
-                redirect_to.map_or(9, |a| a.port())
-            )],
-            "",
-        )),
-    };
-    in_flight.fetch_sub(1, Ordering::SeqCst);
-    let mut conn = &conn;
-    match reply {
-        None => thread::sleep(Duration::from_secs(3)),
-        Some((code, headers, body)) => {
-            let mut head = format!(
-                "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n",
-                body.len()
-            );
-            if !headers.iter().any(|h| h.starts_with("Content-Type")) {
-                head.push_str("Content-Type: application/json\r\n");
-            }
-            for h in headers {
-                head.push_str(&h);
-                head.push_str("\r\n");
-            }
-            head.push_str("\r\n");
-            let _ = conn.write_all(head.as_bytes());
-            let _ = conn.write_all(body.as_bytes());
-            let _ = conn.flush();
-        }
-    }
-}
-
-/// Fake tokens from a fixed-seed PRNG: 24 base64url characters with upper and lower case.
-fn tokens(n: usize, seed: u64) -> Vec<String> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut state = seed | 1;
-    let mut out = Vec::new();
-    while out.len() < n {
-        let t: String = (0..24)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                ALPHABET[(state % 64) as usize] as char
-            })
-            .collect();
-        if t.chars().any(|c| c.is_ascii_uppercase()) && t.chars().any(|c| c.is_ascii_lowercase()) {
-            out.push(t);
-        }
-    }
-    out
-}
 
 fn text(out: &std::process::Output) -> String {
     format!(
@@ -271,8 +56,8 @@ fn answers_map_to_live_revoked_unknown() {
     let roles = [
         Role::Live,
         Role::Html,
-        Role::Unauthorized,
-        Role::Forbidden,
+        Role::Invalid,
+        Role::Scoped,
         Role::RateLimited,
         Role::Flaky,
         Role::Down,
@@ -280,8 +65,8 @@ fn answers_map_to_live_revoked_unknown() {
         Role::Redirect,
     ];
     let toks = tokens(roles.len(), 0x5eed_0001);
-    let other = Server::start(HashMap::new(), None);
-    let api = Server::start(toks.iter().cloned().zip(roles).collect(), Some(other.addr));
+    let other = Server::start(HashMap::new());
+    let api = Server::with_redirect(toks.iter().cloned().zip(roles).collect(), Some(other.addr));
     // Line n+1 holds token n; the live token comes twice more, after a comment and a blank.
     let mut input = toks.join("\n");
     input.push_str(&format!("\n# again\n\n  {}  \n{}\n", toks[0], toks[0]));
@@ -291,8 +76,12 @@ fn answers_map_to_live_revoked_unknown() {
     let expect = [
         (1, "live", "HTTP 200"),
         (2, "unknown", "not the Applivery API's JSON"),
-        (3, "revoked", "HTTP 401"),
-        (4, "revoked", "HTTP 403"),
+        (
+            3,
+            "revoked",
+            "HTTP 401, Applivery error 4004 (Invalid Token)",
+        ),
+        (4, "live", "HTTP 403, Applivery error 4003"),
         (5, "live", "HTTP 200"),
         (6, "live", "HTTP 200"),
         (7, "unknown", "HTTP 503, 3 attempts"),
@@ -313,19 +102,17 @@ fn answers_map_to_live_revoked_unknown() {
     // ... and nothing else: no request without a token or with another one.
     assert_eq!(api.requests().len(), 13);
     for r in api.requests() {
-        assert_eq!(
-            (r.method.as_str(), r.path.as_str()),
-            ("GET", "/v1/integrations/builds")
-        );
+        assert_eq!((r.method.as_str(), r.path.as_str()), ("GET", BUILDS_PATH));
         let ua = r.user_agent.unwrap_or_default();
         assert!(ua.starts_with("applivery-leaks/"), "{ua}");
     }
+    api.assert_tokens_only_in_authorization(&toks);
     // The redirect went nowhere.
     assert_eq!(other.connections.load(Ordering::SeqCst), 0);
     // Summary counts findings; nothing leaks.
     assert_eq!(
         v["summary"]["verification"],
-        serde_json::json!({"live": 5, "revoked": 2, "unknown": 4})
+        serde_json::json!({"live": 6, "revoked": 1, "unknown": 4})
     );
     for t in &toks {
         assert!(!all.contains(t.as_str()), "token leaked:\n{all}");
@@ -350,15 +137,12 @@ fn answers_map_to_live_revoked_unknown() {
 #[test]
 fn arguments_text_output_and_show_secrets() {
     let toks = tokens(2, 0x5eed_0002);
-    let api = Server::start(
-        HashMap::from([
-            (toks[0].clone(), Role::Live),
-            (toks[1].clone(), Role::Unauthorized),
-        ]),
-        None,
-    );
+    let api = Server::start(HashMap::from([
+        (toks[0].clone(), Role::Live),
+        (toks[1].clone(), Role::Invalid),
+    ]));
     let out = bin()
-        .args(["verify", "--api-url", &api.url(), &toks[0], &toks[1]])
+        .args(["verify", "--api-url", &api.url(), "--", &toks[0], &toks[1]])
         .output()
         .unwrap();
     let all = text(&out);
@@ -382,6 +166,7 @@ fn arguments_text_output_and_show_secrets() {
             "--show-secrets",
             "--api-url",
             &api.url(),
+            "--",
             &toks[0],
         ])
         .output()
@@ -409,13 +194,10 @@ fn dir_scan(dir: &Path, api: &str, extra: &[&str]) -> (i32, Value, String) {
 fn scans_verify_each_secret_once_and_fail_on_live() {
     let toks = tokens(2, 0x5eed_0003);
     let (live, revoked) = (&toks[0], &toks[1]);
-    let api = Server::start(
-        HashMap::from([
-            (live.clone(), Role::Live),
-            (revoked.clone(), Role::Forbidden),
-        ]),
-        None,
-    );
+    let api = Server::start(HashMap::from([
+        (live.clone(), Role::Live),
+        (revoked.clone(), Role::Invalid),
+    ]));
     let d = tempfile::tempdir().unwrap();
     // The revoked token in five files, twice in one of them.
     for i in 0..5 {
@@ -461,7 +243,7 @@ fn scans_verify_each_secret_once_and_fail_on_live() {
 #[test]
 fn offline_by_default() {
     let tok = &tokens(1, 0x5eed_0004)[0];
-    let api = Server::start(HashMap::from([(tok.clone(), Role::Live)]), None);
+    let api = Server::start(HashMap::from([(tok.clone(), Role::Live)]));
     let d = tempfile::tempdir().unwrap();
     write(d.path(), ".env", &format!("APPLIVERY_APP_TOKEN={tok}\n"));
     for fmt in ["text", "json", "sarif"] {
@@ -583,7 +365,7 @@ fn unsafe_api_urls_are_refused_before_scanning() {
 #[test]
 fn concurrency_is_capped() {
     let toks = tokens(8, 0x5eed_0007);
-    let api = Server::start(toks.iter().map(|t| (t.clone(), Role::Live)).collect(), None);
+    let api = Server::start(toks.iter().map(|t| (t.clone(), Role::Live)).collect());
     let (code, v, all) = verify_stdin(
         &api.url(),
         &toks.join("\n"),
@@ -599,7 +381,7 @@ fn concurrency_is_capped() {
 #[test]
 fn jsonl_and_sarif_carry_the_result() {
     let tok = &tokens(1, 0x5eed_0008)[0];
-    let api = Server::start(HashMap::from([(tok.clone(), Role::Live)]), None);
+    let api = Server::start(HashMap::from([(tok.clone(), Role::Live)]));
     let out = bin()
         .args(["verify", "--format", "jsonl", "--api-url", &api.url()])
         .write_stdin(format!("{tok}\n"))
@@ -622,46 +404,9 @@ fn jsonl_and_sarif_carry_the_result() {
 }
 
 #[test]
-fn service_account_tokens_have_no_verifier() {
-    let toks = tokens(3, 0x5eed_0009);
-    let (app, sa) = (&toks[0], format!("{}{}", toks[1], toks[2]));
-    let api = Server::start(HashMap::from([(app.clone(), Role::Live)]), None);
-    let d = tempfile::tempdir().unwrap();
-    write(
-        d.path(),
-        "deploy.yml",
-        &format!("applivery:\n  app_token: {app}\n  service_account_token: \"{sa}\"\n"),
-    );
-    let (code, v, all) = dir_scan(d.path(), &api.url(), &["--verify"]);
-    assert_eq!(code, 1, "{all}");
-    let got: HashMap<String, (String, String)> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["rule"].as_str().unwrap().to_string(),
-                (
-                    f["verification"]["status"].as_str().unwrap().to_string(),
-                    f["verification"]["reason"].as_str().unwrap().to_string(),
-                ),
-            )
-        })
-        .collect();
-    assert_eq!(got["applivery-app-token"].0, "live", "{v}");
-    assert_eq!(
-        got["applivery-service-account-token"],
-        ("unknown".to_string(), "no verifier".to_string())
-    );
-    // The service account token was never sent anywhere.
-    assert_eq!(api.requests().len(), 1);
-    assert_eq!(api.count(&sa), 0);
-}
-
-#[test]
 fn https_goes_through_the_proxy_from_the_environment_http_loopback_never_does() {
     let tok = &tokens(1, 0x5eed_000a)[0];
-    let proxy = Server::start(HashMap::new(), None);
+    let proxy = Server::start(HashMap::new());
     // Default https base: the client asks the proxy for a tunnel; the token would travel
     // inside TLS, never in the clear to the proxy. This proxy refuses: unknown.
     let out = bin()
@@ -686,7 +431,7 @@ fn https_goes_through_the_proxy_from_the_environment_http_loopback_never_does() 
         );
     }
     // A loopback http base ignores HTTP_PROXY: a proxy would see the token in clear text.
-    let api = Server::start(HashMap::from([(tok.clone(), Role::Live)]), None);
+    let api = Server::start(HashMap::from([(tok.clone(), Role::Live)]));
     let out = bin()
         .args(["verify", "--format", "json", "--api-url", &api.url()])
         .env("HTTP_PROXY", proxy.url())
@@ -703,7 +448,7 @@ fn https_goes_through_the_proxy_from_the_environment_http_loopback_never_does() 
 #[test]
 fn suppressed_findings_are_never_sent() {
     let toks = tokens(2, 0x5eed_000b);
-    let api = Server::start(toks.iter().map(|t| (t.clone(), Role::Live)).collect(), None);
+    let api = Server::start(toks.iter().map(|t| (t.clone(), Role::Live)).collect());
     let d = tempfile::tempdir().unwrap();
     write(
         d.path(),

@@ -1,0 +1,7 @@
+//! The command layer's parts that outgrew `run.rs`: each turns clap's types into the plain
+//! values a stage below takes, and the stage's results into output and an exit code. Nothing
+//! below the command layer imports from here.
+
+pub mod completions;
+pub mod paste;
+pub mod verify;

@@ -1,0 +1,367 @@
+//! A repository's history as a source: every blob reachable from every ref (branches, tags,
+//! remote-tracking refs, the stash and its reflog, notes, a detached HEAD), every commit
+//! message and annotated tag message — and, with `--include-unreachable`, the dangling
+//! objects rewritten history leaves behind.
+//!
+//! A sweep is a pipeline of passes, each in its own file, each handing its result to the
+//! next:
+//! 1. `refs`: the roots (commits, trees, blobs the refs name; a range's tips and hidden ones);
+//! 2. `walk`: the commits (parents first, messages scanned), then every unique tree once into
+//!    the compact `graph`, which collects the unique blobs;
+//! 3. `scan`: every unique blob once, in pack order (`packs`), on the thread pool;
+//! 4. `provenance`: only for blobs that matched, the commits and paths that carry each
+//!    secret — a pure function of the walk's results;
+//! 5. `findings`: findings and the summary of unique secrets, with commit metadata.
+//!
+//! `objects` reads objects for all of them (and keeps damaged loose objects away from
+//! libgit2); `parse` parses the raw ones.
+//!
+//! `--since REV` / `--range A..B` restrict the passes to the commits in the range; the trees
+//! of the commits just outside it (the boundary) tell what already existed, so only what the
+//! range introduced is read and reported.
+
+mod findings;
+mod graph;
+pub mod objects;
+pub mod packs;
+pub mod parse;
+mod provenance;
+mod refs;
+mod scan;
+mod walk;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Result};
+use git2::{Oid, Repository, RepositoryOpenFlags};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::detect::Detector;
+use crate::haystack::{scan_slice, Scanned};
+use crate::report::{Report, ScanKind};
+use objects::{Objects, Store};
+
+pub struct GitOptions {
+    pub repo: PathBuf,
+    pub include_unreachable: bool,
+    pub since: Option<String>,
+    pub range: Option<String>,
+    pub max_file_size: Option<u64>,
+    pub threads: usize,
+    /// Draw a progress bar on stderr.
+    pub progress: bool,
+}
+
+/// Stack for provenance and the tree recursion it does: deep directory nesting in a hostile
+/// repository must not overflow the main thread's stack (only touched pages cost memory).
+const PROVENANCE_STACK: usize = 512 << 20;
+
+pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
+    let started = Instant::now();
+    // Each pass visits every object once, so libgit2's object cache would only hold memory.
+    // Verifying the hash of every object read costs a SHA-1 over all history: that is
+    // `git fsck`'s job, not ours. Pack windows beyond 256 MiB are unmapped again, so a large
+    // pack does not stay resident whole.
+    git2::opts::enable_caching(false);
+    git2::opts::strict_hash_verification(false);
+    limit_pack_windows();
+
+    let repo = open(&opts.repo)?;
+    let root = scan_root(&opts.repo)?;
+    let mut report = Report::new(ScanKind::Git, root);
+    let progress = progress_bar(opts.progress);
+    let store = Store::new(&repo);
+    let objects = Objects::new(&repo, store.loose()).map_err(|e| anyhow!(e))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads.max(1))
+        .thread_name(|i| format!("applivery-leaks-git-{i}"))
+        .build()
+        .map_err(|e| anyhow!("cannot start worker threads: {e}"))?;
+
+    // Pass 1: roots.
+    let mut roots = refs::collect(&repo, &objects)?;
+    let ranged = opts.since.is_some() || opts.range.is_some();
+    refs::restrict(
+        &repo,
+        &objects,
+        &mut roots,
+        opts.since.as_deref(),
+        opts.range.as_deref(),
+    )?;
+    let mut errors = std::mem::take(&mut roots.errors);
+    let mut warnings = Vec::new();
+
+    // Pass 2: commits, then trees.
+    let scan_message = |m: &[u8]| -> Vec<crate::haystack::Hit> {
+        if !det.prefilter(m, b"") {
+            return Vec::new();
+        }
+        match scan_slice(det, m, b"") {
+            Scanned::Text { hits, .. } => hits,
+            Scanned::Binary { .. } => Vec::new(),
+        }
+    };
+    let mut history = walk::commits(
+        &objects,
+        &roots.tips,
+        &roots.hidden,
+        scan_message,
+        &progress,
+    );
+    errors.append(&mut history.errors);
+    let mut graph = graph::Graph::default();
+    for &b in &roots.blobs {
+        graph.blob(b);
+    }
+    let boundary = if ranged {
+        let b = walk::boundary(&objects, &history.boundary);
+        warnings.extend(b.warnings.iter().cloned());
+        let trees: Vec<Oid> = history.commits.iter().map(|c| c.tree).collect();
+        let found = walk::range_trees(&objects, &trees, &b, &mut graph);
+        errors.extend(found.errors);
+        report_submodules(&mut report, found.submodules);
+        Some(b)
+    } else {
+        let mut trees: Vec<Oid> = history.commits.iter().map(|c| c.tree).collect();
+        trees.extend(&roots.trees);
+        let found = walk::trees(&store, &mut graph, &trees, &pool, &progress);
+        errors.extend(found.errors);
+        report_submodules(&mut report, found.submodules);
+        if opts.include_unreachable {
+            let tags: Vec<Oid> = roots.tags.iter().map(|t| t.id).collect();
+            let dangling = walk::unreachable(&objects, &history, &mut graph, &tags, &mut errors)
+                .map_err(|e| anyhow!(e))?;
+            let tips: Vec<Oid> = history.commits.iter().map(|c| c.id).collect();
+            let more = walk::commits(&objects, &dangling, &tips, scan_message, &progress);
+            let first_new = history.commits.len();
+            append_history(&mut history, more, &mut errors);
+            let trees: Vec<Oid> = history.commits[first_new..]
+                .iter()
+                .map(|c| c.tree)
+                .collect();
+            let found = walk::trees(&store, &mut graph, &trees, &pool, &progress);
+            errors.extend(found.errors);
+            report_submodules(&mut report, found.submodules);
+        }
+        None
+    };
+    graph.finish_walk();
+
+    // Pass 3: blobs.
+    let blobs = scan::blobs(
+        det,
+        &store,
+        &graph.blobs,
+        opts.max_file_size,
+        &pool,
+        &progress,
+    );
+    progress.finish_and_clear();
+
+    // Pass 4: provenance, on a thread with room for deep trees.
+    let head_tree = head_tree(&repo, &objects);
+    let noted: HashSet<Oid> = blobs
+        .errors
+        .iter()
+        .map(|e| e.0)
+        .chain(blobs.skipped.iter().map(|s| s.0))
+        .collect();
+    let commits: Vec<Oid> = history.commits.iter().map(|c| c.tree).collect();
+    let placed = std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .stack_size(PROVENANCE_STACK)
+            .spawn_scoped(s, || match &boundary {
+                None => {
+                    let interesting: Vec<bool> = graph
+                        .blobs
+                        .iter()
+                        .map(|b| blobs.hits.contains_key(&objects::id(*b)) || noted.contains(b))
+                        .collect();
+                    let mut trees = graph::Places::new(&graph, interesting);
+                    provenance::place(&commits, &mut trees, &blobs.hits, &noted, head_tree, |_| {
+                        true
+                    })
+                }
+                Some(b) => {
+                    // Each worker thread needs its own handle: libgit2 handles are not Sync.
+                    let repo = store.open().expect("the repository opened before");
+                    let objects = Objects::new(&repo, store.loose()).expect("opened before");
+                    let interesting: FxHashSet<Oid> = blobs
+                        .hits
+                        .keys()
+                        .map(objects::oid)
+                        .chain(noted.iter().copied())
+                        .collect();
+                    let mut trees = walk::ObjectTrees {
+                        objects: &objects,
+                        interesting: &interesting,
+                        memo: FxHashMap::default(),
+                    };
+                    let mut before = findings::BoundaryCheck::new(det, &objects, b);
+                    provenance::place(&commits, &mut trees, &blobs.hits, &noted, head_tree, |p| {
+                        !before.had(p)
+                    })
+                }
+            })
+            .map(|h| h.join())
+    });
+    let placed = match placed {
+        Ok(Ok(p)) => p,
+        _ => bail!("provenance failed (the history is too deep to follow)"),
+    };
+
+    // Pass 5: findings and summary.
+    let tags: Vec<findings::TagMessage> =
+        findings::tag_messages(&objects, &roots.tags, &history, ranged, det);
+    let assembled = findings::assemble(det, &objects, &history, placed, &tags);
+    report.findings = assembled.findings;
+    report.errors = errors;
+    report.errors.extend(findings::blob_problems(
+        &history,
+        &assembled.first_place,
+        &blobs.errors,
+    ));
+    report.summary.skipped.extend(findings::skipped(
+        &assembled.first_place,
+        &blobs.skipped,
+        opts.max_file_size,
+    ));
+    report.warnings.append(&mut warnings);
+    if repo.is_shallow() {
+        report.warnings.push(
+            "shallow clone: history is truncated, only the commits present were scanned \
+             (`git fetch --unshallow` fetches the rest)"
+                .into(),
+        );
+    }
+    report.summary.files = blobs.text;
+    report.summary.binary = blobs.binary;
+    report.summary.bytes = blobs.bytes;
+    report.summary.git = Some(crate::report::GitSummary {
+        commits: history.commits.len() as u64,
+        blobs: blobs.text + blobs.binary,
+        shallow: repo.is_shallow(),
+        secrets: assembled.secrets,
+        head: repo
+            .head()
+            .ok()
+            .and_then(|h| h.target())
+            .and_then(|c| head_commit(&objects, c))
+            .map(|c| c.to_string()),
+    });
+    report.summary.duration = started.elapsed();
+    Ok(report)
+}
+
+/// Pack windows libgit2 keeps mapped at once, and the size of one. Its defaults (8 GiB of
+/// 1 GiB windows) map a whole pack, and every page the sweep touches then stays resident: on
+/// git.git that alone is the size of the pack. Windows are mapped again when needed, which
+/// costs little when objects are read in pack order.
+const PACK_WINDOWS: usize = 96 << 20;
+const PACK_WINDOW: usize = 16 << 20;
+
+#[allow(unsafe_code)]
+fn limit_pack_windows() {
+    // SAFETY: these set process-wide libgit2 options that libgit2 reads when it maps a pack
+    // window. git2 initialises libgit2 before the call, and the sweep makes it on the main
+    // thread before its workers start, with no other libgit2 work under way in the process.
+    unsafe {
+        let _ = git2::opts::set_mwindow_size(PACK_WINDOW);
+        let _ = git2::opts::set_mwindow_mapped_limit(PACK_WINDOWS);
+    }
+}
+
+fn progress_bar(on: bool) -> ProgressBar {
+    if !on {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb.enable_steady_tick(Duration::from_millis(120));
+    pb
+}
+
+fn report_submodules(report: &mut Report, subs: std::collections::BTreeSet<String>) {
+    for s in subs {
+        report
+            .summary
+            .skipped
+            .push(crate::report::Problem::new(s, "submodule not scanned"));
+    }
+}
+
+/// Appends the commits of a second walk (dangling commits) after the first's.
+fn append_history(
+    history: &mut walk::History,
+    more: walk::History,
+    errors: &mut Vec<crate::report::Problem>,
+) {
+    let offset = history.commits.len();
+    for (k, c) in more.commits.into_iter().enumerate() {
+        history.index.insert(objects::id(c.id), offset + k);
+        history.commits.push(c);
+    }
+    for m in more.messages {
+        history.messages.push(walk::MessageHit {
+            commit: m.commit + offset,
+            hit: m.hit,
+        });
+    }
+    errors.extend(more.errors);
+}
+
+/// The commit HEAD names, through tags (None when unborn or unreadable).
+fn head_commit(objects: &Objects, mut oid: Oid) -> Option<Oid> {
+    for _ in 0..16 {
+        let obj = objects.read(oid).ok()?;
+        match obj.kind()? {
+            objects::Kind::Commit => return Some(oid),
+            objects::Kind::Tag => oid = parse::tag(obj.data())?.target,
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// The tree of the commit HEAD names: secrets there are still in HEAD.
+fn head_tree(repo: &Repository, objects: &Objects) -> Option<Oid> {
+    let c = head_commit(objects, repo.head().ok()?.target()?)?;
+    let obj = objects.read(c).ok()?;
+    parse::commit(obj.data()).map(|pc| pc.tree)
+}
+
+/// The directory a sweep of the repository at `path` reports paths against (and finds the
+/// project config in): its work tree, or the repository itself when bare.
+pub fn scan_root(path: &Path) -> Result<PathBuf> {
+    let repo = open(path)?;
+    Ok(match repo.workdir() {
+        Some(w) => w.to_path_buf(),
+        None => repo.path().to_path_buf(),
+    })
+}
+
+pub(crate) fn open(path: &Path) -> Result<Repository> {
+    if !path.exists() {
+        bail!("{}: no such file or directory", path.display());
+    }
+    Repository::open_ext(
+        path,
+        RepositoryOpenFlags::empty(),
+        std::iter::empty::<&str>(),
+    )
+    .map_err(|e| match e.code() {
+        git2::ErrorCode::NotFound => anyhow!("not a git repository: {}", path.display()),
+        _ => anyhow!("cannot open repository {}: {}", path.display(), e.message()),
+    })
+}
+
+/// RFC 3339 in the time zone the author recorded.
+pub fn rfc3339(t: git2::Time) -> String {
+    crate::time::rfc3339_at(t.seconds(), i64::from(t.offset_minutes()))
+}

@@ -1,0 +1,145 @@
+//! Pass 3 of a sweep: read every unique blob once, in pack order, and run it through the
+//! detector, on the pool's threads (each with its own repository handle: a `git2::Odb` is
+//! not `Sync`). Only hits, errors and counts leave a worker; blob contents never outlive
+//! their scan.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use git2::Oid;
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use super::objects::{id, Id, Objects, Store};
+use super::walk::BATCH;
+use crate::detect::Detector;
+use crate::haystack::Hit;
+
+/// What the blob scan found.
+#[derive(Default)]
+pub(crate) struct Blobs {
+    pub hits: FxHashMap<Id, Vec<Hit>>,
+    pub errors: Vec<(Oid, String)>,
+    /// Blobs over `--max-file-size`, with their size.
+    pub skipped: Vec<(Oid, u64)>,
+    pub text: u64,
+    pub binary: u64,
+    pub bytes: u64,
+}
+
+impl Blobs {
+    fn absorb(&mut self, other: Blobs) {
+        self.hits.extend(other.hits);
+        self.errors.extend(other.errors);
+        self.skipped.extend(other.skipped);
+        self.text += other.text;
+        self.binary += other.binary;
+        self.bytes += other.bytes;
+    }
+}
+
+/// Scans `blobs` with `det`.
+pub(crate) fn blobs(
+    det: &Detector,
+    store: &Store,
+    blobs: &[Oid],
+    max_size: Option<u64>,
+    pool: &rayon::ThreadPool,
+    progress: &ProgressBar,
+) -> Blobs {
+    let mut order: Vec<(u32, u64, Oid)> = blobs
+        .iter()
+        .map(|&b| {
+            let (p, o) = super::packs::key(&store.packs, b);
+            (p, o, b)
+        })
+        .collect();
+    order.sort_unstable();
+    let order: Vec<Oid> = order.into_iter().map(|k| k.2).collect();
+
+    progress.set_length(order.len() as u64);
+    progress.set_position(0);
+    progress.set_style(
+        ProgressStyle::with_template(
+            "{spinner} scanning blobs [{bar:30}] {human_pos}/{human_len} {msg} ({eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let total = Mutex::new(Blobs::default());
+    let bytes_done = AtomicU64::new(0);
+    let found = AtomicU64::new(0);
+    let started = Instant::now();
+    pool.install(|| {
+        order.par_chunks(BATCH).for_each_init(
+            || store.open(),
+            |repo, chunk| {
+                let mut out = Blobs::default();
+                match repo
+                    .as_ref()
+                    .map_err(String::clone)
+                    .and_then(|r| Objects::new(r, store.loose()))
+                {
+                    Ok(objects) => {
+                        for &oid in chunk {
+                            scan_blob(det, &objects, oid, max_size, &mut out);
+                        }
+                    }
+                    // Fail closed: every blob of the chunk is listed as unread.
+                    Err(e) => out.errors.extend(chunk.iter().map(|&b| (b, e.clone()))),
+                }
+                bytes_done.fetch_add(out.bytes, Ordering::Relaxed);
+                found.fetch_add(out.hits.len() as u64, Ordering::Relaxed);
+                if !progress.is_hidden() {
+                    let secs = started.elapsed().as_secs_f64().max(1e-3);
+                    progress.inc(chunk.len() as u64);
+                    progress.set_message(format!(
+                        "{:.0} MB/s, {} blob(s) with findings",
+                        bytes_done.load(Ordering::Relaxed) as f64 / 1e6 / secs,
+                        found.load(Ordering::Relaxed)
+                    ));
+                }
+                crate::sync::lock(&total).absorb(out);
+            },
+        );
+    });
+    crate::sync::into_inner(total)
+}
+
+fn scan_blob(det: &Detector, objects: &Objects, oid: Oid, max: Option<u64>, out: &mut Blobs) {
+    if let Some(max) = max {
+        match objects.header(oid) {
+            Ok((size, _)) if size as u64 > max => {
+                out.skipped.push((oid, size as u64));
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                out.errors.push((oid, e));
+                return;
+            }
+        }
+    }
+    let obj = match objects.read(oid) {
+        Ok(o) => o,
+        Err(e) => {
+            out.errors.push((oid, e));
+            return;
+        }
+    };
+    // History blobs are judged without their path: the path is known only after the scan
+    // (provenance). Path evidence (`ci/applivery.sh`) needs the tree walk to hand the
+    // detector a path per blob (see docs/rules.md, "Git history").
+    let s = crate::extract::scan(det, obj.data(), b"");
+    out.bytes += s.bytes;
+    if s.binary {
+        out.binary += 1;
+    } else {
+        out.text += 1;
+    }
+    if !s.hits.is_empty() {
+        out.hits.insert(id(oid), s.hits);
+    }
+}

@@ -1,0 +1,518 @@
+//! Pass 2 of a sweep: the history. The commits the roots reach (minus a range's hidden ones),
+//! parents before children, with their messages scanned on the way; then every unique tree
+//! once, collecting the unique blobs for pass 3.
+//!
+//! Commits are read and ordered here, not by libgit2's revwalk, so that every object read goes
+//! through `Objects` (which refuses damaged loose objects instead of hanging on them).
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::sync::Mutex;
+
+use git2::Oid;
+use indicatif::ProgressBar;
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::graph::{join, Graph, Pending};
+use super::objects::{id, Id, Kind, Objects, Store};
+use super::parse::{self, Mode};
+use crate::haystack::Hit;
+use crate::report::Problem;
+
+/// A walked commit.
+pub(crate) struct CommitEntry {
+    pub id: Oid,
+    pub tree: Oid,
+}
+
+/// A secret in a commit message.
+pub(crate) struct MessageHit {
+    /// Index of the commit in `History::commits`.
+    pub commit: usize,
+    pub hit: Hit,
+}
+
+/// The commits of a sweep, parents first.
+#[derive(Default)]
+pub(crate) struct History {
+    pub commits: Vec<CommitEntry>,
+    pub index: FxHashMap<Id, usize>,
+    /// Commits just outside a range: parents of walked commits that were not walked.
+    pub boundary: Vec<Oid>,
+    pub messages: Vec<MessageHit>,
+    pub errors: Vec<Problem>,
+}
+
+const FROM_TIPS: u8 = 1;
+const HIDDEN: u8 = 2;
+
+/// What the walk keeps of a commit it read.
+struct Read {
+    tree: Oid,
+    time: i64,
+    parents: Vec<Oid>,
+    hits: Vec<Hit>,
+}
+
+/// Walks the commits reachable from `tips` and not from `hidden`.
+///
+/// Commits are visited newest first (by committer time), each carrying whether the tips and
+/// the hidden commits reach it, as git does; the walk stops when only hidden-reachable commits
+/// are left, so `--since origin/main` on a long history reads the branch, not all of `main`.
+/// (A committer clock set backwards can make it include a few commits `main` already had;
+/// the range's boundary check then still drops secrets those commits did not introduce.)
+pub(crate) fn commits(
+    objects: &Objects,
+    tips: &[Oid],
+    hidden: &[Oid],
+    mut scan_message: impl FnMut(&[u8]) -> Vec<Hit>,
+    progress: &ProgressBar,
+) -> History {
+    let mut history = History::default();
+    let mut flags: FxHashMap<Id, u8> = FxHashMap::default();
+    let mut read: FxHashMap<Id, Read> = FxHashMap::default();
+    let mut queue: BinaryHeap<(i64, Reverse<u64>, Id)> = BinaryHeap::new();
+    let mut failed: FxHashSet<Id> = FxHashSet::default();
+    let mut seq = 0u64;
+    let mut push = |queue: &mut BinaryHeap<_>, time: i64, i: Id| {
+        seq += 1;
+        queue.push((time, Reverse(seq), i));
+    };
+    for (list, flag) in [(tips, FROM_TIPS), (hidden, HIDDEN)] {
+        for &t in list {
+            let f = flags.entry(id(t)).or_insert(0);
+            if *f & flag == 0 {
+                *f |= flag;
+                push(&mut queue, i64::MAX, id(t));
+            }
+        }
+    }
+    while let Some((_, _, c)) = queue.pop() {
+        let f = flags[&c];
+        if failed.contains(&c) {
+            continue;
+        }
+        if let Some(r) = read.get(&c) {
+            // Reached again with more flags: pass them on.
+            let (parents, time) = (r.parents.clone(), r.time);
+            for p in parents {
+                let pf = flags.entry(id(p)).or_insert(0);
+                if *pf | f != *pf {
+                    *pf |= f;
+                    push(&mut queue, time, id(p));
+                }
+            }
+        } else {
+            let oid = super::objects::oid(&c);
+            match objects.read(oid) {
+                Ok(obj) if obj.kind() == Some(Kind::Commit) => match parse::commit(obj.data()) {
+                    Some(pc) => {
+                        let hits = if f & HIDDEN == 0 {
+                            scan_message(pc.message)
+                        } else {
+                            Vec::new()
+                        };
+                        for &p in &pc.parents {
+                            let pf = flags.entry(id(p)).or_insert(0);
+                            if *pf | f != *pf {
+                                *pf |= f;
+                                push(&mut queue, pc.time, id(p));
+                            }
+                        }
+                        read.insert(
+                            c,
+                            Read {
+                                tree: pc.tree,
+                                time: pc.time,
+                                parents: pc.parents,
+                                hits,
+                            },
+                        );
+                    }
+                    None => {
+                        failed.insert(c);
+                        history
+                            .errors
+                            .push(Problem::new(format!("commit {oid}"), "malformed commit"));
+                    }
+                },
+                Ok(_) => {
+                    failed.insert(c);
+                    history
+                        .errors
+                        .push(Problem::new(format!("commit {oid}"), "not a commit"));
+                }
+                Err(e) => {
+                    failed.insert(c);
+                    history
+                        .errors
+                        .push(Problem::new(format!("commit {oid}"), e));
+                }
+            }
+            if read.len() % 1024 == 0 {
+                progress.set_message(format!("walking history: {} commit(s)", read.len()));
+            }
+        }
+        if !hidden.is_empty() && queue.iter().all(|(_, _, q)| flags[q] & HIDDEN != 0) {
+            break;
+        }
+    }
+    // Parents before children: a depth-first walk from the tips that emits a commit after
+    // its parents.
+    let walked = |i: &Id| {
+        flags
+            .get(i)
+            .is_some_and(|f| f & (FROM_TIPS | HIDDEN) == FROM_TIPS)
+    };
+    let mut done: FxHashSet<Id> = FxHashSet::default();
+    let mut boundary: HashSet<Oid> = HashSet::new();
+    for &t in tips {
+        let mut stack = vec![(id(t), false)];
+        while let Some((c, expanded)) = stack.pop() {
+            if !walked(&c) || !read.contains_key(&c) {
+                continue;
+            }
+            if expanded {
+                let r = read.get_mut(&c).expect("read above");
+                let index = history.commits.len();
+                for hit in std::mem::take(&mut r.hits) {
+                    history.messages.push(MessageHit { commit: index, hit });
+                }
+                history.index.insert(c, index);
+                history.commits.push(CommitEntry {
+                    id: super::objects::oid(&c),
+                    tree: r.tree,
+                });
+                continue;
+            }
+            if !done.insert(c) {
+                continue;
+            }
+            stack.push((c, true));
+            for &p in read[&c].parents.iter().rev() {
+                if walked(&id(p)) {
+                    if !done.contains(&id(p)) {
+                        stack.push((id(p), false));
+                    }
+                } else if !hidden.is_empty() {
+                    boundary.insert(p);
+                }
+            }
+        }
+    }
+    let mut boundary: Vec<Oid> = boundary.into_iter().collect();
+    boundary.sort();
+    history.boundary = boundary;
+    history
+}
+
+/// What the tree walk found besides the graph.
+#[derive(Default)]
+pub(crate) struct Found {
+    pub submodules: BTreeSet<String>,
+    pub errors: Vec<Problem>,
+}
+
+/// Blobs handed to a worker at a time: small enough to balance the load, large enough that
+/// neighbours in the pack (a delta and its base) mostly stay with one worker.
+pub(crate) const BATCH: usize = 64;
+
+/// Reads every unique tree under `roots` into `graph`, level by level (the roots, then their
+/// subtrees, ...), each level in pack order on the pool's threads: versions of one directory
+/// sit at the same depth and next to each other in the pack, so a delta's base is still in
+/// libgit2's cache when the delta is read. Inflating runs in parallel; recording (a cheap
+/// diff against the last version of the same directory) is done under one lock.
+pub(crate) fn trees(
+    store: &Store,
+    graph: &mut Graph,
+    roots: &[Oid],
+    pool: &rayon::ThreadPool,
+    progress: &ProgressBar,
+) -> Found {
+    let mut level: Vec<Pending> = Vec::new();
+    for &r in roots {
+        let (node, new) = graph.tree(r);
+        if new {
+            level.push(Pending {
+                node,
+                oid: r,
+                path: Vec::new(),
+            });
+        }
+    }
+    let shared = Mutex::new((std::mem::take(graph), Found::default()));
+    while !level.is_empty() {
+        level.sort_by_cached_key(|p| super::packs::key(&store.packs, p.oid));
+        let next = Mutex::new(Vec::new());
+        pool.install(|| {
+            level.par_chunks(BATCH).for_each(|chunk| {
+                let repo = match store.open() {
+                    Ok(r) => r,
+                    Err(e) => {
+                        fail_chunk(&shared, chunk, &e);
+                        return;
+                    }
+                };
+                let objects = match Objects::new(&repo, store.loose()) {
+                    Ok(o) => o,
+                    Err(e) => {
+                        fail_chunk(&shared, chunk, &e);
+                        return;
+                    }
+                };
+                let read: Vec<_> = chunk.iter().map(|p| (p, objects.read(p.oid))).collect();
+                let mut queue = Vec::new();
+                let mut g = crate::sync::lock(&shared);
+                let (graph, found) = &mut *g;
+                for (p, obj) in read {
+                    match obj {
+                        Ok(obj) => {
+                            let (subs, damaged) =
+                                graph.record(p.node, &p.path, obj.data(), &mut queue);
+                            found.submodules.extend(
+                                subs.iter().map(|s| String::from_utf8_lossy(s).into_owned()),
+                            );
+                            if damaged {
+                                found.errors.push(Problem::new(
+                                    format!("tree {} ({})", p.oid, shown_dir(&p.path)),
+                                    "malformed tree",
+                                ));
+                            }
+                        }
+                        Err(e) => {
+                            graph.record_unreadable(p.node);
+                            found.errors.push(Problem::new(
+                                format!("tree {} ({})", p.oid, shown_dir(&p.path)),
+                                e,
+                            ));
+                        }
+                    }
+                }
+                let trees = graph.tree_count();
+                let blobs = graph.blobs.len();
+                drop(g);
+                progress.set_message(format!("walking trees: {trees} tree(s), {blobs} blob(s)"));
+                crate::sync::lock(&next).extend(queue);
+            });
+        });
+        level = crate::sync::into_inner(next);
+    }
+    let (g, found) = crate::sync::into_inner(shared);
+    *graph = g;
+    found
+}
+
+/// Fail closed: the trees a worker could not read are listed, never silently dropped.
+fn fail_chunk(shared: &Mutex<(Graph, Found)>, chunk: &[Pending], reason: &str) {
+    let mut g = crate::sync::lock(shared);
+    for p in chunk {
+        g.0.record_unreadable(p.node);
+        g.1.errors.push(Problem::new(
+            format!("tree {} ({})", p.oid, shown_dir(&p.path)),
+            reason.to_string(),
+        ));
+    }
+}
+
+/// A range's view of trees: what the commits just outside it held, by path.
+#[derive(Default)]
+pub(crate) struct Boundary {
+    pub trees: HashSet<(Vec<u8>, Oid)>,
+    /// The blobs at each path (one per boundary commit at most).
+    pub blobs: HashMap<Vec<u8>, Vec<Oid>>,
+    pub warnings: Vec<String>,
+}
+
+impl Boundary {
+    pub(crate) fn blobs_at(&self, path: &[u8]) -> &[Oid] {
+        self.blobs.get(path).map_or(&[], Vec::as_slice)
+    }
+
+    fn had(&self, path: &[u8], blob: Oid) -> bool {
+        self.blobs_at(path).contains(&blob)
+    }
+}
+
+/// Records what the commits just outside a range hold.
+pub(crate) fn boundary(objects: &Objects, commits: &[Oid]) -> Boundary {
+    let mut b = Boundary::default();
+    for &c in commits {
+        let tree = objects
+            .read(c)
+            .ok()
+            .and_then(|o| parse::commit(o.data()).map(|pc| pc.tree));
+        let Some(tree) = tree else {
+            b.warnings.push(format!(
+                "commit {c} just before the range is missing (shallow clone?): \
+                 everything the range holds is reported as new"
+            ));
+            continue;
+        };
+        let mut stack = vec![(tree, Vec::new())];
+        while let Some((t, prefix)) = stack.pop() {
+            if !b.trees.insert((prefix.clone(), t)) {
+                continue;
+            }
+            let Ok(obj) = objects.read(t) else { continue };
+            for e in parse::entries(obj.data()) {
+                let path = join(&prefix, e.name);
+                let oid = Oid::from_bytes(e.id).expect("20 bytes");
+                match e.mode {
+                    Mode::Tree => stack.push((oid, path)),
+                    Mode::Blob => {
+                        let at = b.blobs.entry(path).or_default();
+                        if !at.contains(&oid) {
+                            at.push(oid);
+                        }
+                    }
+                    Mode::Submodule => {}
+                }
+            }
+        }
+    }
+    b
+}
+
+/// Collects the blobs a range's commits introduced: a tree is skipped only where the boundary
+/// (or the range, earlier) had it at the same path, and a blob only where the boundary had it
+/// at the same path, so a file renamed or copied inside the range is read.
+pub(crate) fn range_trees(
+    objects: &Objects,
+    roots: &[Oid],
+    boundary: &Boundary,
+    graph: &mut Graph,
+) -> Found {
+    let mut found = Found::default();
+    let mut seen_at: HashSet<(Vec<u8>, Oid)> = HashSet::new();
+    for &root in roots {
+        let mut stack = vec![(root, Vec::new())];
+        while let Some((t, prefix)) = stack.pop() {
+            let key = (prefix, t);
+            if boundary.trees.contains(&key) || !seen_at.insert(key.clone()) {
+                continue;
+            }
+            let prefix = key.0;
+            let obj = match objects.read(t) {
+                Ok(o) => o,
+                Err(e) => {
+                    found.errors.push(Problem::new(
+                        format!("tree {t} ({})", shown_dir(&prefix)),
+                        e,
+                    ));
+                    continue;
+                }
+            };
+            let mut it = parse::entries(obj.data());
+            for e in it.by_ref() {
+                let path = join(&prefix, e.name);
+                let oid = Oid::from_bytes(e.id).expect("20 bytes");
+                match e.mode {
+                    Mode::Tree => stack.push((oid, path)),
+                    Mode::Blob => {
+                        if !boundary.had(&path, oid) {
+                            graph.blob(oid);
+                        }
+                    }
+                    Mode::Submodule => {
+                        found
+                            .submodules
+                            .insert(String::from_utf8_lossy(&path).into_owned());
+                    }
+                }
+            }
+            if it.damaged() {
+                found.errors.push(Problem::new(
+                    format!("tree {t} ({})", shown_dir(&prefix)),
+                    "malformed tree",
+                ));
+            }
+        }
+    }
+    found
+}
+
+/// `--include-unreachable`: objects in the database no ref reaches. Dangling commits are
+/// returned to be walked like any other (their trees give paths and provenance); blobs that
+/// no walked tree holds are added to the graph without a path.
+pub(crate) fn unreachable(
+    objects: &Objects,
+    history: &History,
+    graph: &mut Graph,
+    tags: &[Oid],
+    errors: &mut Vec<Problem>,
+) -> Result<Vec<Oid>, String> {
+    let all = objects
+        .all_ids()
+        .map_err(|e| format!("cannot list the object database: {e}"))?;
+    let tags: FxHashSet<Oid> = tags.iter().copied().collect();
+    let mut seen = FxHashSet::default();
+    let mut dangling_commits = Vec::new();
+    for oid in all {
+        if !seen.insert(oid)
+            || history.index.contains_key(&id(oid))
+            || graph.node_of(oid).is_some()
+            || graph.has_blob(oid)
+            || tags.contains(&oid)
+        {
+            continue;
+        }
+        match objects.header(oid) {
+            Ok((_, Kind::Commit)) => dangling_commits.push(oid),
+            Ok((_, Kind::Blob)) => {
+                graph.blob(oid);
+            }
+            Ok(_) => {}
+            Err(e) => errors.push(Problem::new(format!("object {oid}"), e)),
+        }
+    }
+    dangling_commits.sort();
+    Ok(dangling_commits)
+}
+
+pub(crate) fn shown_dir(prefix: &[u8]) -> String {
+    if prefix.is_empty() {
+        "at the root".into()
+    } else {
+        format!("at {}/", String::from_utf8_lossy(prefix))
+    }
+}
+
+/// Where interesting blobs sit in trees read from the object database, memoised per tree id
+/// (a range keeps no graph: it reads few trees).
+pub(crate) struct ObjectTrees<'o, 'r> {
+    pub objects: &'o Objects<'r>,
+    pub interesting: &'o FxHashSet<Oid>,
+    pub memo: FxHashMap<Id, super::provenance::Held>,
+}
+
+impl super::provenance::Trees for ObjectTrees<'_, '_> {
+    fn held(&mut self, tree: Oid) -> super::provenance::Held {
+        if let Some(h) = self.memo.get(&id(tree)) {
+            return h.clone();
+        }
+        let mut found = Vec::new();
+        if let Ok(obj) = self.objects.read(tree) {
+            let mut subtrees = Vec::new();
+            for e in parse::entries(obj.data()) {
+                let oid = Oid::from_bytes(e.id).expect("20 bytes");
+                match e.mode {
+                    Mode::Tree => subtrees.push((e.name.to_vec(), oid)),
+                    Mode::Blob if self.interesting.contains(&oid) => {
+                        found.push((0, e.name.to_vec(), oid));
+                    }
+                    _ => {}
+                }
+            }
+            drop(obj);
+            for (name, sub) in subtrees {
+                for (_, p, b) in self.held(sub).iter() {
+                    found.push((0, join(&name, p), *b));
+                }
+            }
+        }
+        let h = std::rc::Rc::new(found);
+        self.memo.insert(id(tree), h.clone());
+        h
+    }
+}

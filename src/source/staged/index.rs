@@ -1,0 +1,346 @@
+//! A reader for git's index file (`Documentation/gitformat-index.txt`): versions 2 to 4,
+//! entries and the cache-tree. It returns None for what it does not handle, and the caller
+//! falls back to libgit2.
+
+use std::io;
+use std::ops::Range;
+use std::path::Path;
+
+use git2::Oid;
+
+const OID: usize = 20;
+/// ctime, mtime, dev, ino, mode, uid, gid, size, oid, flags.
+const FIXED: usize = 40 + OID + 2;
+
+/// Offsets into the index file (or, for version 4's compressed paths, into `arena`).
+pub struct Entry {
+    path: u32,
+    path_len: u32,
+    oid_at: u32,
+    pub mode: u32,
+}
+
+/// A node of the cache-tree: the tree id of a directory as staged, if still valid.
+pub struct CacheTree {
+    pub name: Vec<u8>,
+    pub oid: Option<Oid>,
+    pub children: Vec<CacheTree>,
+}
+
+pub struct IndexFile {
+    data: Vec<u8>,
+    /// Paths of a version 4 index, where each is stored as a change to the previous one.
+    arena: Option<Vec<u8>>,
+    pub entries: Vec<Entry>,
+    pub tree: Option<CacheTree>,
+}
+
+impl IndexFile {
+    pub fn path(&self, e: &Entry) -> &[u8] {
+        let r = e.path as usize..(e.path + e.path_len) as usize;
+        match &self.arena {
+            Some(a) => &a[r],
+            None => &self.data[r],
+        }
+    }
+
+    pub fn oid(&self, e: &Entry) -> Oid {
+        let at = e.oid_at as usize;
+        Oid::from_bytes(&self.data[at..at + OID]).expect("20 bytes")
+    }
+}
+
+/// Reads the index at `path`; a missing file is an empty index (nothing staged yet).
+pub fn read(path: &Path) -> io::Result<Option<IndexFile>> {
+    match std::fs::read(path) {
+        Ok(d) if d.len() < 12 + OID || &d[..4] != b"DIRC" => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a git index file (bad signature or truncated)",
+        )),
+        Ok(d) => Ok(parse(d)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Some(IndexFile {
+            data: Vec::new(),
+            arena: None,
+            entries: Vec::new(),
+            tree: None,
+        })),
+        Err(e) => Err(e),
+    }
+}
+
+fn be32(d: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(d.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn be16(d: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes(d.get(at..at + 2)?.try_into().ok()?))
+}
+
+/// Git's offset encoding (not LEB128): each continuation adds one before shifting.
+fn varint(d: &[u8], at: &mut usize) -> Option<usize> {
+    let mut c = *d.get(*at)?;
+    *at += 1;
+    let mut v = usize::from(c & 0x7f);
+    while c & 0x80 != 0 {
+        c = *d.get(*at)?;
+        *at += 1;
+        v = v.checked_add(1)?.checked_mul(128)? + usize::from(c & 0x7f);
+    }
+    Some(v)
+}
+
+/// Deeper paths are left to libgit2: the walk recurses once per directory level.
+const MAX_DEPTH: usize = 1024;
+
+pub fn parse(data: Vec<u8>) -> Option<IndexFile> {
+    let d = data.as_slice();
+    if d.len() < 12 + OID || &d[..4] != b"DIRC" || d.len() > u32::MAX as usize {
+        return None;
+    }
+    let version = be32(d, 4)?;
+    if !(2..=4).contains(&version) {
+        return None;
+    }
+    let count = be32(d, 8)? as usize;
+    let body = &d[..d.len() - OID];
+    let mut arena: Option<Vec<u8>> = (version == 4).then(|| Vec::with_capacity(body.len()));
+    let mut entries: Vec<Entry> = Vec::with_capacity(count.min(body.len() / FIXED));
+    let mut pos = 12;
+    let mut prev: Range<usize> = 0..0;
+    for _ in 0..count {
+        let fixed = body.get(pos..pos + FIXED)?;
+        let mode = be32(fixed, 24)?;
+        let flags = be16(fixed, 40 + OID)?;
+        let oid_at = (pos + 40) as u32;
+        let mut p = pos + FIXED;
+        if (flags >> 12) & 3 != 0 {
+            return None; // unresolved conflict: let libgit2 report it
+        }
+        let mut intent_to_add = false;
+        if flags & 0x4000 != 0 {
+            if version < 3 {
+                return None;
+            }
+            intent_to_add = be16(body, p)? & 0x2000 != 0;
+            p += 2;
+        }
+        let path = match &mut arena {
+            Some(a) => {
+                let strip = varint(body, &mut p)?;
+                let keep = prev.len().checked_sub(strip)?;
+                let start = a.len();
+                a.extend_from_within(prev.start..prev.start + keep);
+                let nul = memchr::memchr(0, body.get(p..)?)?;
+                a.extend_from_slice(&body[p..p + nul]);
+                pos = p + nul + 1;
+                start..a.len()
+            }
+            None => {
+                let nul = memchr::memchr(0, body.get(p..)?)?;
+                // Entries are padded with 1 to 8 NULs to a multiple of 8 bytes.
+                let r = p..p + nul;
+                pos += (p - pos + nul + 8) & !7;
+                r
+            }
+        };
+        // Sorted by path: the walk finds directories by binary search.
+        let paths = arena.as_deref().unwrap_or(d);
+        // What git itself never writes goes to libgit2, which reports it: an empty,
+        // absolute or `//` path, one too deep for the recursive walk, or (version 4) path
+        // compression that expands past any real index (a crafted file could ask for
+        // gigabytes).
+        let p = &paths[path.clone()];
+        if p.is_empty()
+            || p[0] == b'/'
+            || p.ends_with(b"/")
+            || memchr::memmem::find(p, b"//").is_some()
+            || memchr::memchr_iter(b'/', p).count() > MAX_DEPTH
+            || paths.len() > 16 * body.len() + (1 << 20)
+        {
+            return None;
+        }
+        if !entries.is_empty() && paths[prev.clone()] >= paths[path.clone()] {
+            return None;
+        }
+        prev = path.clone();
+        if !matches!(mode, 0o100644 | 0o100755 | 0o120000 | 0o160000) {
+            return None; // sparse-index directory or something unknown
+        }
+        if !intent_to_add {
+            entries.push(Entry {
+                path: path.start as u32,
+                path_len: path.len() as u32,
+                oid_at,
+                mode,
+            });
+        }
+    }
+    let mut tree = None;
+    while pos < body.len() {
+        let sig = body.get(pos..pos + 4)?;
+        let size = be32(body, pos + 4)? as usize;
+        let ext = body.get(pos + 8..(pos + 8).checked_add(size)?)?;
+        match sig {
+            b"TREE" => {
+                let mut at = 0;
+                tree = Some(cache_tree(ext, &mut at, 0)?);
+            }
+            // Split index, sparse index: not handled here.
+            b"link" | b"sdir" => return None,
+            // Other optional extensions (upper-case first letter) can be ignored.
+            s if s[0].is_ascii_uppercase() => {}
+            _ => return None,
+        }
+        pos += 8 + size;
+    }
+    Some(IndexFile {
+        data,
+        arena,
+        entries,
+        tree,
+    })
+}
+
+fn cache_tree(d: &[u8], at: &mut usize, depth: usize) -> Option<CacheTree> {
+    if depth > 4096 {
+        return None;
+    }
+    let rest = d.get(*at..)?;
+    let nul = memchr::memchr(0, rest)?;
+    let name = rest[..nul].to_vec();
+    let rest = &rest[nul + 1..];
+    let nl = memchr::memchr(b'\n', rest)?;
+    let line = std::str::from_utf8(&rest[..nl]).ok()?;
+    let (n, subtrees) = line.split_once(' ')?;
+    let entry_count: i64 = n.parse().ok()?;
+    let subtrees: usize = subtrees.parse().ok()?;
+    *at += nul + 1 + nl + 1;
+    let oid = if entry_count >= 0 {
+        let o = Oid::from_bytes(d.get(*at..*at + OID)?).ok()?;
+        *at += OID;
+        Some(o)
+    } else {
+        None
+    };
+    let mut children = Vec::with_capacity(subtrees.min(1024));
+    for _ in 0..subtrees {
+        children.push(cache_tree(d, at, depth + 1)?);
+    }
+    Some(CacheTree {
+        name,
+        oid,
+        children,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varint_matches_git() {
+        // Examples from git's varint.c encoding: 127 -> 7f, 128 -> 80 00, 16511 -> ff 7f.
+        for (bytes, want) in [
+            (&[0x7f][..], 127),
+            (&[0x80, 0x00][..], 128),
+            (&[0xff, 0x7f][..], 16511),
+        ] {
+            let mut at = 0;
+            assert_eq!(varint(bytes, &mut at), Some(want));
+            assert_eq!(at, bytes.len());
+        }
+    }
+
+    fn git(dir: &Path, args: &[&str]) {
+        let ok = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_INDEX_FILE")
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    }
+
+    /// The built-in reader must take the indexes git writes (else every scan would
+    /// silently take the slow path), and decline a split index.
+    #[test]
+    fn reads_what_git_writes() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path();
+        git(p, &["init", "-q"]);
+        for i in 0..50 {
+            let f = p.join(format!("d{}/s{}/f{i}", i % 3, i % 5));
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, format!("{i}\n")).unwrap();
+        }
+        git(p, &["add", "."]);
+        git(
+            p,
+            &[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "commit",
+                "-qm",
+                "x",
+            ],
+        );
+        let idx = p.join(".git/index");
+        for version in ["2", "3", "4"] {
+            git(p, &["update-index", "--index-version", version]);
+            let i = read(&idx).unwrap().expect("index is readable");
+            assert_eq!(i.entries.len(), 50, "version {version}");
+            assert_eq!(i.path(&i.entries[0]), b"d0/s0/f0");
+            let t = i.tree.as_ref().expect("cache-tree");
+            assert!(t.oid.is_some() && t.children.len() == 3);
+        }
+        git(p, &["update-index", "--split-index"]);
+        assert!(read(&idx).unwrap().is_none());
+    }
+
+    /// A version 4 index of `(strip, suffix)` path records.
+    fn v4(records: &[(usize, Vec<u8>)]) -> Vec<u8> {
+        let mut d = b"DIRC\0\0\0\x04".to_vec();
+        d.extend_from_slice(&(records.len() as u32).to_be_bytes());
+        for (strip, suffix) in records {
+            let mut fixed = vec![0u8; FIXED];
+            fixed[24..28].copy_from_slice(&0o100644u32.to_be_bytes());
+            d.extend_from_slice(&fixed);
+            assert!(*strip < 128);
+            d.push(*strip as u8);
+            d.extend_from_slice(suffix);
+            d.push(0);
+        }
+        d.extend_from_slice(&[0u8; OID]);
+        d
+    }
+
+    #[test]
+    fn hostile_paths_are_declined_not_a_panic() {
+        assert!(parse(v4(&[(0, b"a/b".to_vec())])).is_some());
+        // Too deep for the recursive walk, or never written by git.
+        let deep = [b"a/".repeat(MAX_DEPTH + 1), b"f".to_vec()].concat();
+        assert!(parse(v4(&[(0, deep)])).is_none());
+        for bad in [&b"a//b"[..], b"/abs", b"dir/"] {
+            assert!(parse(v4(&[(0, bad.to_vec())])).is_none(), "{bad:?}");
+        }
+        // Each record keeps the whole previous path and adds a byte: the paths would
+        // grow quadratically with the file's size.
+        let grow: Vec<(usize, Vec<u8>)> = (0..5000).map(|_| (0, b"a".to_vec())).collect();
+        assert!(parse(v4(&grow)).is_none());
+    }
+
+    #[test]
+    fn garbage_is_declined_not_a_panic() {
+        assert!(parse(Vec::new()).is_none());
+        assert!(parse(vec![0u8; 64]).is_none());
+        let mut d = b"DIRC\0\0\0\x02\0\0\0\x05".to_vec();
+        d.extend_from_slice(&[0xAB; 40]);
+        assert!(parse(d).is_none());
+    }
+}
