@@ -116,8 +116,6 @@ fn id_of(secret: &str) -> Option<String> {
 struct Truth {
     expected: BTreeSet<Expect>,
     category: BTreeMap<String, String>,
-    /// Findings whose own category is `path`: only the file's path vouches for them.
-    by_path: BTreeSet<Expect>,
 }
 
 fn truth() -> Truth {
@@ -129,22 +127,13 @@ fn truth() -> Truth {
         .iter()
         .map(|f| Expect::of(f, token_by_id(f["token"].as_str().unwrap())))
         .collect();
-    let by_path = findings
-        .iter()
-        .filter(|f| f["category"] == "path")
-        .map(|f| Expect::of(f, token_by_id(f["token"].as_str().unwrap())))
-        .collect();
     let category = doc["categories"]
         .as_object()
         .expect("categories object")
         .iter()
         .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
         .collect();
-    Truth {
-        expected,
-        category,
-        by_path,
-    }
+    Truth { expected, category }
 }
 
 /// Scans the fixtures with `bin` (`dir`, or `git` on a repository whose history alone
@@ -301,14 +290,9 @@ fn fixtures_in_history_give_exactly_the_expected_findings() {
 }
 
 fn exactly(mode: &str) {
-    let mut t = truth();
-    if mode == "git" {
-        // History blobs are judged without their path today (the path is known only at
-        // provenance time; docs/rules.md, "Git history"): findings that only the path
-        // vouches for are not expected there yet.
-        let by_path = std::mem::take(&mut t.by_path);
-        t.expected.retain(|e| !by_path.contains(e));
-    }
+    // History blobs are judged under the first of their paths that is evidence, so the
+    // same findings are expected in `dir` and `git`.
+    let t = truth();
     let (got, code) = scan(Command::cargo_bin("applivery-leaks").unwrap(), mode);
     let missing: Vec<_> = t.expected.difference(&got).collect();
     let extra: Vec<_> = got.difference(&t.expected).collect();
@@ -386,7 +370,6 @@ fn measure() {
         let t = Truth {
             expected: norm(&t.expected),
             category: t.category.clone(),
-            by_path: BTreeSet::new(),
         };
         println!("== {mode}\n{}", table(&t, &norm(&got)));
     }

@@ -113,6 +113,9 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
     );
     errors.append(&mut history.errors);
     let mut graph = graph::Graph::default();
+    // A blob is judged under the first of its paths that is evidence (`applivery.json`):
+    // one read per blob, and findings are reported at every path it has.
+    let matters: graph::PathMatters = &|p: &[u8]| det.path_matters(p);
     for &b in &roots.blobs {
         graph.blob(b);
     }
@@ -120,14 +123,14 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
         let b = walk::boundary(&objects, &history.boundary);
         warnings.extend(b.warnings.iter().cloned());
         let trees: Vec<Oid> = history.commits.iter().map(|c| c.tree).collect();
-        let found = walk::range_trees(&objects, &trees, &b, &mut graph);
+        let found = walk::range_trees(&objects, &trees, &b, &mut graph, matters);
         errors.extend(found.errors);
         report_submodules(&mut report, found.submodules);
         Some(b)
     } else {
         let mut trees: Vec<Oid> = history.commits.iter().map(|c| c.tree).collect();
         trees.extend(&roots.trees);
-        let found = walk::trees(&store, &mut graph, &trees, &pool, &progress);
+        let found = walk::trees(&store, &mut graph, &trees, matters, &pool, &progress);
         errors.extend(found.errors);
         report_submodules(&mut report, found.submodules);
         if opts.include_unreachable {
@@ -142,7 +145,7 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
                 .iter()
                 .map(|c| c.tree)
                 .collect();
-            let found = walk::trees(&store, &mut graph, &trees, &pool, &progress);
+            let found = walk::trees(&store, &mut graph, &trees, matters, &pool, &progress);
             errors.extend(found.errors);
             report_submodules(&mut report, found.submodules);
         }
@@ -151,14 +154,7 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
     graph.finish_walk();
 
     // Pass 3: blobs.
-    let blobs = scan::blobs(
-        det,
-        &store,
-        &graph.blobs,
-        opts.max_file_size,
-        &pool,
-        &progress,
-    );
+    let blobs = scan::blobs(det, &store, &graph, opts.max_file_size, &pool, &progress);
     progress.finish_and_clear();
 
     // Pass 4: provenance, on a thread with room for deep trees.

@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::graph::Graph;
 use super::objects::{id, Id, Objects, Store};
 use super::walk::BATCH;
 use crate::detect::Detector;
@@ -44,20 +45,23 @@ impl Blobs {
 pub(crate) fn blobs(
     det: &Detector,
     store: &Store,
-    blobs: &[Oid],
+    graph: &Graph,
     max_size: Option<u64>,
     pool: &rayon::ThreadPool,
     progress: &ProgressBar,
 ) -> Blobs {
-    let mut order: Vec<(u32, u64, Oid)> = blobs
+    // Blob indexes in pack order.
+    let mut order: Vec<(u32, u64, usize)> = graph
+        .blobs
         .iter()
-        .map(|&b| {
+        .enumerate()
+        .map(|(i, &b)| {
             let (p, o) = super::packs::key(&store.packs, b);
-            (p, o, b)
+            (p, o, i)
         })
         .collect();
     order.sort_unstable();
-    let order: Vec<Oid> = order.into_iter().map(|k| k.2).collect();
+    let order: Vec<usize> = order.into_iter().map(|k| k.2).collect();
 
     progress.set_length(order.len() as u64);
     progress.set_position(0);
@@ -83,12 +87,15 @@ pub(crate) fn blobs(
                     .and_then(|r| Objects::new(r, store.loose()))
                 {
                     Ok(objects) => {
-                        for &oid in chunk {
-                            scan_blob(det, &objects, oid, max_size, &mut out);
+                        for &b in chunk {
+                            let (oid, path) = (graph.blobs[b], graph.judged_path(b));
+                            scan_blob(det, &objects, oid, path, max_size, &mut out);
                         }
                     }
                     // Fail closed: every blob of the chunk is listed as unread.
-                    Err(e) => out.errors.extend(chunk.iter().map(|&b| (b, e.clone()))),
+                    Err(e) => out
+                        .errors
+                        .extend(chunk.iter().map(|&b| (graph.blobs[b], e.clone()))),
                 }
                 bytes_done.fetch_add(out.bytes, Ordering::Relaxed);
                 found.fetch_add(out.hits.len() as u64, Ordering::Relaxed);
@@ -108,7 +115,14 @@ pub(crate) fn blobs(
     crate::sync::into_inner(total)
 }
 
-fn scan_blob(det: &Detector, objects: &Objects, oid: Oid, max: Option<u64>, out: &mut Blobs) {
+fn scan_blob(
+    det: &Detector,
+    objects: &Objects,
+    oid: Oid,
+    path: &[u8],
+    max: Option<u64>,
+    out: &mut Blobs,
+) {
     if let Some(max) = max {
         match objects.header(oid) {
             Ok((size, _)) if size as u64 > max => {
@@ -132,7 +146,7 @@ fn scan_blob(det: &Detector, objects: &Objects, oid: Oid, max: Option<u64>, out:
     // History blobs are judged without their path: the path is known only after the scan
     // (provenance). Path evidence (`ci/applivery.sh`) needs the tree walk to hand the
     // detector a path per blob (see docs/rules.md, "Git history").
-    let s = crate::extract::scan(det, obj.data(), b"");
+    let s = crate::extract::scan(det, obj.data(), path);
     out.bytes += s.bytes;
     if s.binary {
         out.binary += 1;
