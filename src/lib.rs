@@ -14,6 +14,7 @@ pub mod detect;
 pub mod extract;
 pub mod finding;
 pub mod haystack;
+pub mod net;
 pub mod provenance;
 pub mod report;
 pub mod rules;
