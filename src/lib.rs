@@ -21,5 +21,6 @@ pub mod rules;
 pub mod run;
 pub mod source;
 pub mod suppress;
+pub mod sweep;
 pub mod time;
 pub mod verify;

@@ -2,5 +2,7 @@
 //! values a stage below takes, and the stage's results into output and an exit code. Nothing
 //! below the command layer imports from here.
 
+pub mod merge;
 pub mod paste;
+pub mod sweep;
 pub mod verify;

@@ -603,6 +603,7 @@ mod tests {
                 commits: vec![commit.clone()],
                 commit_count: 1,
                 in_head: i == 0,
+                last: None,
             });
             f.verification = Some(Verification {
                 status,
