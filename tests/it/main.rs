@@ -15,6 +15,8 @@ mod git_objects;
 mod report;
 mod staged;
 mod suppress;
+mod sweep;
+mod sweep_net;
 mod verify;
 mod verify_hosts;
 mod verify_input;
