@@ -133,7 +133,22 @@ pub fn unique_secrets(all: Vec<SecretSummary>) -> Vec<SecretSummary> {
             continue;
         };
         let e = &mut out[i];
-        if earlier(&s.first_date, &e.first_date) {
+        // Earliest first; a tie goes to the lowest repository and commit, so the choice does
+        // not depend on the order the inputs came in (shards finish in any order).
+        let key = |x: &SecretSummary| {
+            (
+                parse_rfc3339(&x.first_date).unwrap_or(i64::MAX),
+                x.repositories.first().cloned(),
+                x.first_commit.clone(),
+                x.first_path.clone(),
+            )
+        };
+        if key(&s) < key(e) {
+            // The first repository stays in front until the end, for the next tie.
+            if let Some(r) = s.repositories.first() {
+                e.repositories.retain(|x| x != r);
+                e.repositories.insert(0, r.clone());
+            }
             e.first_commit = s.first_commit;
             e.first_path = s.first_path;
             e.first_date = s.first_date;

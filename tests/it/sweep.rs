@@ -117,6 +117,7 @@ fn remote_repositories_are_mirrored_and_a_failed_clone_is_listed() {
     let stderr = String::from_utf8_lossy(&run.stderr).to_string();
     assert_eq!(run.status.code(), Some(1), "{stderr}");
     let report = json_of(&fs::read(&out).unwrap());
+    crate::report::assert_valid(&crate::report::schema(), &report);
     let mut repos = repos_of(&report);
     repos.sort();
     let mut want = vec![
@@ -236,6 +237,13 @@ fn later_runs_fetch_and_resume_what_did_not_move() {
     };
     let first = sweep("1.json");
     assert!(repos_of(&first).iter().all(|(_, s)| s == "scanned"));
+    for f in fs::read_dir(&outdir).unwrap().flatten() {
+        let one = json_of(&fs::read(f.path()).unwrap());
+        crate::report::assert_valid(&crate::report::schema(), &one);
+        assert_eq!(one["summary"]["repositories"]["total"], 1);
+        assert_eq!(one["findings"].as_array().unwrap().len(), 1);
+        assert!(one["findings"][0]["last_commit"]["commit"].is_string());
+    }
     assert_eq!(fs::read_dir(&outdir).unwrap().count(), 3);
 
     // Interrupted: one report never written, another cut off half-way.
@@ -369,6 +377,7 @@ fn shards_merged_give_exactly_the_unsharded_report() {
         .unwrap();
     assert_eq!(merged.status.code(), Some(1));
     let merged = json_of(&merged.stdout);
+    crate::report::assert_valid(&crate::report::schema(), &merged);
     assert_eq!(merged["findings"], whole["findings"]);
     assert_eq!(
         merged["summary"]["git"]["secrets"],

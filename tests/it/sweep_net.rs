@@ -41,10 +41,7 @@ impl Daemon {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("git daemon starts");
-            let mut d = Daemon {
-                child,
-                port,
-            };
+            let mut d = Daemon { child, port };
             let started = Instant::now();
             while started.elapsed() < Duration::from_secs(10) {
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
