@@ -57,20 +57,13 @@ pub enum Command {
     Man(ManArgs),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-    Jsonl,
-    Sarif,
-    /// GitHub Actions workflow commands: an annotation per finding on the pull request diff.
-    Github,
-    /// GitLab's secret-detection report (`artifacts: reports: secret_detection:`).
-    Gitlab,
-    /// The incident report: one self-contained HTML page, one row per unique token.
-    Html,
-    /// The incident summary in Markdown (pull-request comment, $GITHUB_STEP_SUMMARY).
-    Markdown,
+pub use crate::report::Format;
+
+/// Parses `--format` into the report's own type, listing the names in help and completions.
+fn format_parser() -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(Format::ALL.iter().map(|f| f.name()))
+        .map(|s: String| Format::parse(&s).expect("a listed format name"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -104,7 +97,7 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub rules: RuleArgs,
     /// Output format (default: text, or the project config's `format`).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = format_parser())]
     pub format: Option<Format>,
     /// Write the report to FILE (atomically) instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -290,7 +283,7 @@ pub struct MergeArgs {
     #[arg(value_name = "REPORT", required = true)]
     pub reports: Vec<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Json)]
+    #[arg(long, value_parser = format_parser(), default_value_t = Format::Json)]
     pub format: Format,
     /// Write the report to FILE (atomically) instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -333,7 +326,7 @@ pub struct VerifyArgs {
     #[arg(value_name = "TOKEN")]
     pub tokens: Vec<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_parser = format_parser(), default_value_t = Format::Text)]
     pub format: Format,
     /// Write the report to FILE (atomically).
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -353,7 +346,7 @@ pub struct RulesArgs {
     #[command(flatten)]
     pub rules: RuleArgs,
     /// Output format (text or json).
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_parser = format_parser(), default_value_t = Format::Text)]
     pub format: Format,
 }
 

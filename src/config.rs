@@ -9,13 +9,12 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
-use clap::ValueEnum;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use regex::bytes::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::cli::{Format, RuleArgs};
+use crate::report::Format;
 use crate::rules::{self, Rule};
 
 /// The file discovered at the scan root.
@@ -80,14 +79,14 @@ fn one_line(s: &str) -> String {
 }
 
 impl Config {
-    /// The config for a scan rooted at `root`: `--config FILE` if given, else
-    /// `.applivery-leaks.toml` at the root if present; none with `--no-config`.
-    pub fn discover(args: &RuleArgs, root: &Path) -> Result<Config> {
-        if args.no_config {
+    /// The config for a scan rooted at `root`: `explicit` (`--config FILE`) if given, else
+    /// `.applivery-leaks.toml` at the root if present; none when `disabled` (`--no-config`).
+    pub fn discover(explicit: Option<&Path>, disabled: bool, root: &Path) -> Result<Config> {
+        if disabled {
             return Ok(Config::default());
         }
-        let path = match &args.config {
-            Some(p) => p.clone(),
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
             None => {
                 let p = at_root(root, CONFIG_FILE);
                 if !p.exists() {
@@ -172,12 +171,8 @@ impl Config {
         }
 
         if let Some(f) = &file.format {
-            cfg.format = Some(Format::from_str(f.get_ref(), false).map_err(|_| {
-                let names: Vec<_> = Format::value_variants()
-                    .iter()
-                    .filter_map(|v| v.to_possible_value())
-                    .map(|v| v.get_name().to_string())
-                    .collect();
+            cfg.format = Some(Format::parse(f.get_ref()).ok_or_else(|| {
+                let names: Vec<_> = Format::ALL.iter().map(|f| f.name()).collect();
                 anyhow::anyhow!(
                     "{}: format '{}' is not one of {}",
                     at(f.span()),
@@ -210,11 +205,12 @@ impl Config {
         }
     }
 
-    /// The active rules: defaults (unless `--no-default-rules`), `--rules` files, the
-    /// config's rule files, minus the config's disabled ids; every rule also allowlists the
-    /// config's placeholders. A disabled id that names no loaded rule is an error at its line.
-    pub fn load_rules(&self, args: &RuleArgs) -> Result<Vec<Rule>> {
-        let mut extra = args.rules.clone();
+    /// The active rules: the defaults (when `defaults`; off with `--no-default-rules`), the
+    /// `files` given on the command line (`--rules`), the config's rule files, minus the
+    /// config's disabled ids; every rule also allowlists the config's placeholders. A
+    /// disabled id that names no loaded rule is an error at its line.
+    pub fn load_rules(&self, files: &[PathBuf], defaults: bool) -> Result<Vec<Rule>> {
+        let mut extra = files.to_vec();
         for (file, line) in &self.rules {
             if !file.is_file() {
                 bail!(
@@ -225,7 +221,7 @@ impl Config {
             }
             extra.push(file.clone());
         }
-        let mut rules = rules::load(!args.no_default_rules, &extra, &self.placeholders)?;
+        let mut rules = rules::load(defaults, &extra, &self.placeholders)?;
         for (id, line) in &self.disable {
             if !rules.iter().any(|r| &r.id == id) {
                 bail!(

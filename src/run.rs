@@ -37,13 +37,13 @@ pub fn run(cli: Cli) -> Result<u8> {
                 exclude,
                 threads,
             };
-            let det = Detector::new(project.config.load_rules(&a.scan.rules)?);
+            let det = Detector::new(rules_of(&project.config, &a.scan.rules)?);
             let report = source::dir::scan(&det, &opts)?;
             finish(report, det.rules(), &project, &a.scan)
         }
         Command::Stdin(a) => {
             let project = Project::load(&a.scan, Path::new("."))?;
-            let det = Detector::new(project.config.load_rules(&a.scan.rules)?);
+            let det = Detector::new(rules_of(&project.config, &a.scan.rules)?);
             let report = source::stdin::scan(&det, &a.label);
             finish(report, det.rules(), &project, &a.scan)
         }
@@ -65,14 +65,14 @@ pub fn run(cli: Cli) -> Result<u8> {
                 progress: !a.scan.quiet && io::stderr().is_terminal(),
             };
             let project = Project::load(&a.scan, &source::git::scan_root(&repo)?)?;
-            let det = Detector::new(project.config.load_rules(&a.scan.rules)?);
+            let det = Detector::new(rules_of(&project.config, &a.scan.rules)?);
             let report = source::git::scan(&det, &opts)?;
             finish(report, det.rules(), &project, &a.scan)
         }
         Command::Staged(a) => {
             let staged = source::staged::Staged::open(&a.repo)?;
             let project = Project::load(&a.scan, staged.root())?;
-            let det = Detector::new(project.config.load_rules(&a.scan.rules)?);
+            let det = Detector::new(rules_of(&project.config, &a.scan.rules)?);
             let report = staged.scan(&det)?;
             // Explain a blocked commit, naming only the findings left after suppression.
             finish_with(report, det.rules(), &project, &a.scan, |report, code| {
@@ -88,8 +88,10 @@ pub fn run(cli: Cli) -> Result<u8> {
             Ok(exit_code(&report, a.verify.fail_on))
         }
         Command::Merge(a) => crate::command::merge::run(&a),
-        Command::Completions(a) => crate::completions::completions(&a).map(|()| EXIT_CLEAN),
-        Command::Man(a) => crate::completions::man(&a).map(|()| EXIT_CLEAN),
+        Command::Completions(a) => {
+            crate::command::completions::completions(&a).map(|()| EXIT_CLEAN)
+        }
+        Command::Man(a) => crate::command::completions::man(&a).map(|()| EXIT_CLEAN),
     }
 }
 
@@ -148,12 +150,17 @@ fn threads(scan: &ScanArgs) -> usize {
 /// The project config of a scan rooted at `root` (the repository's work tree for git and
 /// staged scans): `--config`, else `.applivery-leaks.toml` there, none with `--no-config`.
 pub fn load_config(args: &RuleArgs, root: &Path) -> Result<Config> {
-    Config::discover(args, root)
+    Config::discover(args.config.as_deref(), args.no_config, root)
+}
+
+/// The active rules of `config` with the command line's rule options.
+pub fn rules_of(config: &Config, args: &RuleArgs) -> Result<Vec<Rule>> {
+    config.load_rules(&args.rules, !args.no_default_rules)
 }
 
 /// The active rules, with the project config found in the current directory.
 pub fn load_rules(args: &RuleArgs) -> Result<Vec<Rule>> {
-    load_config(args, Path::new("."))?.load_rules(args)
+    rules_of(&load_config(args, Path::new("."))?, args)
 }
 
 /// Post-processing shared by every scan: report, then exit code.

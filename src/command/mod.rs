@@ -2,6 +2,7 @@
 //! values a stage below takes, and the stage's results into output and an exit code. Nothing
 //! below the command layer imports from here.
 
+pub mod completions;
 pub mod merge;
 pub mod paste;
 pub mod sweep;

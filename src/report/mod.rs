@@ -18,7 +18,6 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::Format;
 use crate::finding::{Finding, VerifyStatus};
 use crate::rules::Rule;
 
@@ -223,6 +222,64 @@ impl Report {
             }
         }
         Some(m)
+    }
+}
+
+/// The formats a report can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// For people at a terminal.
+    Text,
+    /// One JSON document (`schema/report.schema.json`).
+    Json,
+    /// One JSON finding per line.
+    Jsonl,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// GitHub Actions workflow commands: an annotation per finding on the pull request diff.
+    Github,
+    /// GitLab's secret-detection report (`artifacts: reports: secret_detection:`).
+    Gitlab,
+    /// The incident report: one self-contained HTML page, one row per unique token.
+    Html,
+    /// The incident summary in Markdown (pull-request comment, `$GITHUB_STEP_SUMMARY`).
+    Markdown,
+}
+
+impl Format {
+    pub const ALL: &'static [Format] = &[
+        Format::Text,
+        Format::Json,
+        Format::Jsonl,
+        Format::Sarif,
+        Format::Github,
+        Format::Gitlab,
+        Format::Html,
+        Format::Markdown,
+    ];
+
+    /// The name users type (`--format`, `format =` in the project config).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Json => "json",
+            Format::Jsonl => "jsonl",
+            Format::Sarif => "sarif",
+            Format::Github => "github",
+            Format::Gitlab => "gitlab",
+            Format::Html => "html",
+            Format::Markdown => "markdown",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Format> {
+        Format::ALL.iter().copied().find(|f| f.name() == name)
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 

@@ -516,15 +516,15 @@ fn dir_uri(dir: &Path) -> String {
 /// Percent-encodes everything but unreserved characters and `/` (RFC 3986), byte by byte of
 /// the UTF-8 form: spaces, `#`, `%`, `?`, `:` and non-ASCII names stay unambiguous paths.
 pub fn encode_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for &b in path.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    // RFC 3986 unreserved characters stay, and `/` separates path segments.
+    const KEEP: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~')
+        .remove(b'/');
+    utf8_percent_encode(path, KEEP).to_string()
 }
 
 /// SARIF consumers want messages to be sentences ending with a period.
@@ -720,7 +720,7 @@ mod tests {
             let path = Path::new(&dir).join("git-sample.sarif");
             let mut f = std::fs::File::create(path).unwrap();
             let style = Style {
-                format: crate::cli::Format::Sarif,
+                format: crate::report::Format::Sarif,
                 show_secrets: false,
                 color: false,
             };

@@ -265,9 +265,9 @@ const PACK_WINDOW: usize = 16 << 20;
 
 #[allow(unsafe_code)]
 fn limit_pack_windows() {
-    // SAFETY: this sets a process-wide libgit2 option. git2 initialises libgit2 before the
-    // call, and the sweep calls it before it opens any repository, on the main thread, with
-    // no other libgit2 work under way.
+    // SAFETY: these set process-wide libgit2 options that libgit2 reads when it maps a pack
+    // window. git2 initialises libgit2 before the call, and the sweep makes it on the main
+    // thread before its workers start, with no other libgit2 work under way in the process.
     unsafe {
         let _ = git2::opts::set_mwindow_size(PACK_WINDOW);
         let _ = git2::opts::set_mwindow_mapped_limit(PACK_WINDOWS);

@@ -101,11 +101,11 @@ pub(crate) fn blobs(
                         found.load(Ordering::Relaxed)
                     ));
                 }
-                total.lock().unwrap_or_else(|e| e.into_inner()).absorb(out);
+                crate::sync::lock(&total).absorb(out);
             },
         );
     });
-    total.into_inner().unwrap_or_else(|e| e.into_inner())
+    crate::sync::into_inner(total)
 }
 
 fn scan_blob(det: &Detector, objects: &Objects, oid: Oid, max: Option<u64>, out: &mut Blobs) {

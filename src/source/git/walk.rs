@@ -263,7 +263,7 @@ pub(crate) fn trees(
                 };
                 let read: Vec<_> = chunk.iter().map(|p| (p, objects.read(p.oid))).collect();
                 let mut queue = Vec::new();
-                let mut g = shared.lock().unwrap_or_else(|e| e.into_inner());
+                let mut g = crate::sync::lock(&shared);
                 let (graph, found) = &mut *g;
                 for (p, obj) in read {
                     match obj {
@@ -293,19 +293,19 @@ pub(crate) fn trees(
                 let blobs = graph.blobs.len();
                 drop(g);
                 progress.set_message(format!("walking trees: {trees} tree(s), {blobs} blob(s)"));
-                next.lock().unwrap_or_else(|e| e.into_inner()).extend(queue);
+                crate::sync::lock(&next).extend(queue);
             });
         });
-        level = next.into_inner().unwrap_or_else(|e| e.into_inner());
+        level = crate::sync::into_inner(next);
     }
-    let (g, found) = shared.into_inner().unwrap_or_else(|e| e.into_inner());
+    let (g, found) = crate::sync::into_inner(shared);
     *graph = g;
     found
 }
 
 /// Fail closed: the trees a worker could not read are listed, never silently dropped.
 fn fail_chunk(shared: &Mutex<(Graph, Found)>, chunk: &[Pending], reason: &str) {
-    let mut g = shared.lock().unwrap_or_else(|e| e.into_inner());
+    let mut g = crate::sync::lock(shared);
     for p in chunk {
         g.0.record_unreadable(p.node);
         g.1.errors.push(Problem::new(
