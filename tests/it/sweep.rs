@@ -939,3 +939,70 @@ fn a_gitlab_group_and_its_subgroups_through_x_next_page_and_a_429() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("GitLab group 'acme/web' not found"));
 }
+
+#[test]
+fn a_corrupt_repository_is_listed_and_the_sweep_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clean_token = token(2001);
+    let good = repo_with(&[(".env", env_line(&clean_token))]);
+    let mut bad = GitRepo::new();
+    bad.write("b.env", env_line(&token(2002)));
+    bad.commit("b");
+    let blob = bad.git(&["rev-parse", "HEAD:b.env"]);
+    let loose = bad.loose_object(&blob);
+    let mut perms = fs::metadata(&loose).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    fs::set_permissions(&loose, perms).unwrap();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&loose)
+        .unwrap()
+        .set_len(20)
+        .unwrap();
+    let not_a_repo = tmp.path().join("plain-dir");
+    fs::create_dir(&not_a_repo).unwrap();
+    let out = sweep_bin(tmp.path())
+        .arg("git")
+        .arg(&bad.path)
+        .arg(&not_a_repo)
+        .arg(&good.path)
+        .args(["--format", "json", "--output-dir"])
+        .arg(tmp.path().join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v = json_of(&out.stdout);
+    let bad_id = bad.path.to_string_lossy().to_string();
+    let errors = v["errors"].as_array().unwrap();
+    assert!(
+        errors.iter().any(|e| e["repository"] == json!(bad_id)
+            && e["reason"].as_str().unwrap().contains("truncated")),
+        "{errors:?}"
+    );
+    let status: Vec<(String, String)> = repos_of(&v);
+    assert!(status.contains(&(
+        not_a_repo.to_string_lossy().to_string(),
+        "failed".to_string()
+    )));
+    assert_eq!(v["findings"].as_array().unwrap().len(), 1);
+    // A repository with errors is swept again on a rerun, not resumed.
+    let again = sweep_bin(tmp.path())
+        .arg("git")
+        .arg(&bad.path)
+        .arg(&good.path)
+        .args(["--format", "json", "--output-dir"])
+        .arg(tmp.path().join("out"))
+        .output()
+        .unwrap();
+    let again = json_of(&again.stdout);
+    let statuses = repos_of(&again);
+    assert!(
+        statuses.contains(&(bad_id, "scanned".to_string())),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&(
+        good.path.to_string_lossy().to_string(),
+        "resumed".to_string()
+    )));
+}
