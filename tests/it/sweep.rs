@@ -1006,3 +1006,39 @@ fn a_corrupt_repository_is_listed_and_the_sweep_goes_on() {
         "resumed".to_string()
     )));
 }
+
+#[test]
+fn progress_shows_on_a_terminal_and_nowhere_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    let paths = org(tmp.path());
+    let exe = assert_cmd::cargo::cargo_bin("applivery-leaks");
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let mut cmd = format!("{} git", quote(exe.to_str().unwrap()));
+    for p in &paths {
+        cmd.push(' ');
+        cmd.push_str(&quote(p));
+    }
+    cmd.push_str(" --format json -o /dev/null");
+    // Under a pseudo-terminal (util-linux `script`), as a person would run it.
+    let screen = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script (util-linux) runs");
+    let screen = String::from_utf8_lossy(&screen.stdout);
+    assert!(screen.contains("/8 repositories"), "{screen}");
+    assert!(
+        screen.contains("elapsed") && screen.contains("left"),
+        "{screen}"
+    );
+    // Not a terminal: one line naming the count, no progress.
+    let out = sweep_bin(tmp.path())
+        .arg("git")
+        .args(&paths)
+        .args(["--format", "json", "-o", "/dev/null"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim(), "applivery-leaks: 8 repositories", "{err}");
+}
