@@ -311,6 +311,13 @@ pub fn write_atomically(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {
+    // A device or a pipe (`-o /dev/null`, `-o /dev/stdout`, a FIFO) is written as it is:
+    // renaming a file over it would replace the device itself (as root, /dev/null).
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        let mut w = io::BufWriter::new(std::fs::OpenOptions::new().write(true).open(path)?);
+        fill(&mut w)?;
+        return w.flush();
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

@@ -1018,7 +1018,8 @@ fn progress_shows_on_a_terminal_and_nowhere_else() {
         cmd.push(' ');
         cmd.push_str(&quote(p));
     }
-    cmd.push_str(" --format json -o /dev/null");
+    cmd.push_str(" --format json -o ");
+    cmd.push_str(&quote(tmp.path().join("tty.json").to_str().unwrap()));
     // Under a pseudo-terminal (util-linux `script`), as a person would run it.
     let screen = std::process::Command::new("script")
         .args(["-qec", &cmd, "/dev/null"])
@@ -1036,9 +1037,42 @@ fn progress_shows_on_a_terminal_and_nowhere_else() {
     let out = sweep_bin(tmp.path())
         .arg("git")
         .args(&paths)
-        .args(["--format", "json", "-o", "/dev/null"])
+        .args(["--format", "json", "-o"])
+        .arg(tmp.path().join("pipe.json"))
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim(), "applivery-leaks: 8 repositories", "{err}");
+}
+
+#[test]
+fn output_to_a_device_or_pipe_is_written_not_replaced() {
+    use std::os::unix::fs::FileTypeExt as _;
+    // A FIFO stands in for /dev/null: renaming a report over it would replace it (as root,
+    // `-o /dev/null` once replaced the machine's /dev/null with a file).
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::read(&fifo).unwrap())
+    };
+    let r = repo_with(&[(".env", env_line(&token(2101)))]);
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("applivery-leaks"));
+    c.arg("dir")
+        .arg(&r.path)
+        .args(["--format", "json", "-o"])
+        .arg(&fifo);
+    let (code, _, err, _) = crate::common::run_with_deadline(c, 30);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(),
+        "the pipe was replaced by a file"
+    );
+    let got = reader.join().unwrap();
+    assert_eq!(json_of(&got)["findings"].as_array().unwrap().len(), 1);
 }
