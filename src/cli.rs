@@ -15,6 +15,7 @@ Examples:
   applivery-leaks staged                      pre-commit: scan what is about to be committed
   cat tokens.txt | applivery-leaks verify     which tokens still work?
   applivery-leaks rules                       list the active rules
+  applivery-leaks rules check my-rules.toml   run a rule file's examples
 
 Exit codes: 0 no findings, 1 findings, 2 error (or nothing could be read).";
 
@@ -49,7 +50,7 @@ pub enum Command {
     /// standard input: arguments are saved in shell history and visible to other users in
     /// the process list.
     Verify(VerifyArgs),
-    /// List the active rules.
+    /// List the active rules, or check their examples (`rules check [FILE]`).
     Rules(RulesArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(CompletionsArgs),
@@ -343,11 +344,24 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct RulesArgs {
+    #[command(subcommand)]
+    pub action: Option<RulesAction>,
     #[command(flatten)]
     pub rules: RuleArgs,
     /// Output format (text or json).
     #[arg(long, value_parser = format_parser(), default_value_t = Format::Text)]
     pub format: Format,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum RulesAction {
+    /// Run every rule's `examples` (each must be found) and `negative_examples` (none may
+    /// be): the rules in FILE, else the active rules. Exit 1 if an example fails.
+    Check {
+        /// A rule file to check on its own.
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

@@ -158,6 +158,9 @@ pub struct Finding {
     pub verification: Option<Verification>,
     /// The line carries an inline allow marker (`applivery-leaks:allow`, `gitleaks:allow`).
     pub inline_allowed: bool,
+    /// How the text at the location was decoded into the secret, outermost first (`base64`,
+    /// `url`, `escape`, `concatenation`, `continuation`); empty when written as is.
+    pub decoded: Vec<String>,
     /// Private-tenant Applivery hosts (`*.<tenant>.applivery.io`) named in the same blob:
     /// the only hosts besides the configured API that verification may send this secret to.
     pub tenant_hosts: Vec<String>,
@@ -197,6 +200,7 @@ impl Finding {
             git: None,
             verification: None,
             inline_allowed: false,
+            decoded: Vec::new(),
             tenant_hosts: Vec::new(),
         }
     }
@@ -246,6 +250,31 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub fn fingerprint(rule: &str, path: &str, secret_sha256: &str) -> String {
     let h = sha256_hex(format!("{rule}\0{path}\0{secret_sha256}").as_bytes());
     h[..32].to_string()
+}
+
+/// A line of text with every run of 16 or more token characters redacted: what a message may
+/// show of a line that may hold a secret.
+pub fn redact_line(line: &str) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= 16 {
+            out.push_str(&redact(run));
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for ch in line.chars() {
+        if ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '+' | '/' | '=') {
+            run.push(ch);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(ch);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 /// First four characters, then `…`: enough to tell tokens apart, useless to an attacker.

@@ -37,17 +37,26 @@ pub fn run(cli: Cli) -> Result<u8> {
                 exclude,
                 threads,
             };
-            let det = Detector::new(rules_of(&project.config, &a.scan.rules)?);
+            let det = Detector::new(rules_of(&project.config, &a.scan.rules)?)?;
             let report = source::dir::scan(&det, &opts)?;
             finish(report, det.rules(), &project, &a.scan)
         }
         Command::Stdin(a) => {
             let project = Project::load(&a.scan, Path::new("."))?;
-            let det = Detector::new(rules_of(&project.config, &a.scan.rules)?);
+            let det = Detector::new(rules_of(&project.config, &a.scan.rules)?)?;
             let report = source::stdin::scan(&det, &a.label);
             finish(report, det.rules(), &project, &a.scan)
         }
-        Command::Rules(a) => list_rules(&load_rules(&a.rules)?, a.format),
+        Command::Rules(a) => match &a.action {
+            None => list_rules(&load_rules(&a.rules)?, a.format),
+            Some(crate::cli::RulesAction::Check { file }) => {
+                let rules = match file {
+                    Some(f) => crate::rules::load_file(f)?,
+                    None => load_rules(&a.rules)?,
+                };
+                check_rules(Detector::new(rules)?)
+            }
+        },
         Command::Git(a) if crate::command::sweep::is_sweep(&a) => crate::command::sweep::run(&a),
         Command::Git(a) => {
             let repo = a
@@ -65,14 +74,14 @@ pub fn run(cli: Cli) -> Result<u8> {
                 progress: !a.scan.quiet && io::stderr().is_terminal(),
             };
             let project = Project::load(&a.scan, &source::git::scan_root(&repo)?)?;
-            let det = Detector::new(rules_of(&project.config, &a.scan.rules)?);
+            let det = Detector::new(rules_of(&project.config, &a.scan.rules)?)?;
             let report = source::git::scan(&det, &opts)?;
             finish(report, det.rules(), &project, &a.scan)
         }
         Command::Staged(a) => {
             let staged = source::staged::Staged::open(&a.repo)?;
             let project = Project::load(&a.scan, staged.root())?;
-            let det = Detector::new(rules_of(&project.config, &a.scan.rules)?);
+            let det = Detector::new(rules_of(&project.config, &a.scan.rules)?)?;
             let report = staged.scan(&det)?;
             // Explain a blocked commit, naming only the findings left after suppression.
             finish_with(report, det.rules(), &project, &a.scan, |report, code| {
@@ -263,6 +272,52 @@ pub fn exit_code(report: &Report, fail_on: FailOn) -> u8 {
     } else {
         EXIT_CLEAN
     }
+}
+
+/// `rules check`: every example of every rule must be found by that rule, and no negative
+/// example may be. One line per failure, then a count.
+fn check_rules(det: Detector) -> Result<u8> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let (mut run, mut failed) = (0, 0);
+    for (ri, rule) in det.rules().iter().enumerate() {
+        let cases = rule
+            .examples
+            .iter()
+            .map(|e| (e, true))
+            .chain(rule.negative_examples.iter().map(|e| (e, false)));
+        for (n, (example, positive)) in cases.enumerate() {
+            run += 1;
+            let found = det
+                .detect(example.text.as_bytes(), example.path.as_bytes())
+                .iter()
+                .any(|c| c.rule == ri);
+            if found != positive {
+                failed += 1;
+                let what = if positive {
+                    "example: nothing found"
+                } else {
+                    "negative example: found a secret"
+                };
+                let first = example.text.lines().next().unwrap_or_default();
+                writeln!(
+                    out,
+                    "FAIL {}: rule '{}': {what} (#{}, {})",
+                    rule.origin,
+                    rule.id,
+                    n + 1,
+                    report::escape_control(&crate::finding::redact_line(first))
+                )?;
+            }
+        }
+    }
+    writeln!(out, "{run} example(s), {failed} failed")?;
+    out.flush()?;
+    Ok(if failed > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    })
 }
 
 fn list_rules(rules: &[Rule], format: Format) -> Result<u8> {

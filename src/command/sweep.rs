@@ -92,7 +92,7 @@ pub fn run(a: &GitArgs) -> Result<u8> {
     }
 
     let project = Project::load(&a.scan, &cwd)?;
-    let det = Detector::new(crate::run::rules_of(&project.config, &a.scan.rules)?);
+    let det = Detector::new(crate::run::rules_of(&project.config, &a.scan.rules)?)?;
     let needs_cache = repos
         .iter()
         .any(|r| matches!(r.location, Location::Remote(_)));

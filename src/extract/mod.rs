@@ -65,7 +65,7 @@ pub struct Scan {
 }
 
 /// Extracts the texts of a blob held in memory and runs the detector over each.
-pub fn scan(det: &Detector, data: &[u8]) -> Scan {
+pub fn scan(det: &Detector, data: &[u8], path: &[u8]) -> Scan {
     let ex = extract(data);
     let mut out = Scan {
         bytes: data.len() as u64,
@@ -74,7 +74,7 @@ pub fn scan(det: &Detector, data: &[u8]) -> Scan {
         skipped: ex.skipped,
     };
     for t in ex.texts {
-        if let Scanned::Text { hits, .. } = haystack::scan_slice(det, &t.data) {
+        if let Scanned::Text { hits, .. } = haystack::scan_slice(det, &t.data, path) {
             out.hits.extend(hits.into_iter().map(|mut h| {
                 h.members = t.members.clone();
                 h
@@ -91,7 +91,7 @@ mod tests {
 
     #[test]
     fn a_text_blob_is_one_text_and_a_binary_one_none() {
-        let text = b"APPLIVERY_APP_TOKEN=Zk3qP9xVb2LmN7wQe4RtY6uA\n"; // applivery-leaks:allow (the docs' example token)
+        let text = b"APPLIVERY_APP_TOKEN=Zk3qP9xVb2LmN7wQe4RtY6uA\n"; // applivery-leaks:allow
         let e = extract(text);
         assert!(!e.binary);
         assert_eq!(e.texts.len(), 1);
@@ -100,8 +100,8 @@ mod tests {
         bin.push(0);
         let e = extract(&bin);
         assert!(e.binary && e.texts.is_empty());
-        let det = Detector::new(default_rules());
-        let s = scan(&det, text);
+        let det = Detector::new(default_rules()).unwrap();
+        let s = scan(&det, text, b"");
         assert_eq!(s.hits.len(), 1);
         assert!(s.hits[0].members.is_empty());
     }

@@ -54,6 +54,9 @@ pub fn finding_value(f: &Finding, rules: &[Rule], show: bool) -> Value {
     m.insert("secret_sha256".into(), json!(f.secret_sha256));
     m.insert("fingerprint".into(), json!(f.fingerprint));
     m.insert("context".into(), json!(f.shown_context(show)));
+    if !f.decoded.is_empty() {
+        m.insert("decoded".into(), json!(f.decoded));
+    }
     if let Some(g) = &f.git {
         m.insert("commit".into(), json!(g.commit));
         m.insert("author".into(), json!(g.author_name));

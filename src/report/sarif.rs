@@ -384,6 +384,9 @@ fn result(
 
     let mut props = BTreeMap::new();
     props.insert("secret_sha256".to_string(), json!(f.secret_sha256));
+    if !f.decoded.is_empty() {
+        props.insert("decoded".to_string(), json!(f.decoded));
+    }
     props.insert("fingerprint".to_string(), json!(f.fingerprint));
     props.insert(
         "provenance".to_string(),

@@ -121,6 +121,14 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
             &f.secret_sha256[..16],
             f.fingerprint
         )?;
+        if !f.decoded.is_empty() {
+            writeln!(
+                out,
+                "  {} decoded from {}",
+                p.dim("·"),
+                f.decoded.join(" in ")
+            )?;
+        }
         if let Some(v) = &f.verification {
             // The reason, and the request it rests on: enough to judge the verdict.
             let asked = v

@@ -219,7 +219,7 @@ fn visit(
             buf.clear();
             buf.reserve(meta.len() as usize + 1);
             f.read_to_end(buf)?;
-            let s = crate::extract::scan(det, buf);
+            let s = crate::extract::scan(det, buf, shown.as_bytes());
             Ok(if s.binary {
                 Scanned::Binary { bytes: s.bytes }
             } else {
@@ -229,7 +229,7 @@ fn visit(
                 }
             })
         } else {
-            scan_reader(det, f, buf)
+            scan_reader(det, f, shown.as_bytes(), buf)
         }
     });
     match scanned {

@@ -126,10 +126,10 @@ pub(crate) fn tag_messages(
         let Some(tag) = parse::tag(obj.data()) else {
             continue;
         };
-        if !det.prefilter(tag.message) {
+        if !det.prefilter(tag.message, b"") {
             continue;
         }
-        let Scanned::Text { hits, .. } = scan_slice(det, tag.message) else {
+        let Scanned::Text { hits, .. } = scan_slice(det, tag.message, b"") else {
             continue;
         };
         if hits.is_empty() {
@@ -175,7 +175,7 @@ impl<'a, 'o, 'r> BoundaryCheck<'a, 'o, 'r> {
         for &blob in self.boundary.blobs_at(&p.path) {
             let (det, objects) = (self.det, self.objects);
             let found = self.scanned.entry(blob).or_insert_with(|| {
-                match objects.read(blob).map(|o| scan_slice(det, o.data())) {
+                match objects.read(blob).map(|o| scan_slice(det, o.data(), b"")) {
                     Ok(Scanned::Text { hits, .. }) => {
                         hits.into_iter().map(|h| (h.rule, h.secret)).collect()
                     }

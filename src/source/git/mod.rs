@@ -96,10 +96,10 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
 
     // Pass 2: commits, then trees.
     let scan_message = |m: &[u8]| -> Vec<crate::haystack::Hit> {
-        if !det.prefilter(m) {
+        if !det.prefilter(m, b"") {
             return Vec::new();
         }
-        match scan_slice(det, m) {
+        match scan_slice(det, m, b"") {
             Scanned::Text { hits, .. } => hits,
             Scanned::Binary { .. } => Vec::new(),
         }

@@ -276,7 +276,7 @@ fn scan_change(
     };
     let data = blob.data();
     report.summary.bytes += data.len() as u64;
-    let scanned = crate::extract::scan(det, data);
+    let scanned = crate::extract::scan(det, data, &c.path);
     if scanned.binary {
         report.summary.binary += 1;
         return;
