@@ -205,15 +205,12 @@ impl Finding {
         }
     }
 
-    /// Files the finding under `repository` (a sweep of many): its provenance says so, and
-    /// its fingerprint includes it, so the same file in two repositories is two findings.
+    /// Files the finding under `repository` (a sweep of many). The fingerprint stays what a
+    /// scan of that repository alone computes, so the repository's ignore file and a
+    /// baseline from a single-repository scan keep working in a sweep; reports and `merge`
+    /// tell the same file in two repositories apart by the repository itself.
     pub fn set_repository(&mut self, repository: &str) {
         self.provenance.repository = Some(repository.to_string());
-        self.fingerprint = fingerprint(
-            &self.rule,
-            &format!("{repository}\0{}", self.path),
-            &self.secret_sha256,
-        );
     }
 
     /// The secret as reports show it.
