@@ -16,8 +16,11 @@
 //! cargo build --release --example bench_git
 //! target/release/examples/bench_git --commits 2000 --files 500 --dir /tmp/bench-small
 //! target/release/examples/bench_git --commits 20000 --files 5000 --dir /tmp/bench-large
+//! target/release/examples/bench_git --repo /path/to/git.git   # an existing repository
 //! ```
-//! The repository is kept in DIR and reused when it exists (delete it to rebuild).
+//! The repository is kept in DIR and reused when it exists (delete it to rebuild). With
+//! `--repo`, nothing is built and no planted tokens are checked: the numbers are for that
+//! repository as it is (e.g. a `git clone --no-local --bare` of git.git).
 
 use std::collections::HashMap;
 use std::io::{BufWriter, Write};
@@ -31,6 +34,7 @@ struct Args {
     per_commit: usize,
     dir: PathBuf,
     bin: PathBuf,
+    repo: Option<PathBuf>,
 }
 
 fn main() {
@@ -40,6 +44,7 @@ fn main() {
         per_commit: 5,
         dir: PathBuf::from("/tmp/applivery-leaks-bench"),
         bin: PathBuf::from("target/release/applivery-leaks"),
+        repo: None,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -51,12 +56,16 @@ fn main() {
             "--per-commit" => a.per_commit = v.parse().expect("--per-commit N"),
             "--dir" => a.dir = PathBuf::from(v),
             "--bin" => a.bin = PathBuf::from(v),
+            "--repo" => a.repo = Some(PathBuf::from(v)),
             other => panic!("unknown argument {other}"),
         }
         i += 2;
     }
     let planted_file = a.dir.join("planted.tsv");
-    if !planted_file.exists() {
+    std::fs::create_dir_all(&a.dir).unwrap();
+    if a.repo.is_some() {
+        std::fs::write(&planted_file, "").unwrap();
+    } else if !planted_file.exists() {
         let t = Instant::now();
         build(&a);
         println!("built repository in {:.1}s", t.elapsed().as_secs_f64());
@@ -74,7 +83,7 @@ fn main() {
         })
         .collect();
 
-    let repo = a.dir.join("repo.git");
+    let repo = a.repo.clone().unwrap_or_else(|| a.dir.join("repo.git"));
     let count = |what: &str| -> String {
         let out = Command::new("git")
             .arg("-C")
@@ -114,9 +123,10 @@ fn main() {
     let bytes = s["bytes_scanned"].as_u64().unwrap();
     let secs = took.as_secs_f64();
     println!(
-        "ours   applivery-leaks git: {secs:.2}s ({:.2}x the floor), peak RSS {} MiB",
+        "ours   applivery-leaks git: {secs:.2}s ({:.2}x the floor), peak RSS {} MiB ({:.2}x the floor's)",
         secs / floor.as_secs_f64(),
-        rss / 1024
+        rss / 1024,
+        rss as f64 / floor_rss.max(1) as f64
     );
     println!(
         "       {commits} commits ({:.0}/s), {blobs} unique blobs ({:.0}/s), {:.1} MB of blob content ({:.0} MB/s)",

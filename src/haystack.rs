@@ -29,6 +29,8 @@ pub struct Hit {
     pub context_redacted: String,
     /// The secret's line carries an inline allow marker.
     pub inline_allowed: bool,
+    /// How the text was decoded into the secret (`base64`, `url`, …), outermost first.
+    pub decoded: Vec<&'static str>,
     /// Private-tenant Applivery hosts named anywhere in the blob (see [`tenant_hosts`]).
     pub tenant_hosts: Vec<String>,
     /// The archive members from the blob to the text the hit is in (`extract`); empty when
@@ -49,16 +51,17 @@ pub fn is_binary(data: &[u8]) -> bool {
     memchr::memchr(0, &data[..data.len().min(BINARY_PROBE)]).is_some()
 }
 
-/// Scans a blob held in memory.
-pub fn scan_slice(det: &Detector, data: &[u8]) -> Scanned {
+/// Scans a blob held in memory; `path` (relative to the scan root, empty if unknown) is
+/// evidence too: `ci/applivery.sh` is about Applivery whatever it says.
+pub fn scan_slice(det: &Detector, data: &[u8], path: &[u8]) -> Scanned {
     if is_binary(data) {
         return Scanned::Binary {
             bytes: data.len() as u64,
         };
     }
     let mut hits = Vec::new();
-    if det.prefilter(data) {
-        locate(det, data, (1, 0), 0, data.len(), &mut hits);
+    if det.prefilter(data, path) {
+        locate(det, data, path, (1, 0), 0, data.len(), &mut hits);
     }
     if !hits.is_empty() {
         let mut hosts = Vec::new();
@@ -74,13 +77,19 @@ pub fn scan_slice(det: &Detector, data: &[u8]) -> Scanned {
 /// Scans a stream in chunks of `CHUNK` bytes that overlap by twice the detector's margin,
 /// so a secret (with its context) that straddles a boundary is seen whole exactly once.
 /// `buf` is reused between calls to avoid an allocation per file.
-pub fn scan_reader<R: Read>(det: &Detector, mut r: R, buf: &mut Vec<u8>) -> io::Result<Scanned> {
-    scan_reader_chunked(det, &mut r, buf, CHUNK)
+pub fn scan_reader<R: Read>(
+    det: &Detector,
+    mut r: R,
+    path: &[u8],
+    buf: &mut Vec<u8>,
+) -> io::Result<Scanned> {
+    scan_reader_chunked(det, &mut r, path, buf, CHUNK)
 }
 
 pub fn scan_reader_chunked<R: Read>(
     det: &Detector,
     r: &mut R,
+    path: &[u8],
     buf: &mut Vec<u8>,
     chunk: usize,
 ) -> io::Result<Scanned> {
@@ -112,10 +121,11 @@ pub fn scan_reader_chunked<R: Read>(
             }
         }
         let report_to = if eof { filled } else { filled - margin };
-        if det.prefilter(data) {
+        if det.prefilter(data, path) {
             locate(
                 det,
                 data,
+                path,
                 (base_line, base_column),
                 report_from,
                 report_to,
@@ -221,6 +231,7 @@ fn fill<R: Read>(
 fn locate(
     det: &Detector,
     data: &[u8],
+    path: &[u8],
     (base_line, base_column): (u64, u64),
     from: usize,
     to: usize,
@@ -228,7 +239,7 @@ fn locate(
 ) {
     let mut line = base_line;
     let mut counted_to = 0;
-    let candidates = det.detect(data);
+    let candidates = det.detect(data, path);
     for c in &candidates {
         if c.start < from || c.start >= to {
             continue;
@@ -237,7 +248,12 @@ fn locate(
         counted_to = c.start;
         let (ls, le) = line_bounds(data, c.start, c.end);
         let column = chars(&data[ls..c.start]) + 1 + if ls == 0 { base_column } else { 0 };
-        let end_column = column + chars(&data[c.start..c.end]);
+        // A value joined over lines ends on a later line.
+        let breaks = memchr::memchr_iter(b'\n', &data[c.start..c.end]).count() as u64;
+        let end_column = match memchr::memrchr(b'\n', &data[c.start..c.end]) {
+            Some(p) => chars(&data[c.start + p + 1..c.end]) + 1,
+            None => column + chars(&data[c.start..c.end]),
+        };
         let on_line: Vec<(usize, usize)> = candidates
             .iter()
             .filter(|o| o.start >= ls && o.end <= le)
@@ -248,13 +264,14 @@ fn locate(
             secret: String::from_utf8_lossy(&det.secret(c, data)).into_owned(),
             line,
             column,
-            end_line: line,
+            end_line: line + breaks,
             end_column,
             context: context_line(data, ls, le, c.start, c.end, &[]),
             context_redacted: context_line(data, ls, le, c.start, c.end, &on_line),
             inline_allowed: INLINE_MARKERS
                 .iter()
                 .any(|m| memchr::memmem::find(&data[ls..le], m).is_some()),
+            decoded: c.decoded.clone(),
             tenant_hosts: Vec::new(),
             members: Vec::new(),
         });
@@ -327,11 +344,11 @@ mod tests {
     use crate::rules::default_rules;
 
     const T: &str = "Zk3qP9xVb2LmN7wQe4RtY6uA";
-    const T2: &str = "Qw8rT5yU1iO3pA6sD9fG2hJk";
+    const T2: &str = "Qw8rT5yU1iO3pA6sD9fG2hJk"; // applivery-leaks:allow
 
     #[test]
     fn chunk_boundaries_do_not_change_results() {
-        let det = Detector::new(default_rules());
+        let det = Detector::new(default_rules()).unwrap();
         let mut text = String::new();
         for i in 0..400 {
             text.push_str(&format!("line {i} filler text here\n"));
@@ -339,12 +356,12 @@ mod tests {
                 text.push_str(&format!("APPLIVERY_APP_TOKEN={T}\n"));
             }
         }
-        let whole = scan_slice(&det, text.as_bytes());
+        let whole = scan_slice(&det, text.as_bytes(), b"");
         let margin = det.margin();
         for chunk in [4 * margin, 4 * margin + 1, 4 * margin + 4099] {
             let mut buf = Vec::new();
             let mut r = std::io::Cursor::new(text.repeat(3).into_bytes());
-            let got = scan_reader_chunked(&det, &mut r, &mut buf, chunk).unwrap();
+            let got = scan_reader_chunked(&det, &mut r, b"", &mut buf, chunk).unwrap();
             let Scanned::Text { hits, .. } = got else {
                 panic!()
             };
@@ -363,10 +380,10 @@ mod tests {
 
     #[test]
     fn redacted_context_hides_every_secret_on_the_line_as_written() {
-        let det = Detector::new(default_rules());
+        let det = Detector::new(default_rules()).unwrap();
         // Two tokens on one line, and a long line cut near a third one.
         let text = format!("APPLIVERY_APP_TOKEN={T} APPLIVERY_TOKEN_2={T2}\n");
-        let Scanned::Text { hits, .. } = scan_slice(&det, text.as_bytes()) else {
+        let Scanned::Text { hits, .. } = scan_slice(&det, text.as_bytes(), b"") else {
             panic!()
         };
         assert_eq!(hits.len(), 2);
@@ -377,11 +394,11 @@ mod tests {
             );
         }
         // A base64-encoded token is redacted as written, not only as decoded.
-        let b64 = "WmszcVA5eFZiMkxtTjd3UWU0UnRZNnVB"; // base64 of T
+        let b64 = "WmszcVA5eFZiMkxtTjd3UWU0UnRZNnVB"; // base64 of T (applivery-leaks:allow)
         let text = format!(
             "kind: Secret\nmetadata:\n  name: applivery\ndata:\n  APPLIVERY_APP_TOKEN: {b64}\n"
         );
-        let Scanned::Text { hits, .. } = scan_slice(&det, text.as_bytes()) else {
+        let Scanned::Text { hits, .. } = scan_slice(&det, text.as_bytes(), b"") else {
             panic!()
         };
         assert_eq!(hits.len(), 1);
@@ -396,7 +413,7 @@ mod tests {
             " ".repeat(52),
             "trailing words ".repeat(8)
         );
-        let Scanned::Text { hits, .. } = scan_slice(&det, text.as_bytes()) else {
+        let Scanned::Text { hits, .. } = scan_slice(&det, text.as_bytes(), b"") else {
             panic!()
         };
         assert_eq!(hits.len(), 2);
@@ -417,26 +434,26 @@ mod tests {
                 Err(io::Error::other("read past the binary check"))
             }
         }
-        let det = Detector::new(default_rules());
+        let det = Detector::new(default_rules()).unwrap();
         let mut r = io::Cursor::new(vec![0u8; 2 * CHUNK]).chain(Fails);
-        let got = scan_reader(&det, &mut r, &mut Vec::new()).unwrap();
+        let got = scan_reader(&det, &mut r, b"", &mut Vec::new()).unwrap();
         assert!(matches!(got, Scanned::Binary { bytes } if bytes < 2 * CHUNK as u64));
     }
 
     #[test]
     fn binary_is_skipped() {
-        let det = Detector::new(default_rules());
+        let det = Detector::new(default_rules()).unwrap();
         let mut data = b"applivery_token=".to_vec();
         data.extend_from_slice(T.as_bytes());
         data.push(0);
-        assert_eq!(scan_slice(&det, &data), Scanned::Binary { bytes: 41 });
+        assert_eq!(scan_slice(&det, &data, b""), Scanned::Binary { bytes: 41 });
     }
 
     #[test]
     fn columns_count_characters() {
-        let det = Detector::new(default_rules());
+        let det = Detector::new(default_rules()).unwrap();
         let text = format!("é applivery_token={T}\n");
-        let Scanned::Text { hits, .. } = scan_slice(&det, text.as_bytes()) else {
+        let Scanned::Text { hits, .. } = scan_slice(&det, text.as_bytes(), b"") else {
             panic!()
         };
         assert_eq!(hits[0].column, 19);
@@ -447,7 +464,7 @@ mod tests {
     fn tokens_straddling_chunk_boundaries_on_one_long_line() {
         // No newline at all: line starts are cut by the detector's bounded look-around, which
         // must give the same answer whichever chunk a token falls in.
-        let det = Detector::new(default_rules());
+        let det = Detector::new(default_rules()).unwrap();
         let margin = det.margin();
         let mut text = String::new();
         let mut planted = 0;
@@ -458,7 +475,7 @@ mod tests {
                 planted += 1;
             }
         }
-        let Scanned::Text { hits: whole, .. } = scan_slice(&det, text.as_bytes()) else {
+        let Scanned::Text { hits: whole, .. } = scan_slice(&det, text.as_bytes(), b"") else {
             panic!()
         };
         assert_eq!(whole.len(), planted);
@@ -466,7 +483,7 @@ mod tests {
             let mut buf = Vec::new();
             let mut r = std::io::Cursor::new(text.as_bytes());
             let Scanned::Text { hits, .. } =
-                scan_reader_chunked(&det, &mut r, &mut buf, chunk).unwrap()
+                scan_reader_chunked(&det, &mut r, b"", &mut buf, chunk).unwrap()
             else {
                 panic!()
             };
@@ -519,7 +536,7 @@ mod tests {
 
     #[test]
     fn short_reads_and_a_dirty_reused_buffer_change_nothing() {
-        let det = Detector::new(default_rules());
+        let det = Detector::new(default_rules()).unwrap();
         let mut text = String::new();
         for i in 0..3000 {
             text.push_str(&format!("row {i}\r\n"));
@@ -527,12 +544,13 @@ mod tests {
                 text.push_str(&format!("APPLIVERY_APP_TOKEN={T}\r\n"));
             }
         }
-        let Scanned::Text { hits: whole, .. } = scan_slice(&det, text.as_bytes()) else {
+        let Scanned::Text { hits: whole, .. } = scan_slice(&det, text.as_bytes(), b"") else {
             panic!()
         };
         // A buffer left full of another blob's bytes, as the directory walker hands it over.
         let mut buf = vec![b'x'; 3 * det.margin()];
-        let got = scan_reader_chunked(&det, &mut Trickle(text.as_bytes()), &mut buf, 0).unwrap();
+        let got =
+            scan_reader_chunked(&det, &mut Trickle(text.as_bytes()), b"", &mut buf, 0).unwrap();
         assert_eq!(
             got,
             Scanned::Text {

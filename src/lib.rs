@@ -3,8 +3,13 @@
 //! SARIF. The binary (`main.rs`) is a thin shell around `run::run`; the library exists so
 //! benchmarks and tests can drive the same code.
 //!
-//! Data flows one way: source → haystack → detector → finding → suppression →
-//! verification → report.
+//! Data flows one way: source → extract → detector → finding → suppression →
+//! verification → report (ARCHITECTURE.md maps each stage to its files).
+//!
+//! No unsafe code, with one reviewed exception: libgit2's pack-window limits can only be set
+//! through an unsafe call (`source::git::limit_pack_windows`). `forbid` cannot be lifted for
+//! one call, so the crate denies unsafe code and that one function allows it.
+#![deny(unsafe_code)]
 
 pub mod cli;
 pub mod command;
@@ -13,11 +18,14 @@ pub mod detect;
 pub mod extract;
 pub mod finding;
 pub mod haystack;
+pub mod net;
 pub mod provenance;
 pub mod report;
 pub mod rules;
 pub mod run;
 pub mod source;
 pub mod suppress;
+pub mod sweep;
+pub mod sync;
 pub mod time;
 pub mod verify;

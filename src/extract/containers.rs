@@ -312,7 +312,8 @@ impl Walker<'_> {
                     self.tar(&mut whole, chain, depth);
                     Ok(())
                 } else {
-                    let inner = decompressed_name(chain.last().map_or(self.name, String::as_str));
+                    let inner =
+                        decompressed_name(chain.last().map_or(self.name.as_str(), String::as_str));
                     self.stream_as(&mut whole, chain, depth + 1, Some(inner))
                 }
             }

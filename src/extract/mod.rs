@@ -104,7 +104,7 @@ pub fn extract<'a>(settings: &Settings, data: &'a [u8]) -> Extracted<'a> {
         };
     }
     let budget = Budget::new(settings);
-    let mut w = Walker::new(settings, &budget, "", Sink::Collect(Vec::new()));
+    let mut w = Walker::new(settings, &budget, b"", Sink::Collect(Vec::new()));
     w.bytes(&mut Vec::new(), 0, data);
     let opened = w.opened;
     let (out, texts) = w.finish();
@@ -131,23 +131,23 @@ pub struct Scan {
     pub errors: Vec<Problem>,
 }
 
-/// Extracts the texts of a blob held in memory and runs the detector over each. `name` is
-/// the blob's path, used to match member paths against exclusion globs ("" when unknown,
-/// as for a blob of history scanned once for every path that holds it).
-pub fn scan(det: &Detector, settings: &Settings, name: &str, data: &[u8]) -> Scan {
+/// Extracts the texts of a blob held in memory and runs the detector over each. `path` is
+/// the blob's path: evidence for the detector (a member is judged under its own name), and
+/// what member paths are matched against exclusion globs under (empty when unknown).
+pub fn scan(det: &Detector, settings: &Settings, path: &[u8], data: &[u8]) -> Scan {
     let mut out = Scan {
         bytes: data.len() as u64,
         ..Scan::default()
     };
     if settings.max_depth == 0 || containers::sniff(probe(data)) == Kind::Text {
-        match haystack::scan_slice(det, data) {
+        match haystack::scan_slice(det, data, path) {
             Scanned::Text { hits, .. } => out.hits = hits,
             Scanned::Binary { .. } => out.binary = true,
         }
         return out;
     }
     let budget = Budget::new(settings);
-    let mut w = Walker::new(settings, &budget, name, Sink::Detect(det));
+    let mut w = Walker::new(settings, &budget, path, Sink::Detect(det));
     w.bytes(&mut Vec::new(), 0, data);
     let opened = w.opened;
     let (found, _) = w.finish();
@@ -164,7 +164,7 @@ pub fn scan(det: &Detector, settings: &Settings, name: &str, data: &[u8]) -> Sca
 pub fn scan_file(
     det: &Detector,
     settings: &Settings,
-    name: &str,
+    path: &[u8],
     file: &mut File,
 ) -> io::Result<Option<Scan>> {
     if settings.max_depth == 0 {
@@ -182,7 +182,7 @@ pub fn scan_file(
     }
     let len = file.metadata()?.len();
     let budget = Budget::new(settings);
-    let mut w = Walker::new(settings, &budget, name, Sink::Detect(det));
+    let mut w = Walker::new(settings, &budget, path, Sink::Detect(det));
     let mut chain = Vec::new();
     if kind == Kind::Zip {
         w.opened = true;
@@ -228,8 +228,10 @@ enum Sink<'a> {
 pub(crate) struct Walker<'a> {
     settings: &'a Settings,
     budget: &'a Budget,
-    /// The blob's path, for exclusion globs.
-    name: &'a str,
+    /// The blob's path: evidence for the detector, and where exclusion globs start.
+    path: &'a [u8],
+    /// The same, as text.
+    name: String,
     sink: Sink<'a>,
     found: Scan,
     /// Something was opened or rendered (the blob is not just "binary").
@@ -239,11 +241,12 @@ pub(crate) struct Walker<'a> {
 }
 
 impl<'a> Walker<'a> {
-    fn new(settings: &'a Settings, budget: &'a Budget, name: &'a str, sink: Sink<'a>) -> Self {
+    fn new(settings: &'a Settings, budget: &'a Budget, path: &'a [u8], sink: Sink<'a>) -> Self {
         Walker {
             settings,
             budget,
-            name,
+            path,
+            name: String::from_utf8_lossy(path).into_owned(),
             sink,
             found: Scan::default(),
             opened: false,
@@ -274,9 +277,12 @@ impl<'a> Walker<'a> {
                 continue;
             }
             let text = format!("applivery-artefact-string = \"{s}\"\n");
+            let path = self.text_path(chain);
             match &mut self.sink {
                 Sink::Detect(det) => {
-                    if let Scanned::Text { hits, .. } = haystack::scan_slice(det, text.as_bytes()) {
+                    if let Scanned::Text { hits, .. } =
+                        haystack::scan_slice(det, text.as_bytes(), &path)
+                    {
                         for mut h in hits {
                             h.line = line;
                             h.end_line = line;
@@ -290,6 +296,15 @@ impl<'a> Walker<'a> {
                     data: Cow::Owned(text.into_bytes()),
                 }),
             }
+        }
+    }
+
+    /// The path the detector judges a text under: the innermost member's name (its own
+    /// file name says what it is: `assets/applivery.json`), or the blob's path.
+    fn text_path(&self, chain: &[String]) -> Vec<u8> {
+        match chain.last() {
+            Some(m) => m.as_bytes().to_vec(),
+            None => self.path.to_vec(),
         }
     }
 
@@ -356,9 +371,10 @@ impl<'a> Walker<'a> {
     /// A text held in memory.
     fn text(&mut self, chain: &[String], data: &[u8]) {
         self.opened = true;
+        let path = self.text_path(chain);
         match &mut self.sink {
             Sink::Detect(det) => {
-                if let Scanned::Text { hits, .. } = haystack::scan_slice(det, data) {
+                if let Scanned::Text { hits, .. } = haystack::scan_slice(det, data, &path) {
                     self.found.hits.extend(hits.into_iter().map(|mut h| {
                         h.members = chain.to_vec();
                         h
@@ -380,9 +396,11 @@ impl<'a> Walker<'a> {
             seen: false,
             tail: Vec::new(),
         };
+        let path = self.text_path(chain);
         match &mut self.sink {
             Sink::Detect(det) => {
-                let scanned = haystack::scan_reader_chunked(det, &mut watch, &mut self.buf, CHUNK);
+                let scanned =
+                    haystack::scan_reader_chunked(det, &mut watch, &path, &mut self.buf, CHUNK);
                 if self.buf.capacity() > 4 * CHUNK {
                     self.buf = Vec::new();
                 }
@@ -604,7 +622,7 @@ mod tests {
     #[test]
     fn a_text_blob_is_one_text_and_a_binary_one_none() {
         let s = Settings::default();
-        let text = b"APPLIVERY_APP_TOKEN=Zk3qP9xVb2LmN7wQe4RtY6uA\n";
+        let text = b"APPLIVERY_APP_TOKEN=Zk3qP9xVb2LmN7wQe4RtY6uA\n"; // applivery-leaks:allow
         let e = extract(&s, text);
         assert!(!e.binary);
         assert_eq!(e.texts.len(), 1);
@@ -613,8 +631,8 @@ mod tests {
         bin.push(0);
         let e = extract(&s, &bin);
         assert!(e.binary && e.texts.is_empty());
-        let det = Detector::new(default_rules());
-        let found = scan(&det, &s, "x", text);
+        let det = Detector::new(default_rules()).unwrap();
+        let found = scan(&det, &s, b"x", text);
         assert_eq!(found.hits.len(), 1);
         assert!(found.hits[0].members.is_empty());
     }

@@ -111,7 +111,8 @@ pub fn build(report: &Report, rules: &[Rule], show: bool) -> Sarif {
         run.artifacts = Some(artifacts.list);
     }
 
-    if let Some(g) = &report.summary.git {
+    // A sweep of many repositories has no one repository to name (each result names its own).
+    if let (Some(g), None) = (&report.summary.git, &report.summary.repositories) {
         let mut vcs = VersionControlDetails::builder()
             .repository_uri(dir_uri(&root))
             .mapped_to(ArtifactLocation::builder().uri_base_id(SRCROOT).build())
@@ -377,7 +378,10 @@ fn result(
     if let (Some(g), None) = (&f.git, outer) {
         location.logical_locations = Some(vec![LogicalLocation::builder()
             .name(f.path.clone())
-            .fully_qualified_name(format!("{}:{}", g.commit, f.path))
+            .fully_qualified_name(match &f.provenance.repository {
+                Some(r) => format!("{r}@{}:{}", g.commit, f.path),
+                None => format!("{}:{}", g.commit, f.path),
+            })
             .kind("resource")
             .build()]);
         location.message = Some(
@@ -393,6 +397,9 @@ fn result(
 
     let mut props = BTreeMap::new();
     props.insert("secret_sha256".to_string(), json!(f.secret_sha256));
+    if !f.decoded.is_empty() {
+        props.insert("decoded".to_string(), json!(f.decoded));
+    }
     props.insert("fingerprint".to_string(), json!(f.fingerprint));
     props.insert(
         "provenance".to_string(),
@@ -400,6 +407,10 @@ fn result(
     );
     if show {
         props.insert("secret".to_string(), json!(f.secret));
+    }
+    if let Some(r) = &f.provenance.repository {
+        // A sweep of many repositories: which one (its password-free identity).
+        props.insert("repository".to_string(), json!(r));
     }
     if let Some(g) = &f.git {
         props.insert("commit".to_string(), json!(g.commit));
@@ -521,15 +532,15 @@ fn dir_uri(dir: &Path) -> String {
 /// Percent-encodes everything but unreserved characters and `/` (RFC 3986), byte by byte of
 /// the UTF-8 form: spaces, `#`, `%`, `?`, `:` and non-ASCII names stay unambiguous paths.
 pub fn encode_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for &b in path.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    // RFC 3986 unreserved characters stay, and `/` separates path segments.
+    const KEEP: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~')
+        .remove(b'/');
+    utf8_percent_encode(path, KEEP).to_string()
 }
 
 /// SARIF consumers want messages to be sentences ending with a period.
@@ -616,6 +627,7 @@ mod tests {
                 commits: vec![commit.clone()],
                 commit_count: 1,
                 in_head: i == 0,
+                last: None,
             });
             f.verification = Some(Verification {
                 status,

@@ -221,13 +221,18 @@ fn visit(
             buf.clear();
             buf.reserve(meta.len() as usize + 1);
             f.read_to_end(buf)?;
-            Ok(crate::extract::scan(det, &opts.archives, &shown, buf))
+            Ok(crate::extract::scan(
+                det,
+                &opts.archives,
+                shown.as_bytes(),
+                buf,
+            ))
         } else {
             // An archive is read through the file (a zip seeks to each member); anything
             // else streams in chunks.
-            match crate::extract::scan_file(det, &opts.archives, &shown, &mut f)? {
+            match crate::extract::scan_file(det, &opts.archives, shown.as_bytes(), &mut f)? {
                 Some(s) => Ok(s),
-                None => scan_reader(det, f, buf).map(|s| match s {
+                None => scan_reader(det, f, shown.as_bytes(), buf).map(|s| match s {
                     Scanned::Text { bytes, hits } => crate::extract::Scan {
                         bytes,
                         hits,

@@ -29,6 +29,7 @@ pub fn finding(det: &Detector, provenance: Provenance, hit: Hit) -> Finding {
     );
     f.context_redacted = hit.context_redacted;
     f.inline_allowed = hit.inline_allowed;
+    f.decoded = hit.decoded.iter().map(|d| d.to_string()).collect();
     f.tenant_hosts = hit.tenant_hosts;
     f
 }

@@ -102,7 +102,7 @@ struct Pacer {
 impl Pacer {
     /// The instant this request may start, or `None` if that is past the deadline.
     fn reserve(&self, deadline: Instant) -> Option<Instant> {
-        let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        let mut next = crate::sync::lock(&self.next);
         let slot = (*next).max(Instant::now());
         if slot >= deadline {
             return None;
@@ -112,7 +112,7 @@ impl Pacer {
     }
 
     fn pause_until(&self, t: Instant) {
-        let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        let mut next = crate::sync::lock(&self.next);
         if *next < t {
             *next = t;
         }
@@ -172,13 +172,11 @@ where
                     sent,
                     checked_at: rfc3339(SystemTime::now()),
                 };
-                results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(settled);
+                crate::sync::lock(&results)[i] = Some(settled);
             });
         }
     });
-    results
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
+    crate::sync::into_inner(results)
         .into_iter()
         .map(|v| {
             v.unwrap_or_else(|| Settled {

@@ -98,10 +98,10 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
 
     // Pass 2: commits, then trees.
     let scan_message = |m: &[u8]| -> Vec<crate::haystack::Hit> {
-        if !det.prefilter(m) {
+        if !det.prefilter(m, b"") {
             return Vec::new();
         }
-        match scan_slice(det, m) {
+        match scan_slice(det, m, b"") {
             Scanned::Text { hits, .. } => hits,
             Scanned::Binary { .. } => Vec::new(),
         }
@@ -115,6 +115,9 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
     );
     errors.append(&mut history.errors);
     let mut graph = graph::Graph::default();
+    // A blob is judged under the first of its paths that is evidence (`applivery.json`):
+    // one read per blob, and findings are reported at every path it has.
+    let matters: graph::PathMatters = &|p: &[u8]| det.path_matters(p);
     for &b in &roots.blobs {
         graph.blob(b);
     }
@@ -122,14 +125,14 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
         let b = walk::boundary(&objects, &history.boundary);
         warnings.extend(b.warnings.iter().cloned());
         let trees: Vec<Oid> = history.commits.iter().map(|c| c.tree).collect();
-        let found = walk::range_trees(&objects, &trees, &b, &mut graph);
+        let found = walk::range_trees(&objects, &trees, &b, &mut graph, matters);
         errors.extend(found.errors);
         report_submodules(&mut report, found.submodules);
         Some(b)
     } else {
         let mut trees: Vec<Oid> = history.commits.iter().map(|c| c.tree).collect();
         trees.extend(&roots.trees);
-        let found = walk::trees(&store, &mut graph, &trees, &pool, &progress);
+        let found = walk::trees(&store, &mut graph, &trees, matters, &pool, &progress);
         errors.extend(found.errors);
         report_submodules(&mut report, found.submodules);
         if opts.include_unreachable {
@@ -144,7 +147,7 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
                 .iter()
                 .map(|c| c.tree)
                 .collect();
-            let found = walk::trees(&store, &mut graph, &trees, &pool, &progress);
+            let found = walk::trees(&store, &mut graph, &trees, matters, &pool, &progress);
             errors.extend(found.errors);
             report_submodules(&mut report, found.submodules);
         }
@@ -156,7 +159,7 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
     let blobs = scan::blobs(
         det,
         &store,
-        &graph.blobs,
+        &graph,
         (opts.max_file_size, &opts.archives),
         &pool,
         &progress,
@@ -269,9 +272,9 @@ const PACK_WINDOW: usize = 16 << 20;
 
 #[allow(unsafe_code)]
 fn limit_pack_windows() {
-    // SAFETY: this sets a process-wide libgit2 option. git2 initialises libgit2 before the
-    // call, and the sweep calls it before it opens any repository, on the main thread, with
-    // no other libgit2 work under way.
+    // SAFETY: these set process-wide libgit2 options that libgit2 reads when it maps a pack
+    // window. git2 initialises libgit2 before the call, and the sweep makes it on the main
+    // thread before its workers start, with no other libgit2 work under way in the process.
     unsafe {
         let _ = git2::opts::set_mwindow_size(PACK_WINDOW);
         let _ = git2::opts::set_mwindow_mapped_limit(PACK_WINDOWS);

@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::graph::Graph;
 use super::objects::{id, Id, Objects, Store};
 use super::walk::BATCH;
 use crate::detect::Detector;
@@ -55,20 +56,23 @@ pub(crate) struct MemberProblem {
 pub(crate) fn blobs(
     det: &Detector,
     store: &Store,
-    blobs: &[Oid],
+    graph: &Graph,
     (max_size, archives): (Option<u64>, &crate::extract::Settings),
     pool: &rayon::ThreadPool,
     progress: &ProgressBar,
 ) -> Blobs {
-    let mut order: Vec<(u32, u64, Oid)> = blobs
+    // Blob indexes in pack order.
+    let mut order: Vec<(u32, u64, usize)> = graph
+        .blobs
         .iter()
-        .map(|&b| {
+        .enumerate()
+        .map(|(i, &b)| {
             let (p, o) = super::packs::key(&store.packs, b);
-            (p, o, b)
+            (p, o, i)
         })
         .collect();
     order.sort_unstable();
-    let order: Vec<Oid> = order.into_iter().map(|k| k.2).collect();
+    let order: Vec<usize> = order.into_iter().map(|k| k.2).collect();
 
     progress.set_length(order.len() as u64);
     progress.set_position(0);
@@ -94,12 +98,15 @@ pub(crate) fn blobs(
                     .and_then(|r| Objects::new(r, store.loose()))
                 {
                     Ok(objects) => {
-                        for &oid in chunk {
-                            scan_blob(det, &objects, oid, (max_size, archives), &mut out);
+                        for &b in chunk {
+                            let (oid, path) = (graph.blobs[b], graph.judged_path(b));
+                            scan_blob(det, &objects, oid, path, (max_size, archives), &mut out);
                         }
                     }
                     // Fail closed: every blob of the chunk is listed as unread.
-                    Err(e) => out.errors.extend(chunk.iter().map(|&b| (b, e.clone()))),
+                    Err(e) => out
+                        .errors
+                        .extend(chunk.iter().map(|&b| (graph.blobs[b], e.clone()))),
                 }
                 bytes_done.fetch_add(out.bytes, Ordering::Relaxed);
                 found.fetch_add(out.hits.len() as u64, Ordering::Relaxed);
@@ -112,17 +119,18 @@ pub(crate) fn blobs(
                         found.load(Ordering::Relaxed)
                     ));
                 }
-                total.lock().unwrap_or_else(|e| e.into_inner()).absorb(out);
+                crate::sync::lock(&total).absorb(out);
             },
         );
     });
-    total.into_inner().unwrap_or_else(|e| e.into_inner())
+    crate::sync::into_inner(total)
 }
 
 fn scan_blob(
     det: &Detector,
     objects: &Objects,
     oid: Oid,
+    path: &[u8],
     (max, archives): (Option<u64>, &crate::extract::Settings),
     out: &mut Blobs,
 ) {
@@ -146,8 +154,9 @@ fn scan_blob(
             return;
         }
     };
-    // Read once for every path that holds it, so no path to match exclusions against.
-    let s = crate::extract::scan(det, archives, "", obj.data());
+    // The path the blob is judged under is the first of its paths that is evidence; a
+    // blob is read once for all its paths, so member exclusions apply to findings later.
+    let s = crate::extract::scan(det, archives, path, obj.data());
     for (list, damaged) in [(s.skipped, false), (s.errors, true)] {
         out.members
             .extend(list.into_iter().map(|(members, reason)| MemberProblem {

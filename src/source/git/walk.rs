@@ -14,7 +14,7 @@ use indicatif::ProgressBar;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::graph::{join, Graph, Pending};
+use super::graph::{join, Graph, PathMatters, Pending};
 use super::objects::{id, Id, Kind, Objects, Store};
 use super::parse::{self, Mode};
 use crate::haystack::Hit;
@@ -227,6 +227,7 @@ pub(crate) fn trees(
     store: &Store,
     graph: &mut Graph,
     roots: &[Oid],
+    matters: PathMatters,
     pool: &rayon::ThreadPool,
     progress: &ProgressBar,
 ) -> Found {
@@ -263,13 +264,13 @@ pub(crate) fn trees(
                 };
                 let read: Vec<_> = chunk.iter().map(|p| (p, objects.read(p.oid))).collect();
                 let mut queue = Vec::new();
-                let mut g = shared.lock().unwrap_or_else(|e| e.into_inner());
+                let mut g = crate::sync::lock(&shared);
                 let (graph, found) = &mut *g;
                 for (p, obj) in read {
                     match obj {
                         Ok(obj) => {
                             let (subs, damaged) =
-                                graph.record(p.node, &p.path, obj.data(), &mut queue);
+                                graph.record(p.node, &p.path, obj.data(), &mut queue, matters);
                             found.submodules.extend(
                                 subs.iter().map(|s| String::from_utf8_lossy(s).into_owned()),
                             );
@@ -293,19 +294,19 @@ pub(crate) fn trees(
                 let blobs = graph.blobs.len();
                 drop(g);
                 progress.set_message(format!("walking trees: {trees} tree(s), {blobs} blob(s)"));
-                next.lock().unwrap_or_else(|e| e.into_inner()).extend(queue);
+                crate::sync::lock(&next).extend(queue);
             });
         });
-        level = next.into_inner().unwrap_or_else(|e| e.into_inner());
+        level = crate::sync::into_inner(next);
     }
-    let (g, found) = shared.into_inner().unwrap_or_else(|e| e.into_inner());
+    let (g, found) = crate::sync::into_inner(shared);
     *graph = g;
     found
 }
 
 /// Fail closed: the trees a worker could not read are listed, never silently dropped.
 fn fail_chunk(shared: &Mutex<(Graph, Found)>, chunk: &[Pending], reason: &str) {
-    let mut g = shared.lock().unwrap_or_else(|e| e.into_inner());
+    let mut g = crate::sync::lock(shared);
     for p in chunk {
         g.0.record_unreadable(p.node);
         g.1.errors.push(Problem::new(
@@ -382,6 +383,7 @@ pub(crate) fn range_trees(
     roots: &[Oid],
     boundary: &Boundary,
     graph: &mut Graph,
+    matters: PathMatters,
 ) -> Found {
     let mut found = Found::default();
     let mut seen_at: HashSet<(Vec<u8>, Oid)> = HashSet::new();
@@ -404,6 +406,7 @@ pub(crate) fn range_trees(
                 }
             };
             let mut it = parse::entries(obj.data());
+            let dir_matters = matters(&prefix);
             for e in it.by_ref() {
                 let path = join(&prefix, e.name);
                 let oid = Oid::from_bytes(e.id).expect("20 bytes");
@@ -411,7 +414,7 @@ pub(crate) fn range_trees(
                     Mode::Tree => stack.push((oid, path)),
                     Mode::Blob => {
                         if !boundary.had(&path, oid) {
-                            graph.blob(oid);
+                            graph.blob_at(oid, &prefix, e.name, dir_matters, matters);
                         }
                     }
                     Mode::Submodule => {

@@ -283,7 +283,7 @@ fn scan_change(
     };
     let data = blob.data();
     report.summary.bytes += data.len() as u64;
-    let scanned = crate::extract::scan(det, archives, &path, data);
+    let scanned = crate::extract::scan(det, archives, &c.path, data);
     let at = Provenance::file(path.as_str());
     for (members, reason) in scanned.skipped {
         report
