@@ -1,7 +1,8 @@
 //! Resource tables (`resources.arsc` in an APK), per the published `ResTable` chunk format:
 //! every string-typed resource rendered as `<string name="applivery_token">…</string>`
 //! (`resValue "string", …` in Gradle ends up here), then every string of the global pool,
-//! each followed by a blank line so neighbours are not read as keys. Fuzzed as
+//! each in a section of its own (after `---`) so neighbours are read as neither its key nor
+//! its owner. Fuzzed as
 //! `fuzz/fuzz_targets/arsc.rs`.
 
 use std::io::Write as _;
@@ -35,14 +36,14 @@ pub(crate) fn render(data: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
     if !any {
         return Err("no chunks".into());
     }
-    out.push(b'\n');
     for i in 0..global.len() as u32 {
         if out.len() > cap {
             break;
         }
         if let Some(s) = global.get(i) {
+            out.extend_from_slice(b"---\n");
             out.extend_from_slice(s.as_bytes());
-            out.extend_from_slice(b"\n\n");
+            out.push(b'\n');
         }
     }
     Ok(())

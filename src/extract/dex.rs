@@ -5,9 +5,9 @@
 //!    field in code (`const-string` then `sput-object` / `iput-object`), and a string passed
 //!    to a method of an Applivery class or named for Applivery
 //!    (`com.applivery.sdk.Applivery.init(…, "…", …)`) — one line each;
-//! 2. the string table, each string followed by a blank line: the table is sorted, so a
-//!    string's neighbours say nothing about it, and the blank line keeps the detector from
-//!    reading one as the key of the next.
+//! 2. the string table, each string in a section of its own (after a `---` line): the
+//!    table is sorted, so a string's neighbours say nothing about it, and the section break
+//!    keeps the detector from reading one as the key or the owner of the next.
 //!
 //! No maintained crate reads DEX for this; the parser is small, checks every offset
 //! against the file, and is fuzzed (`fuzz/fuzz_targets/dex.rs`).
@@ -153,15 +153,16 @@ pub(crate) fn render(data: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
             class(&dex, class_data, static_values, out, cap);
         }
     }
-    // A blank line first: the last field line is no key of the first string.
-    out.push(b'\n');
+    // Each string of the table is a section of its own (`---`): the table is sorted, so a
+    // neighbour is neither a string's key nor its owner.
     for i in 0..dex.strings.0 {
         if out.len() > cap {
             break;
         }
         let Some(s) = dex.string(i) else { continue };
+        out.extend_from_slice(b"---\n");
         out.extend_from_slice(s.as_bytes());
-        out.extend_from_slice(b"\n\n");
+        out.push(b'\n');
     }
     Ok(())
 }

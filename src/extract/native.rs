@@ -1,8 +1,9 @@
 //! Native code — ELF (`.so`, Linux binaries), Mach-O (an iOS app's executable, frameworks,
 //! universal binaries) and Java class files — read as `strings` would: every run of at
-//! least `MIN_RUN` printable ASCII characters, and every such run in UTF-16LE, one per
-//! line, in file order. Order matters: a compiler lays out the string literals of one source
-//! file together, so `"AppliveryToken"` next to its value keeps its meaning.
+//! least `MIN_RUN` printable ASCII characters, and every such run in UTF-16LE, in file
+//! order, each in a section of its own (after a `---` line): symbol tables put unrelated
+//! names side by side, so neighbours are not taken as a string's key or owner. Keyless
+//! strings are judged by the binary's own Applivery context instead (see `extract`).
 //!
 //! Strings shaped exactly like an App token are also handed back as candidates for the
 //! artefact-context check (see the module above).
@@ -146,7 +147,11 @@ impl<R: Read> Strings<R> {
             return;
         }
         for part in run.chunks(MAX_LINE) {
-            *lines += 1;
+            // Each string is a section of its own: a symbol table puts unrelated names side
+            // by side, so a neighbour is neither a string's key nor its owner. A string that
+            // carries its own key (`APPLIVERY_TOKEN=…`) is still judged as it stands.
+            out.extend_from_slice(b"---\n");
+            *lines += 2;
             if let Some(tokens) = tokens
                 .as_deref_mut()
                 .filter(|t| t.len() < MAX_TOKENS && token_shaped(part) && looks_generated(part))
@@ -251,15 +256,15 @@ mod tests {
         let (text, tokens) = strings(&data);
         assert_eq!(
             text,
-            "AppliveryToken\nZk3qP9xVb2LmN7wQe4RtY6uA\nwide string here\ntail-string\n"
+            "---\nAppliveryToken\n---\nZk3qP9xVb2LmN7wQe4RtY6uA\n---\nwide string here\n---\ntail-string\n"
         );
-        assert_eq!(tokens, [(2, "Zk3qP9xVb2LmN7wQe4RtY6uA".to_string())]);
+        assert_eq!(tokens, [(4, "Zk3qP9xVb2LmN7wQe4RtY6uA".to_string())]);
         // Odd parity of a UTF-16 run.
         let mut data = vec![0x01];
         for c in "odd parity text".bytes() {
             data.extend_from_slice(&[c, 0]);
         }
-        assert_eq!(strings(&data).0, "odd parity text\n");
+        assert_eq!(strings(&data).0, "---\nodd parity text\n");
     }
 
     #[test]

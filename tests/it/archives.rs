@@ -320,14 +320,15 @@ fn keyless_strings_of_native_code_need_the_binarys_own_applivery_context() {
         found(&r),
         [("linked.ipa!/Payload/A.app/A".to_string(), t.clone())].into()
     );
+    assert_eq!(r["findings"].as_array().unwrap().len(), 1, "{r}");
     let f = &r["findings"][0];
     assert_eq!(
         f["context"].as_str().unwrap(),
         format!("applivery-artefact-string = \"{t}\"")
     );
     assert_eq!(
-        f["line"], 2,
-        "the line of the string in the binary's strings"
+        f["line"], 4,
+        "the line of the string in the binary's rendered strings"
     );
 }
 
