@@ -278,8 +278,8 @@ mod tests {
         ] {
             assert!(!looks_generated(id.as_bytes()), "{id}");
         }
-        for t in ["Zk3qP9xVb2LmN7wQe4RtY6uA", "Qw8rT5yU1iO3pA6sD9fG2hJk"] {
-            // applivery-leaks:allow
+        let fakes = ["Zk3qP9xVb2LmN7wQe4RtY6uA", "Qw8rT5yU1iO3pA6sD9fG2hJk"]; // applivery-leaks:allow
+        for t in fakes {
             assert!(looks_generated(t.as_bytes()), "{t}");
         }
     }
