@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use artefacts::{dex, native, DexClass};
 
-const GENERATOR_VERSION: u32 = 1;
+const GENERATOR_VERSION: u32 = 2;
 
 struct Rng(u64);
 
@@ -214,13 +214,16 @@ fn generate(dir: &Path) -> Vec<(String, Input)> {
         eprintln!("generating inputs in {} ...", dir.display());
     }
     let mut r = Rng(42);
+    // Tokens come from their own generator: the inputs' contents are drawn only when they
+    // are generated, and a reused tree must list the same tokens.
+    let mut tr = Rng(7);
     let mut out = Vec::new();
     for (name, file, size) in [
         ("one", "big.apk", 200usize << 20),
         ("small", "small.apk", 20 << 20),
     ] {
         let root = dir.join(name);
-        let tokens: Vec<String> = (0..3).map(|_| r.token()).collect();
+        let tokens: Vec<String> = (0..3).map(|_| tr.token()).collect();
         if fresh {
             fs::create_dir_all(&root).unwrap();
             let members = apk_members(&mut r, size, &tokens);
@@ -247,7 +250,7 @@ fn generate(dir: &Path) -> Vec<(String, Input)> {
     let root = dir.join("tree");
     let mut planted = BTreeSet::new();
     for i in 0..50 {
-        let tokens: Vec<String> = (0..3).map(|_| r.token()).collect();
+        let tokens: Vec<String> = (0..3).map(|_| tr.token()).collect();
         let (path, inner) = match i % 5 {
             0 => (format!("android/build{i}/app-release.apk"), None),
             1 => (format!("ios/build{i}/App.ipa"), Some("Payload/App.app/")),
@@ -255,11 +258,6 @@ fn generate(dir: &Path) -> Vec<(String, Input)> {
             3 => (format!("dist/release{i}.zip"), Some("release/")),
             _ => (format!("dist/release{i}.tar.gz"), Some("release/")),
         };
-        let members = apk_members(&mut r, 20 << 20, &tokens);
-        let prefixed: Vec<(String, Vec<u8>, bool)> = members
-            .into_iter()
-            .map(|(n, d, s)| (format!("{}{n}", inner.unwrap_or("")), d, s))
-            .collect();
         let p = inner.unwrap_or("");
         for (m, t) in [
             "classes.dex",
@@ -272,6 +270,11 @@ fn generate(dir: &Path) -> Vec<(String, Input)> {
             planted.insert((format!("{path}!/{p}{m}"), t.clone()));
         }
         if fresh {
+            let members = apk_members(&mut r, 20 << 20, &tokens);
+            let prefixed: Vec<(String, Vec<u8>, bool)> = members
+                .into_iter()
+                .map(|(n, d, s)| (format!("{p}{n}"), d, s))
+                .collect();
             let full = root.join(&path);
             fs::create_dir_all(full.parent().unwrap()).unwrap();
             let data = if path.ends_with(".tar.gz") {
