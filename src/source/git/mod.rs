@@ -50,6 +50,8 @@ pub struct GitOptions {
     pub since: Option<String>,
     pub range: Option<String>,
     pub max_file_size: Option<u64>,
+    /// How archives committed to history are opened.
+    pub archives: crate::extract::Settings,
     pub threads: usize,
     /// Draw a progress bar on stderr.
     pub progress: bool,
@@ -154,7 +156,14 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
     graph.finish_walk();
 
     // Pass 3: blobs.
-    let blobs = scan::blobs(det, &store, &graph, opts.max_file_size, &pool, &progress);
+    let blobs = scan::blobs(
+        det,
+        &store,
+        &graph,
+        (opts.max_file_size, &opts.archives),
+        &pool,
+        &progress,
+    );
     progress.finish_and_clear();
 
     // Pass 4: provenance, on a thread with room for deep trees.
@@ -164,6 +173,7 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
         .iter()
         .map(|e| e.0)
         .chain(blobs.skipped.iter().map(|s| s.0))
+        .chain(blobs.members.iter().map(|m| m.oid))
         .collect();
     let commits: Vec<Oid> = history.commits.iter().map(|c| c.tree).collect();
     let placed = std::thread::scope(|s| {
@@ -225,6 +235,7 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
         &blobs.skipped,
         opts.max_file_size,
     ));
+    findings::member_problems(&assembled.first_place, &blobs.members, &mut report);
     report.warnings.append(&mut warnings);
     if repo.is_shallow() {
         report.warnings.push(
