@@ -337,7 +337,7 @@ impl Judge<'_> {
             let lo = s.saturating_sub(ctx.max_distance);
             let hi = e + ctx.max_distance;
             let i = self.hits.partition_point(|h| h.0 < lo);
-            if !self.hits.get(i).is_some_and(|h| h.1 <= hi) {
+            if self.hits.get(i).is_none_or(|h| h.1 > hi) {
                 return false;
             }
         }

@@ -63,7 +63,7 @@ impl<'a> Dex<'a> {
             let off = u32_at(d, o + 4).unwrap_or(0) as usize;
             if n.checked_mul(item)
                 .and_then(|b| b.checked_add(off))
-                .map_or(true, |end| end > d.len())
+                .is_none_or(|end| end > d.len())
             {
                 return Err("DEX table outside the file".into());
             }
@@ -136,7 +136,7 @@ pub(crate) fn render(data: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
         let off = u32_at(data, 0x64).unwrap_or(0) as usize;
         if n.checked_mul(32)
             .and_then(|b| b.checked_add(off))
-            .map_or(true, |e| e > data.len())
+            .is_none_or(|e| e > data.len())
         {
             return Err("DEX class table outside the file".into());
         }

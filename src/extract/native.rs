@@ -177,7 +177,7 @@ impl<R: Read> Strings<R> {
             // UTF-16LE: the low byte at an even offset of its parity, then a zero byte.
             for parity in 0..2u64 {
                 let (run, pending) = &mut self.wide[parity as usize];
-                if (pos + parity) % 2 == 0 {
+                if (pos + parity).is_multiple_of(2) {
                     *pending = Some(b);
                 } else {
                     match pending.take() {

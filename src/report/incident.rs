@@ -158,9 +158,9 @@ fn add<'a>(t: &mut Token<'a>, f: &'a Finding) {
             VerifyStatus::Unknown => 1,
             VerifyStatus::Revoked => 2,
         };
-        let better = !t
+        let better = t
             .verification
-            .is_some_and(|old| rank(v.status) >= rank(old.status));
+            .is_none_or(|old| rank(v.status) < rank(old.status));
         if better {
             t.verification = Some(v);
         }
@@ -208,18 +208,13 @@ fn add<'a>(t: &mut Token<'a>, f: &'a Finding) {
             t.authors.push(a.clone());
         }
     }
-    if !t
-        .first
+    if t.first
         .as_ref()
-        .is_some_and(|s| !earlier(&first.date, &s.date))
+        .is_none_or(|s| earlier(&first.date, &s.date))
     {
         t.first = Some(first);
     }
-    if !t
-        .last
-        .as_ref()
-        .is_some_and(|s| !earlier(&s.date, &last.date))
-    {
+    if t.last.as_ref().is_none_or(|s| earlier(&s.date, &last.date)) {
         t.last = Some(last);
     }
 }

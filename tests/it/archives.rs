@@ -876,7 +876,7 @@ fn mutated_artefacts_never_panic_or_run_away() {
                 _ => {
                     let i = (next() as usize) % m.len();
                     let n = (next() % 64) as usize;
-                    m.splice(i..i, std::iter::repeat(next() as u8).take(n));
+                    m.splice(i..i, std::iter::repeat_n(next() as u8, n));
                 }
             }
             let _ = extract(&settings, &m);
