@@ -23,6 +23,18 @@ pub struct GitInfo {
     pub commit_count: usize,
     /// Still present at HEAD of the default branch.
     pub in_head: bool,
+    /// The newest commit that carries it (in walk order), when known.
+    pub last: Option<CommitRef>,
+}
+
+/// A commit, with who made it and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitRef {
+    pub commit: String,
+    pub author_name: String,
+    pub author_email: String,
+    /// RFC 3339 author date.
+    pub date: String,
 }
 
 /// Result of asking the Applivery API about a secret: the verdict, and the evidence it rests
@@ -146,6 +158,9 @@ pub struct Finding {
     pub verification: Option<Verification>,
     /// The line carries an inline allow marker (`applivery-leaks:allow`, `gitleaks:allow`).
     pub inline_allowed: bool,
+    /// How the text at the location was decoded into the secret, outermost first (`base64`,
+    /// `url`, `escape`, `concatenation`, `continuation`); empty when written as is.
+    pub decoded: Vec<String>,
     /// Private-tenant Applivery hosts (`*.<tenant>.applivery.io`) named in the same blob:
     /// the only hosts besides the configured API that verification may send this secret to.
     pub tenant_hosts: Vec<String>,
@@ -185,8 +200,17 @@ impl Finding {
             git: None,
             verification: None,
             inline_allowed: false,
+            decoded: Vec::new(),
             tenant_hosts: Vec::new(),
         }
+    }
+
+    /// Files the finding under `repository` (a sweep of many). The fingerprint stays what a
+    /// scan of that repository alone computes, so the repository's ignore file and a
+    /// baseline from a single-repository scan keep working in a sweep; reports and `merge`
+    /// tell the same file in two repositories apart by the repository itself.
+    pub fn set_repository(&mut self, repository: &str) {
+        self.provenance.repository = Some(repository.to_string());
     }
 
     /// The secret as reports show it.
@@ -223,6 +247,31 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub fn fingerprint(rule: &str, path: &str, secret_sha256: &str) -> String {
     let h = sha256_hex(format!("{rule}\0{path}\0{secret_sha256}").as_bytes());
     h[..32].to_string()
+}
+
+/// A line of text with every run of 16 or more token characters redacted: what a message may
+/// show of a line that may hold a secret.
+pub fn redact_line(line: &str) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= 16 {
+            out.push_str(&redact(run));
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for ch in line.chars() {
+        if ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '+' | '/' | '=') {
+            run.push(ch);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(ch);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 /// First four characters, then `…`: enough to tell tokens apart, useless to an attacker.

@@ -1,8 +1,7 @@
 //! A haystack is one blob being scanned: a file, a git blob, standard input. This module feeds
 //! it to the detector — whole when it is small, in overlapping chunks when it is large, so a
 //! 2 GiB file needs no more memory than one chunk — and turns byte offsets into lines and
-//! columns. UTF-16 text is decoded first (`utf16`); binary blobs (a NUL byte in the first
-//! 8 KiB, and not UTF-16) are recognised and not scanned.
+//! columns. Binary blobs (a NUL byte in the first 8 KiB) are recognised and not scanned.
 
 use std::borrow::Cow;
 use std::io::{self, Read};
@@ -33,6 +32,8 @@ pub struct Hit {
     pub context_redacted: String,
     /// The secret's line carries an inline allow marker.
     pub inline_allowed: bool,
+    /// How the text was decoded into the secret (`base64`, `url`, …), outermost first.
+    pub decoded: Vec<&'static str>,
     /// Private-tenant Applivery hosts named anywhere in the blob (see [`tenant_hosts`]).
     pub tenant_hosts: Vec<String>,
     /// The archive members from the blob to the text the hit is in (`extract`); empty when
@@ -73,13 +74,14 @@ pub fn is_binary(data: &[u8]) -> bool {
     matches!(kind(data), Kind::Binary)
 }
 
-/// Scans a blob held in memory.
-pub fn scan_slice(det: &Detector, data: &[u8]) -> Scanned {
+/// Scans a blob held in memory; `path` (relative to the scan root, empty if unknown) is
+/// evidence too: `ci/applivery.sh` is about Applivery whatever it says.
+pub fn scan_slice(det: &Detector, data: &[u8], path: &[u8]) -> Scanned {
     match kind(data) {
         Kind::Binary => Scanned::Binary {
             bytes: data.len() as u64,
         },
-        Kind::Utf16(enc) => match scan_text(det, &utf16::decode(data, enc)) {
+        Kind::Utf16(enc) => match scan_text(det, &utf16::decode(data, enc), path) {
             Scanned::Text { hits, .. } => Scanned::Text {
                 bytes: data.len() as u64,
                 hits,
@@ -89,20 +91,20 @@ pub fn scan_slice(det: &Detector, data: &[u8]) -> Scanned {
                 bytes: data.len() as u64,
             },
         },
-        Kind::Text => scan_text(det, data),
+        Kind::Text => scan_text(det, data, path),
     }
 }
 
 /// Scans text (UTF-8 or anything ASCII-compatible) held in memory.
-fn scan_text(det: &Detector, data: &[u8]) -> Scanned {
+fn scan_text(det: &Detector, data: &[u8], path: &[u8]) -> Scanned {
     if is_binary(data) {
         return Scanned::Binary {
             bytes: data.len() as u64,
         };
     }
     let mut hits = Vec::new();
-    if det.prefilter(data) {
-        locate(det, data, (1, 0), 0, data.len(), &mut hits);
+    if det.prefilter(data, path) {
+        locate(det, data, path, (1, 0), 0, data.len(), &mut hits);
     }
     if !hits.is_empty() {
         let mut hosts = Vec::new();
@@ -118,13 +120,19 @@ fn scan_text(det: &Detector, data: &[u8]) -> Scanned {
 /// Scans a stream in chunks of `CHUNK` bytes that overlap by twice the detector's margin,
 /// so a secret (with its context) that straddles a boundary is seen whole exactly once.
 /// `buf` is reused between calls to avoid an allocation per file.
-pub fn scan_reader<R: Read>(det: &Detector, mut r: R, buf: &mut Vec<u8>) -> io::Result<Scanned> {
-    scan_reader_chunked(det, &mut r, buf, CHUNK)
+pub fn scan_reader<R: Read>(
+    det: &Detector,
+    mut r: R,
+    path: &[u8],
+    buf: &mut Vec<u8>,
+) -> io::Result<Scanned> {
+    scan_reader_chunked(det, &mut r, path, buf, CHUNK)
 }
 
 pub fn scan_reader_chunked<R: Read + ?Sized>(
     det: &Detector,
     r: &mut R,
+    path: &[u8],
     buf: &mut Vec<u8>,
     chunk: usize,
 ) -> io::Result<Scanned> {
@@ -161,6 +169,7 @@ pub fn scan_reader_chunked<R: Read + ?Sized>(
                     let scanned = scan_reader_chunked(
                         det,
                         &mut decoded as &mut dyn Read,
+                        path,
                         &mut Vec::new(),
                         chunk,
                     )?;
@@ -177,10 +186,11 @@ pub fn scan_reader_chunked<R: Read + ?Sized>(
             }
         }
         let report_to = if eof { filled } else { filled - margin };
-        if det.prefilter(data) {
+        if det.prefilter(data, path) {
             locate(
                 det,
                 data,
+                path,
                 (base_line, base_column),
                 report_from,
                 report_to,
@@ -290,12 +300,13 @@ fn fill<R: Read + ?Sized>(
 fn locate(
     det: &Detector,
     data: &[u8],
+    path: &[u8],
     (base_line, base_column): (u64, u64),
     from: usize,
     to: usize,
     hits: &mut Vec<Hit>,
 ) {
-    let candidates = det.detect(data);
+    let candidates = det.detect(data, path);
     if candidates.is_empty() {
         return;
     }
@@ -304,8 +315,8 @@ fn locate(
     let mut known = Known::default();
     for c in &candidates {
         known.insert(Cow::Borrowed(&data[c.start..c.end]));
-        if let Cow::Owned(decoded) = det.secret(c, data) {
-            known.insert(Cow::Owned(decoded));
+        if let Some(decoded) = &c.secret {
+            known.insert(Cow::Borrowed(decoded));
         }
     }
     let mut line = base_line;
@@ -348,7 +359,12 @@ fn locate(
         };
         let (ls, le) = (line_start, line_end(data, line_start, nl, c.end));
         let col = column + 1 + if ls == 0 { base_column } else { 0 };
-        let end_column = col + chars(&data[c.start..c.end]);
+        // A value joined over lines ends on a later line.
+        let breaks = memchr::memchr_iter(b'\n', &data[c.start..c.end]).count() as u64;
+        let end_column = match memchr::memrchr(b'\n', &data[c.start..c.end]) {
+            Some(p) => chars(&data[c.start + p + 1..c.end]) + 1,
+            None => col + chars(&data[c.start..c.end]),
+        };
         let (a, b) = cut(data, ls, le, c.start, c.end);
         redaction_spans(data, (ls, le), (a, b), &candidates, i, &known, &mut spans);
         hits.push(Hit {
@@ -356,11 +372,12 @@ fn locate(
             secret: String::from_utf8_lossy(&det.secret(c, data)).into_owned(),
             line,
             column: col,
-            end_line: line,
+            end_line: line + breaks,
             end_column,
             context: context_line(data, (ls, le), (a, b), &[]),
             context_redacted: context_line(data, (ls, le), (a, b), &spans),
             inline_allowed: allowed,
+            decoded: c.decoded.clone(),
             tenant_hosts: Vec::new(),
             members: Vec::new(),
         });
@@ -489,11 +506,11 @@ mod tests {
     use crate::rules::default_rules;
 
     const T: &str = "Zk3qP9xVb2LmN7wQe4RtY6uA";
-    const T2: &str = "Qw8rT5yU1iO3pA6sD9fG2hJk";
+    const T2: &str = "Qw8rT5yU1iO3pA6sD9fG2hJk"; // applivery-leaks:allow
 
     #[test]
     fn chunk_boundaries_do_not_change_results() {
-        let det = Detector::new(default_rules());
+        let det = Detector::new(default_rules()).unwrap();
         let mut text = String::new();
         for i in 0..400 {
             text.push_str(&format!("line {i} filler text here\n"));
@@ -501,12 +518,12 @@ mod tests {
                 text.push_str(&format!("APPLIVERY_APP_TOKEN={T}\n"));
             }
         }
-        let whole = scan_slice(&det, text.as_bytes());
+        let whole = scan_slice(&det, text.as_bytes(), b"");
         let margin = det.margin();
         for chunk in [4 * margin, 4 * margin + 1, 4 * margin + 4099] {
             let mut buf = Vec::new();
             let mut r = std::io::Cursor::new(text.repeat(3).into_bytes());
-            let got = scan_reader_chunked(&det, &mut r, &mut buf, chunk).unwrap();
+            let got = scan_reader_chunked(&det, &mut r, b"", &mut buf, chunk).unwrap();
             let Scanned::Text { hits, .. } = got else {
                 panic!()
             };
@@ -525,10 +542,10 @@ mod tests {
 
     #[test]
     fn redacted_context_hides_every_secret_on_the_line_as_written() {
-        let det = Detector::new(default_rules());
+        let det = Detector::new(default_rules()).unwrap();
         // Two tokens on one line, and a long line cut near a third one.
         let text = format!("APPLIVERY_APP_TOKEN={T} APPLIVERY_TOKEN_2={T2}\n");
-        let Scanned::Text { hits, .. } = scan_slice(&det, text.as_bytes()) else {
+        let Scanned::Text { hits, .. } = scan_slice(&det, text.as_bytes(), b"") else {
             panic!()
         };
         assert_eq!(hits.len(), 2);
@@ -539,11 +556,11 @@ mod tests {
             );
         }
         // A base64-encoded token is redacted as written, not only as decoded.
-        let b64 = "WmszcVA5eFZiMkxtTjd3UWU0UnRZNnVB"; // base64 of T
+        let b64 = "WmszcVA5eFZiMkxtTjd3UWU0UnRZNnVB"; // base64 of T (applivery-leaks:allow)
         let text = format!(
             "kind: Secret\nmetadata:\n  name: applivery\ndata:\n  APPLIVERY_APP_TOKEN: {b64}\n"
         );
-        let Scanned::Text { hits, .. } = scan_slice(&det, text.as_bytes()) else {
+        let Scanned::Text { hits, .. } = scan_slice(&det, text.as_bytes(), b"") else {
             panic!()
         };
         assert_eq!(hits.len(), 1);
@@ -558,7 +575,7 @@ mod tests {
             " ".repeat(52),
             "trailing words ".repeat(8)
         );
-        let Scanned::Text { hits, .. } = scan_slice(&det, text.as_bytes()) else {
+        let Scanned::Text { hits, .. } = scan_slice(&det, text.as_bytes(), b"") else {
             panic!()
         };
         assert_eq!(hits.len(), 2);
@@ -573,7 +590,7 @@ mod tests {
 
     #[test]
     fn other_copies_of_a_found_secret_are_redacted_in_every_context() {
-        let det = Detector::new(default_rules());
+        let det = Detector::new(default_rules()).unwrap();
         // The second copy belongs to a key no rule vouches for; the third sits where a long
         // line is cut; the fourth is on another line, next to another finding.
         let text = format!(
@@ -581,7 +598,7 @@ mod tests {
             "w".repeat(60),
             "tail ".repeat(40)
         );
-        let Scanned::Text { hits, .. } = scan_slice(&det, text.as_bytes()) else {
+        let Scanned::Text { hits, .. } = scan_slice(&det, text.as_bytes(), b"") else {
             panic!()
         };
         assert!(hits.len() >= 3, "{hits:?}");
@@ -602,7 +619,7 @@ mod tests {
 
     #[test]
     fn utf16_is_decoded_whole_and_in_chunks_with_the_same_lines_and_columns() {
-        let det = Detector::new(default_rules());
+        let det = Detector::new(default_rules()).unwrap();
         let mut text = String::new();
         for i in 0..12000 {
             text.push_str(&format!("# ligne {i} — é😀\r\n"));
@@ -610,7 +627,7 @@ mod tests {
                 text.push_str(&format!("$env:APPLIVERY_APP_TOKEN = \"{T}\"\r\n"));
             }
         }
-        let Scanned::Text { hits: want, .. } = scan_slice(&det, text.as_bytes()) else {
+        let Scanned::Text { hits: want, .. } = scan_slice(&det, text.as_bytes(), b"") else {
             panic!()
         };
         assert_eq!(want.len(), 10);
@@ -619,14 +636,14 @@ mod tests {
         let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
         let with_bom = [&[0xFF, 0xFE][..], &le].concat();
         for data in [&le, &be, &with_bom] {
-            let Scanned::Text { hits, bytes } = scan_slice(&det, data) else {
+            let Scanned::Text { hits, bytes } = scan_slice(&det, data, b"") else {
                 panic!("UTF-16 taken for binary")
             };
             assert_eq!(bytes, data.len() as u64);
             assert_eq!(hits, want);
             for chunk in [4 * det.margin(), 4 * det.margin() + 333] {
                 let mut r = io::Cursor::new(data.as_slice());
-                let got = scan_reader_chunked(&det, &mut r, &mut Vec::new(), chunk).unwrap();
+                let got = scan_reader_chunked(&det, &mut r, b"", &mut Vec::new(), chunk).unwrap();
                 assert_eq!(
                     got,
                     Scanned::Text {
@@ -647,26 +664,26 @@ mod tests {
                 Err(io::Error::other("read past the binary check"))
             }
         }
-        let det = Detector::new(default_rules());
+        let det = Detector::new(default_rules()).unwrap();
         let mut r = io::Cursor::new(vec![0u8; 2 * CHUNK]).chain(Fails);
-        let got = scan_reader(&det, &mut r, &mut Vec::new()).unwrap();
+        let got = scan_reader(&det, &mut r, b"", &mut Vec::new()).unwrap();
         assert!(matches!(got, Scanned::Binary { bytes } if bytes < 2 * CHUNK as u64));
     }
 
     #[test]
     fn binary_is_skipped() {
-        let det = Detector::new(default_rules());
+        let det = Detector::new(default_rules()).unwrap();
         let mut data = b"applivery_token=".to_vec();
         data.extend_from_slice(T.as_bytes());
         data.push(0);
-        assert_eq!(scan_slice(&det, &data), Scanned::Binary { bytes: 41 });
+        assert_eq!(scan_slice(&det, &data, b""), Scanned::Binary { bytes: 41 });
     }
 
     #[test]
     fn columns_count_characters() {
-        let det = Detector::new(default_rules());
+        let det = Detector::new(default_rules()).unwrap();
         let text = format!("é applivery_token={T}\n");
-        let Scanned::Text { hits, .. } = scan_slice(&det, text.as_bytes()) else {
+        let Scanned::Text { hits, .. } = scan_slice(&det, text.as_bytes(), b"") else {
             panic!()
         };
         assert_eq!(hits[0].column, 19);
@@ -677,7 +694,7 @@ mod tests {
     fn tokens_straddling_chunk_boundaries_on_one_long_line() {
         // No newline at all: line starts are cut by the detector's bounded look-around, which
         // must give the same answer whichever chunk a token falls in.
-        let det = Detector::new(default_rules());
+        let det = Detector::new(default_rules()).unwrap();
         let margin = det.margin();
         let mut text = String::new();
         let mut planted = 0;
@@ -688,7 +705,7 @@ mod tests {
                 planted += 1;
             }
         }
-        let Scanned::Text { hits: whole, .. } = scan_slice(&det, text.as_bytes()) else {
+        let Scanned::Text { hits: whole, .. } = scan_slice(&det, text.as_bytes(), b"") else {
             panic!()
         };
         assert_eq!(whole.len(), planted);
@@ -696,7 +713,7 @@ mod tests {
             let mut buf = Vec::new();
             let mut r = std::io::Cursor::new(text.as_bytes());
             let Scanned::Text { hits, .. } =
-                scan_reader_chunked(&det, &mut r, &mut buf, chunk).unwrap()
+                scan_reader_chunked(&det, &mut r, b"", &mut buf, chunk).unwrap()
             else {
                 panic!()
             };
@@ -749,7 +766,7 @@ mod tests {
 
     #[test]
     fn short_reads_and_a_dirty_reused_buffer_change_nothing() {
-        let det = Detector::new(default_rules());
+        let det = Detector::new(default_rules()).unwrap();
         let mut text = String::new();
         for i in 0..3000 {
             text.push_str(&format!("row {i}\r\n"));
@@ -757,12 +774,13 @@ mod tests {
                 text.push_str(&format!("APPLIVERY_APP_TOKEN={T}\r\n"));
             }
         }
-        let Scanned::Text { hits: whole, .. } = scan_slice(&det, text.as_bytes()) else {
+        let Scanned::Text { hits: whole, .. } = scan_slice(&det, text.as_bytes(), b"") else {
             panic!()
         };
         // A buffer left full of another blob's bytes, as the directory walker hands it over.
         let mut buf = vec![b'x'; 3 * det.margin()];
-        let got = scan_reader_chunked(&det, &mut Trickle(text.as_bytes()), &mut buf, 0).unwrap();
+        let got =
+            scan_reader_chunked(&det, &mut Trickle(text.as_bytes()), b"", &mut buf, 0).unwrap();
         assert_eq!(
             got,
             Scanned::Text {

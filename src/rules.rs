@@ -17,6 +17,9 @@ pub const DEFAULT_RULES_NAME: &str = "<default rules>";
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleFile {
+    /// Context settings shared by several rules, referenced by `[rules.context] use = "…"`.
+    #[serde(default)]
+    contexts: std::collections::BTreeMap<String, ContextSpec>,
     #[serde(default)]
     rules: Vec<RuleSpec>,
 }
@@ -48,6 +51,20 @@ struct RuleSpec {
     context: Option<ContextSpec>,
     #[serde(default)]
     allowlist: AllowlistSpec,
+    /// Texts in which the rule must find a secret (`rules check`).
+    #[serde(default)]
+    examples: Vec<ExampleSpec>,
+    /// Texts in which the rule must find nothing.
+    #[serde(default)]
+    negative_examples: Vec<ExampleSpec>,
+}
+
+/// An example: its text, optionally with the path it is judged under (a path is evidence).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum ExampleSpec {
+    Text(String),
+    Located { path: String, text: String },
 }
 
 fn default_severity() -> String {
@@ -70,34 +87,50 @@ struct SecretSpec {
     decode: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// Context settings as written: in `[contexts.NAME]` (shared) or `[rules.context]`, where
+/// `use = "NAME"` starts from a shared one and the rule's own fields override it.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ContextSpec {
-    #[serde(default)]
-    near: Vec<String>,
-    #[serde(default = "default_lines")]
-    lines_before: usize,
-    #[serde(default = "default_lines")]
-    lines_after: usize,
-    #[serde(default = "default_distance")]
-    max_distance: usize,
+    #[serde(rename = "use")]
+    use_: Option<String>,
+    near: Option<Vec<String>>,
+    lines_before: Option<usize>,
+    lines_after: Option<usize>,
+    max_distance: Option<usize>,
     signal: Option<String>,
-    #[serde(default)]
-    generic_key_words: Vec<String>,
-    #[serde(default)]
-    hosts: Vec<String>,
+    generic_key_words: Option<Vec<String>>,
+    /// Words that name another owner: other services (`sentry`, `firebase`) and other kinds
+    /// of secret (`keystore`): a key or section made with one is not ours.
+    other_owners: Option<Vec<String>>,
+    /// Words that name values that are not secrets (`id`, `hash`, `nonce`).
+    not_secret_words: Option<Vec<String>>,
+    hosts: Option<Vec<String>>,
     /// Lines that start a new section (`---`, `### request`, `[table]`): the window stops there.
     section_break: Option<String>,
     /// A keyword must occur within `max_distance` bytes of the secret.
-    #[serde(default)]
-    keyword_near: bool,
+    keyword_near: Option<bool>,
 }
 
-fn default_lines() -> usize {
-    5
-}
-fn default_distance() -> usize {
-    2048
+impl ContextSpec {
+    /// `self` over `base`: every field the rule sets wins.
+    fn over(self, base: &ContextSpec) -> ContextSpec {
+        let b = base.clone();
+        ContextSpec {
+            use_: None,
+            near: self.near.or(b.near),
+            lines_before: self.lines_before.or(b.lines_before),
+            lines_after: self.lines_after.or(b.lines_after),
+            max_distance: self.max_distance.or(b.max_distance),
+            signal: self.signal.or(b.signal),
+            generic_key_words: self.generic_key_words.or(b.generic_key_words),
+            other_owners: self.other_owners.or(b.other_owners),
+            not_secret_words: self.not_secret_words.or(b.not_secret_words),
+            hosts: self.hosts.or(b.hosts),
+            section_break: self.section_break.or(b.section_break),
+            keyword_near: self.keyword_near.or(b.keyword_near),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -158,8 +191,11 @@ impl Severity {
 pub enum Shape {
     /// Anything the regex captured.
     Any,
-    /// Looks randomly generated: upper and lower case letters, not a run of one character,
-    /// not a CamelCase or SNAKE_CASE identifier.
+    /// A generated token of any alphabet: not a placeholder, a run or a sequence of
+    /// characters, not an identifier made of words (`APPLIVERY_TOKEN_RELEASE1`).
+    Token,
+    /// Like `Token`, and not hex only (ids and hashes); weakly named values must also mix
+    /// upper and lower case.
     Random,
 }
 
@@ -192,6 +228,8 @@ pub struct Context {
     pub max_distance: usize,
     pub signal: Option<Regex>,
     pub generic_key_words: Vec<String>,
+    pub other_owners: Vec<String>,
+    pub not_secret_words: Vec<String>,
     pub hosts: Vec<String>,
     pub section_break: Option<Regex>,
     /// A keyword must occur within `max_distance` bytes of the secret; the detector then runs
@@ -225,6 +263,17 @@ pub struct Rule {
     pub secret: SecretCheck,
     pub context: Option<Context>,
     pub allowlist: Allowlist,
+    pub examples: Vec<Example>,
+    pub negative_examples: Vec<Example>,
+    /// The file the rule came from, for messages.
+    pub origin: String,
+}
+
+/// A text a rule must (or must not) find a secret in, and the path it is judged under.
+#[derive(Debug, Clone)]
+pub struct Example {
+    pub path: String,
+    pub text: String,
 }
 
 /// The verifiers this build knows; a rule naming another one is rejected at load time.
@@ -240,11 +289,30 @@ pub fn parse_rules(text: &str, origin: &str) -> Result<Vec<Rule>> {
     // Rules repeat patterns (signal, near, section_break); compiling each once halves the
     // start-up cost, which every pre-commit run pays.
     let mut cache = Cache::new();
+    let contexts = file.contexts;
     file.rules
         .into_iter()
-        .map(|spec| {
+        .map(|mut spec| {
             let id = spec.id.clone();
-            compile(spec, &mut cache).with_context(|| format!("{origin}: rule '{id}'"))
+            let resolved = match spec.context.take() {
+                Some(c) => match c.use_.clone() {
+                    None => Some(c),
+                    Some(name) => match contexts.get(&name) {
+                        Some(base) => Some(c.over(base)),
+                        None => {
+                            return Err(anyhow::anyhow!(
+                                "{origin}: rule '{id}': context.use names no [contexts.{name}]"
+                            ))
+                        }
+                    },
+                },
+                None => None,
+            };
+            spec.context = resolved;
+            let mut r =
+                compile(spec, &mut cache).with_context(|| format!("{origin}: rule '{id}'"))?;
+            r.origin = origin.to_string();
+            Ok(r)
         })
         .collect()
 }
@@ -317,6 +385,14 @@ fn compile(spec: RuleSpec, cache: &mut Cache) -> Result<Rule> {
     if spec.keywords.iter().any(|k| k.is_empty()) {
         bail!("keywords must not be empty strings");
     }
+    // Every rule's keywords become one literal search; a list this long is a mistake (a
+    // word list pasted as keywords) and would not build in bounded memory.
+    if spec.keywords.len() > MAX_KEYWORDS || spec.keywords.iter().any(|k| k.len() > 256) {
+        bail!(
+            "keywords: at most {MAX_KEYWORDS} keywords of at most 256 bytes each (got {})",
+            spec.keywords.len()
+        );
+    }
     if let Some(v) = &spec.verifier {
         if v != "none" && !VERIFIERS.contains(&v.as_str()) {
             bail!(
@@ -328,7 +404,8 @@ fn compile(spec: RuleSpec, cache: &mut Cache) -> Result<Rule> {
     let shape = match spec.secret.shape.as_deref() {
         None | Some("any") => Shape::Any,
         Some("random") => Shape::Random,
-        Some(other) => bail!("secret.shape '{other}' is not one of any, random"),
+        Some("token") => Shape::Token,
+        Some(other) => bail!("secret.shape '{other}' is not one of any, token, random"),
     };
     let decode = match spec.secret.decode.as_deref() {
         None | Some("none") => Decode::None,
@@ -354,38 +431,43 @@ fn compile(spec: RuleSpec, cache: &mut Cache) -> Result<Rule> {
     if spec
         .context
         .as_ref()
-        .is_some_and(|c| c.keyword_near && spec.keywords.is_empty())
+        .is_some_and(|c| c.keyword_near == Some(true) && spec.keywords.is_empty())
     {
         bail!("context.keyword_near needs keywords");
     }
+    let words = |w: Option<Vec<String>>| -> Vec<String> {
+        w.unwrap_or_default()
+            .iter()
+            .map(|w| w.to_ascii_lowercase())
+            .collect()
+    };
     let context = match spec.context {
         None => None,
         Some(c) => Some(Context {
             near: c
                 .near
+                .unwrap_or_default()
                 .iter()
                 .map(|p| compile_cached(cache, p, "context.near"))
                 .collect::<Result<_>>()?,
-            lines_before: c.lines_before,
-            lines_after: c.lines_after,
-            max_distance: c.max_distance,
+            lines_before: c.lines_before.unwrap_or(5),
+            lines_after: c.lines_after.unwrap_or(5),
+            max_distance: c.max_distance.unwrap_or(2048).min(1 << 20),
             signal: c
                 .signal
                 .as_deref()
                 .map(|p| compile_cached(cache, p, "context.signal"))
                 .transpose()?,
-            generic_key_words: c
-                .generic_key_words
-                .iter()
-                .map(|w| w.to_ascii_lowercase())
-                .collect(),
-            hosts: c.hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
+            generic_key_words: words(c.generic_key_words),
+            other_owners: words(c.other_owners),
+            not_secret_words: words(c.not_secret_words),
+            hosts: words(c.hosts),
             section_break: c
                 .section_break
                 .as_deref()
                 .map(|p| compile_cached(cache, p, "context.section_break"))
                 .transpose()?,
-            keyword_near: c.keyword_near,
+            keyword_near: c.keyword_near.unwrap_or(false),
         }),
     };
     let paths = if spec.allowlist.paths.is_empty() {
@@ -452,8 +534,30 @@ fn compile(spec: RuleSpec, cache: &mut Cache) -> Result<Rule> {
         },
         context,
         allowlist,
+        examples: spec.examples.into_iter().map(Example::from).collect(),
+        negative_examples: spec
+            .negative_examples
+            .into_iter()
+            .map(Example::from)
+            .collect(),
+        origin: String::new(),
     })
 }
+
+impl From<ExampleSpec> for Example {
+    fn from(e: ExampleSpec) -> Example {
+        match e {
+            ExampleSpec::Text(text) => Example {
+                path: String::new(),
+                text,
+            },
+            ExampleSpec::Located { path, text } => Example { path, text },
+        }
+    }
+}
+
+/// The most keywords one rule may have.
+pub const MAX_KEYWORDS: usize = 1000;
 
 /// Builds the active rule set: defaults (unless disabled) plus every extra file; every rule
 /// also allowlists the `placeholders` (project config). Duplicate ids are an error: reports

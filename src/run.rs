@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command, FailOn, Format, RuleArgs, ScanArgs};
+use crate::cli::{ArchiveArgs, Cli, Command, FailOn, Format, RuleArgs, ScanArgs};
 use crate::config::Config;
 use crate::detect::Detector;
 use crate::report::{self, Report, ScanKind, Style};
@@ -34,40 +34,57 @@ pub fn run(cli: Cli) -> Result<u8> {
                 no_ignore: a.no_ignore,
                 follow_symlinks: a.follow_symlinks,
                 max_file_size: a.max_file_size,
+                archives: archive_settings(&a.archives, &exclude)?,
                 exclude,
                 threads,
             };
-            let det = Detector::new(rules_of(&project.config, &a.scan.rules)?);
+            let det = Detector::new(rules_of(&project.config, &a.scan.rules)?)?;
             let report = source::dir::scan(&det, &opts)?;
             finish(report, det.rules(), &project, &a.scan)
         }
         Command::Stdin(a) => {
             let project = Project::load(&a.scan, Path::new("."))?;
-            let det = Detector::new(rules_of(&project.config, &a.scan.rules)?);
+            let det = Detector::new(rules_of(&project.config, &a.scan.rules)?)?;
             let report = source::stdin::scan(&det, &a.label);
             finish(report, det.rules(), &project, &a.scan)
         }
-        Command::Rules(a) => list_rules(&load_rules(&a.rules)?, a.format),
+        Command::Rules(a) => match &a.action {
+            None => list_rules(&load_rules(&a.rules)?, a.format),
+            Some(crate::cli::RulesAction::Check { file }) => {
+                let rules = match file {
+                    Some(f) => crate::rules::load_file(f)?,
+                    None => load_rules(&a.rules)?,
+                };
+                check_rules(Detector::new(rules)?)
+            }
+        },
+        Command::Git(a) if crate::command::sweep::is_sweep(&a) => crate::command::sweep::run(&a),
         Command::Git(a) => {
+            let repo = a
+                .repos
+                .first()
+                .cloned()
+                .unwrap_or_else(|| PathBuf::from("."));
             let opts = source::git::GitOptions {
-                repo: a.repo.clone(),
+                repo: repo.clone(),
                 include_unreachable: a.include_unreachable,
                 since: a.since.clone(),
                 range: a.range.clone(),
                 max_file_size: a.max_file_size,
+                archives: archive_settings(&a.archives, &[])?,
                 threads: threads(&a.scan),
                 progress: !a.scan.quiet && io::stderr().is_terminal(),
             };
-            let project = Project::load(&a.scan, &source::git::scan_root(&a.repo)?)?;
-            let det = Detector::new(rules_of(&project.config, &a.scan.rules)?);
+            let project = Project::load(&a.scan, &source::git::scan_root(&repo)?)?;
+            let det = Detector::new(rules_of(&project.config, &a.scan.rules)?)?;
             let report = source::git::scan(&det, &opts)?;
             finish(report, det.rules(), &project, &a.scan)
         }
         Command::Staged(a) => {
             let staged = source::staged::Staged::open(&a.repo)?;
             let project = Project::load(&a.scan, staged.root())?;
-            let det = Detector::new(rules_of(&project.config, &a.scan.rules)?);
-            let report = staged.scan(&det)?;
+            let det = Detector::new(rules_of(&project.config, &a.scan.rules)?)?;
+            let report = staged.scan(&det, &archive_settings(&a.archives, &[])?)?;
             // Explain a blocked commit, naming only the findings left after suppression.
             finish_with(report, det.rules(), &project, &a.scan, |report, code| {
                 if code == EXIT_FINDINGS && !a.scan.quiet {
@@ -82,6 +99,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             emit(&report, &rules, a.format, a.show_secrets, a.output.as_ref())?;
             Ok(exit_code(&report, a.verify.fail_on))
         }
+        Command::Merge(a) => crate::command::merge::run(&a),
         Command::Completions(a) => {
             crate::command::completions::completions(&a).map(|()| EXIT_CLEAN)
         }
@@ -110,6 +128,54 @@ impl Project {
             },
         })
     }
+
+    /// Applies the config's exclusions, inline markers, the ignore file and the baseline to
+    /// `report`, and drops from the history summary the secrets all of whose findings were
+    /// suppressed: they are not news to anyone.
+    pub fn suppress(&self, report: &mut Report, scan: &ScanArgs) {
+        // Before suppression: a secret that is allowed in one place is still a secret where
+        // it shows up in another finding's context.
+        crate::redact::redact_known(&mut report.findings);
+        suppress::filter(
+            report,
+            &self.config,
+            &self.ignore,
+            &self.baseline,
+            scan.no_suppress,
+            scan.report_unused,
+        );
+        if let Some(g) = report.summary.git.as_mut() {
+            let kept: std::collections::HashSet<&str> = report
+                .findings
+                .iter()
+                .map(|f| f.secret_sha256.as_str())
+                .collect();
+            g.secrets
+                .retain(|s| kept.contains(s.secret_sha256.as_str()));
+        }
+    }
+}
+
+/// The extract stage's limits from the command line. `exclude` globs name archive members
+/// too (`build/**/*.apk!/assets/**`); in history a blob is read once for every path that
+/// holds it, so there the config's globs apply to findings instead.
+pub(crate) fn archive_settings(
+    a: &ArchiveArgs,
+    exclude: &[String],
+) -> Result<crate::extract::Settings> {
+    let s = crate::extract::Settings {
+        max_depth: if a.no_archives {
+            0
+        } else {
+            a.max_archive_depth as usize
+        },
+        max_member_size: a.max_member_size,
+        max_total: a.max_archive_bytes,
+        max_ratio: a.max_archive_ratio,
+        max_members: a.max_archive_members,
+        ..crate::extract::Settings::default()
+    };
+    s.with_exclude(exclude).map_err(anyhow::Error::msg)
 }
 
 /// Worker threads: `--threads` (0 or absent: one per CPU), at most 8 per CPU. The scan is
@@ -139,7 +205,7 @@ pub fn load_config(args: &RuleArgs, root: &Path) -> Result<Config> {
 }
 
 /// The active rules of `config` with the command line's rule options.
-fn rules_of(config: &Config, args: &RuleArgs) -> Result<Vec<Rule>> {
+pub fn rules_of(config: &Config, args: &RuleArgs) -> Result<Vec<Rule>> {
     config.load_rules(&args.rules, !args.no_default_rules)
 }
 
@@ -163,45 +229,10 @@ pub fn finish_with(
 ) -> Result<u8> {
     let cfg = &project.config;
     report.sarif_category = scan.sarif_category.clone();
-    // Before suppression: a secret that is allowed in one place is still a secret where it
-    // shows up in another finding's context.
-    crate::redact::redact_known(&mut report.findings);
-    suppress::filter(
-        &mut report,
-        cfg,
-        &project.ignore,
-        &project.baseline,
-        scan.no_suppress,
-        scan.report_unused,
-    );
-    // The history summary lists unique secrets; a secret all of whose findings were
-    // suppressed is not news to anyone.
-    if let Some(g) = report.summary.git.as_mut() {
-        let kept: std::collections::HashSet<&str> = report
-            .findings
-            .iter()
-            .map(|f| f.secret_sha256.as_str())
-            .collect();
-        g.secrets
-            .retain(|s| kept.contains(s.secret_sha256.as_str()));
-    }
+    project.suppress(&mut report, scan);
     report.sort();
     nothing_scanned(&mut report);
-    for e in &report.errors {
-        say(format_args!(
-            "applivery-leaks: cannot read {}: {}",
-            report::escape_control(&e.path),
-            report::escape_control(&e.reason)
-        ));
-    }
-    if !scan.quiet {
-        for w in &report.warnings {
-            say(format_args!(
-                "applivery-leaks: warning: {}",
-                report::escape_control(w)
-            ));
-        }
-    }
+    tell(&report, scan.quiet);
     crate::command::verify::findings(&mut report.findings, rules, &scan.verify, scan.quiet)?;
     let format = scan.format.or(cfg.format).unwrap_or(Format::Text);
     let written = write_report(
@@ -221,6 +252,25 @@ pub fn finish_with(
     let code = exit_code(&report, scan.verify.fail_on);
     after(&report, code);
     Ok(code)
+}
+
+/// Tells on stderr what could not be read (always) and the warnings (unless quiet).
+pub fn tell(report: &Report, quiet: bool) {
+    for e in &report.errors {
+        say(format_args!(
+            "applivery-leaks: cannot read {}: {}",
+            report::escape_control(&e.place()),
+            report::escape_control(&e.reason)
+        ));
+    }
+    if !quiet {
+        for w in &report.warnings {
+            say(format_args!(
+                "applivery-leaks: warning: {}",
+                report::escape_control(w)
+            ));
+        }
+    }
 }
 
 /// Writes the report to `output` (standard output when None or `-`). A reader that stops
@@ -336,6 +386,52 @@ pub fn exit_code(report: &Report, fail_on: FailOn) -> u8 {
     }
 }
 
+/// `rules check`: every example of every rule must be found by that rule, and no negative
+/// example may be. One line per failure, then a count.
+fn check_rules(det: Detector) -> Result<u8> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let (mut run, mut failed) = (0, 0);
+    for (ri, rule) in det.rules().iter().enumerate() {
+        let cases = rule
+            .examples
+            .iter()
+            .map(|e| (e, true))
+            .chain(rule.negative_examples.iter().map(|e| (e, false)));
+        for (n, (example, positive)) in cases.enumerate() {
+            run += 1;
+            let found = det
+                .detect(example.text.as_bytes(), example.path.as_bytes())
+                .iter()
+                .any(|c| c.rule == ri);
+            if found != positive {
+                failed += 1;
+                let what = if positive {
+                    "example: nothing found"
+                } else {
+                    "negative example: found a secret"
+                };
+                let first = example.text.lines().next().unwrap_or_default();
+                writeln!(
+                    out,
+                    "FAIL {}: rule '{}': {what} (#{}, {})",
+                    rule.origin,
+                    rule.id,
+                    n + 1,
+                    report::escape_control(&crate::finding::redact_line(first))
+                )?;
+            }
+        }
+    }
+    writeln!(out, "{run} example(s), {failed} failed")?;
+    out.flush()?;
+    Ok(if failed > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    })
+}
+
 fn list_rules(rules: &[Rule], format: Format) -> Result<u8> {
     match write_rules(rules, format) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(EXIT_CLEAN),
@@ -363,7 +459,7 @@ fn write_rules(rules: &[Rule], format: Format) -> io::Result<()> {
             serde_json::to_writer_pretty(&mut out, &v)?;
             writeln!(out)?;
         }
-        Format::Text | Format::Github => {
+        Format::Text | Format::Github | Format::Html | Format::Markdown => {
             let w = rules.iter().map(|r| r.id.len()).max().unwrap_or(0);
             for r in rules {
                 writeln!(

@@ -27,6 +27,8 @@ pub struct DirOptions {
     pub max_file_size: Option<u64>,
     /// Gitignore-style globs of paths not to scan (relative to the root).
     pub exclude: Vec<String>,
+    /// How archives are opened (their members matched against `exclude` too).
+    pub archives: crate::extract::Settings,
     pub threads: usize,
 }
 
@@ -217,8 +219,11 @@ fn visit(
     if !meta.is_file() {
         let kind = special_kind(&meta);
         if named && kind == "fifo" {
-            // Streamed like standard input: a pipe has no size to check against a limit.
-            let scanned = File::open(path).and_then(|f| scan_reader(det, f, buf));
+            // Streamed like standard input: a pipe has no size to check against a limit, and
+            // cannot be read twice to open it as an archive.
+            let scanned = File::open(path)
+                .and_then(|f| scan_reader(det, f, shown.as_bytes(), buf))
+                .map(from_stream);
             record(det, shared, shown, scanned, None, named);
             return;
         }
@@ -244,22 +249,39 @@ fn visit(
             buf.clear();
             buf.reserve(meta.len() as usize + 1);
             f.read_to_end(buf)?;
-            let s = crate::extract::scan(det, buf);
-            Ok(if s.binary {
-                Scanned::Binary { bytes: s.bytes }
-            } else {
-                Scanned::Text {
-                    bytes: s.bytes,
-                    hits: s.hits,
-                }
-            })
+            Ok(crate::extract::scan(
+                det,
+                &opts.archives,
+                shown.as_bytes(),
+                buf,
+            ))
         } else {
-            scan_reader(det, f, buf)
+            // An archive is read through the file (a zip seeks to each member); anything
+            // else streams in chunks.
+            match crate::extract::scan_file(det, &opts.archives, shown.as_bytes(), &mut f)? {
+                Some(s) => Ok(s),
+                None => scan_reader(det, f, shown.as_bytes(), buf).map(from_stream),
+            }
         }
     });
     record(det, shared, shown, scanned, Some(meta.len()), named);
     if buf.capacity() > 4 * CHUNK {
         *buf = Vec::new();
+    }
+}
+
+fn from_stream(s: Scanned) -> crate::extract::Scan {
+    match s {
+        Scanned::Text { bytes, hits } => crate::extract::Scan {
+            bytes,
+            hits,
+            ..Default::default()
+        },
+        Scanned::Binary { bytes } => crate::extract::Scan {
+            bytes,
+            binary: true,
+            ..Default::default()
+        },
     }
 }
 
@@ -269,32 +291,46 @@ fn record(
     det: &Detector,
     shared: &Shared,
     shown: String,
-    scanned: std::io::Result<Scanned>,
+    scanned: std::io::Result<crate::extract::Scan>,
     size: Option<u64>,
     named: bool,
 ) {
     match scanned {
-        Ok(Scanned::Text { bytes, hits }) => {
-            shared.files.fetch_add(1, Ordering::Relaxed);
-            shared.bytes.fetch_add(bytes, Ordering::Relaxed);
-            if !hits.is_empty() {
-                let mut fs = shared.findings.lock().unwrap();
-                for h in hits {
-                    fs.push(super::finding(det, Provenance::file(shown.as_str()), h));
+        Ok(s) => {
+            let at = Provenance::file(shown.as_str());
+            if s.binary {
+                shared.binary.fetch_add(1, Ordering::Relaxed);
+                shared
+                    .bytes
+                    .fetch_add(size.unwrap_or(s.bytes), Ordering::Relaxed);
+                if named {
+                    // Counted is not enough for a file the user named: say it was not scanned.
+                    shared.skipped.lock().unwrap().push(Problem::new(
+                        shown.as_str(),
+                        "binary data (NUL byte in the first 8 KiB), not scanned",
+                    ));
+                }
+            } else {
+                shared.files.fetch_add(1, Ordering::Relaxed);
+                shared.bytes.fetch_add(s.bytes, Ordering::Relaxed);
+            }
+            if !s.skipped.is_empty() {
+                let mut sk = shared.skipped.lock().unwrap();
+                for (members, reason) in s.skipped {
+                    sk.push(Problem::new(super::member_path(&at, members), reason));
                 }
             }
-        }
-        Ok(Scanned::Binary { bytes }) => {
-            shared.binary.fetch_add(1, Ordering::Relaxed);
-            shared
-                .bytes
-                .fetch_add(size.unwrap_or(bytes), Ordering::Relaxed);
-            if named {
-                // Counted is not enough for a file the user named: say it was not scanned.
-                shared.skipped.lock().unwrap().push(Problem::new(
-                    shown,
-                    "binary data (NUL byte in the first 8 KiB), not scanned",
-                ));
+            if !s.errors.is_empty() {
+                let mut er = shared.errors.lock().unwrap();
+                for (members, reason) in s.errors {
+                    er.push(Problem::new(super::member_path(&at, members), reason));
+                }
+            }
+            if !s.hits.is_empty() {
+                let mut fs = shared.findings.lock().unwrap();
+                for h in s.hits {
+                    fs.push(super::finding(det, at.clone(), h));
+                }
             }
         }
         Err(e) => shared

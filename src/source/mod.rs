@@ -29,8 +29,16 @@ pub fn finding(det: &Detector, provenance: Provenance, hit: Hit) -> Finding {
     );
     f.context_redacted = hit.context_redacted;
     f.inline_allowed = hit.inline_allowed;
+    f.decoded = hit.decoded.iter().map(|d| d.to_string()).collect();
     f.tenant_hosts = hit.tenant_hosts;
     f
+}
+
+/// The path of a member (or, with no members, of the blob itself) inside `at`.
+pub fn member_path(at: &Provenance, members: Vec<String>) -> String {
+    let mut p = at.clone();
+    p.members.extend(members);
+    p.path()
 }
 
 /// One line of explanation for an I/O error, without Rust's `(os error N)` noise.

@@ -173,7 +173,10 @@ fn an_error_echoing_a_hostile_file_is_one_plain_line() {
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
     assert_eq!(e.lines().count(), 1, "{e}");
-    assert!(e.starts_with("applivery-leaks: error: ") && e.contains("\\n"), "{e}");
+    assert!(
+        e.starts_with("applivery-leaks: error: ") && e.contains("\\n"),
+        "{e}"
+    );
     assert!(!e.contains('\u{1b}'), "{e}");
 }
 

@@ -3,8 +3,10 @@
 //! `common` holds the helpers every module shares.
 
 mod api;
+mod artefacts;
 mod common;
 
+mod archives;
 mod ci_action;
 mod ci_formats;
 mod cli;
@@ -13,9 +15,13 @@ mod fixtures;
 mod git;
 mod git_objects;
 mod hostile;
+mod property;
 mod report;
+mod rules;
 mod staged;
 mod suppress;
+mod sweep;
+mod sweep_net;
 mod verify;
 mod verify_hosts;
 mod verify_input;

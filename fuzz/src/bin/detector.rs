@@ -12,11 +12,12 @@ use libfuzzer_sys::fuzz_target;
 
 fn detector() -> &'static Detector {
     static DET: OnceLock<Detector> = OnceLock::new();
-    DET.get_or_init(|| Detector::new(default_rules()))
+    DET.get_or_init(|| Detector::new(default_rules()).expect("the default rules build"))
 }
 
 fuzz_target!(|data: &[u8]| {
-    let scan = applivery_leaks::extract::scan(detector(), data);
+    let settings = applivery_leaks::extract::Settings::default();
+    let scan = applivery_leaks::extract::scan(detector(), &settings, b"", data);
     for h in &scan.hits {
         assert!(h.line >= 1 && h.column >= 1, "{h:?}");
         assert!(h.end_line >= h.line && h.end_column >= h.column, "{h:?}");

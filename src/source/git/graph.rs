@@ -62,7 +62,13 @@ pub(crate) struct Graph {
     /// Unique blobs: id → index into `blobs`.
     blob_index: FxHashMap<Id, u32>,
     pub blobs: Vec<Oid>,
+    /// For blobs met at a path the detector treats as evidence (`applivery.json`, anything
+    /// under `applivery/`), the first such path: a blob is judged once, under it.
+    pub named: FxHashMap<u32, Box<[u8]>>,
 }
+
+/// Whether a path is evidence for the detector (`Detector::path_matters`).
+pub(crate) type PathMatters<'a> = &'a (dyn Fn(&[u8]) -> bool + Sync);
 
 impl Graph {
     /// The node of tree `oid`, and whether it is new (to be read).
@@ -111,11 +117,39 @@ impl Graph {
         i
     }
 
+    /// Adds a blob met at `dir`/`name`, remembering the path if it is evidence (`dir_matters`
+    /// tells for the directory, computed once per tree: a keyword cannot span a `/`).
+    pub(crate) fn blob_at(
+        &mut self,
+        oid: Oid,
+        dir: &[u8],
+        name: &[u8],
+        dir_matters: bool,
+        matters: PathMatters,
+    ) -> u32 {
+        let b = self.blob(oid);
+        if (dir_matters || matters(name)) && !self.named.contains_key(&b) {
+            self.named.insert(b, join(dir, name).into());
+        }
+        b
+    }
+
+    /// The path a blob is judged under (empty when none of its paths is evidence).
+    pub(crate) fn judged_path(&self, b: usize) -> &[u8] {
+        self.named.get(&(b as u32)).map_or(&[], |p| p)
+    }
+
     /// The code of an entry's child, adding it to the graph; a new subtree is queued.
-    fn child(&mut self, e: &parse::Entry, path: &[u8], queue: &mut Vec<Pending>) -> u32 {
+    fn child(
+        &mut self,
+        e: &parse::Entry,
+        path: &[u8],
+        queue: &mut Vec<Pending>,
+        (dir_matters, matters): (bool, PathMatters),
+    ) -> u32 {
         let oid = Oid::from_bytes(e.id).expect("20 bytes");
         match e.mode {
-            Mode::Blob => self.blob(oid) | BLOB_BIT,
+            Mode::Blob => self.blob_at(oid, path, e.name, dir_matters, matters) | BLOB_BIT,
             Mode::Submodule => SUBMODULE,
             Mode::Tree => {
                 let (n, new) = self.tree(oid);
@@ -140,7 +174,9 @@ impl Graph {
         path: &[u8],
         data: &[u8],
         queue: &mut Vec<Pending>,
+        matters: PathMatters,
     ) -> (Vec<Vec<u8>>, bool) {
+        let evidence = (matters(path), matters);
         let start = self.edits.len() as u32;
         let mut submodules = Vec::new();
         let mut children = Vec::new();
@@ -156,7 +192,7 @@ impl Graph {
         let mut it = parse::entries(data);
         if base == NO_BASE {
             for e in it.by_ref() {
-                let c = self.child(&e, path, queue);
+                let c = self.child(&e, path, queue, evidence);
                 if c == SUBMODULE {
                     submodules.push(join(path, e.name));
                 }
@@ -197,7 +233,7 @@ impl Graph {
                 let c = match same {
                     Some(c) => c,
                     None => {
-                        let c = self.child(&e, path, queue);
+                        let c = self.child(&e, path, queue, evidence);
                         if c != SUBMODULE {
                             added.push((self.name(e.name), c));
                         }
@@ -423,7 +459,7 @@ mod tests {
             let (node, new) = g.tree(root);
             assert!(new);
             let mut queue = Vec::new();
-            g.record(node, b"", &data, &mut queue);
+            g.record(node, b"", &data, &mut queue, &|_| false);
             for q in queue {
                 // Subtree `x`: one file `inner` with blob id 30.
                 g.record(
@@ -431,6 +467,7 @@ mod tests {
                     &q.path,
                     &raw(&[("100644", "inner", 30)]),
                     &mut Vec::new(),
+                    &|_| false,
                 );
             }
             let mut want: Vec<(String, u8)> = files;
@@ -451,6 +488,28 @@ mod tests {
             "{} edits, {entries} entries",
             g.edits.len()
         );
+    }
+
+    #[test]
+    fn a_blob_remembers_its_first_path_that_is_evidence() {
+        let mut g = Graph::default();
+        let matters = |p: &[u8]| String::from_utf8_lossy(p).contains("applivery");
+        let root = raw(&[("100644", "a.json", 1), ("40000", "applivery", 2)]);
+        let (n, _) = g.tree(Oid::from_bytes(&[100; 20]).unwrap());
+        let mut queue = Vec::new();
+        g.record(n, b"", &root, &mut queue, &matters);
+        assert_eq!(g.judged_path(0), b"");
+        // The same blob under applivery/: remembered once, with its directory.
+        let sub = raw(&[("100644", "a.json", 1), ("100644", "b.json", 3)]);
+        g.record(
+            queue[0].node,
+            &queue[0].path,
+            &sub,
+            &mut Vec::new(),
+            &matters,
+        );
+        assert_eq!(g.judged_path(0), b"applivery/a.json");
+        assert_eq!(g.judged_path(1), b"applivery/b.json");
     }
 
     #[test]

@@ -50,6 +50,8 @@ pub struct GitOptions {
     pub since: Option<String>,
     pub range: Option<String>,
     pub max_file_size: Option<u64>,
+    /// How archives committed to history are opened.
+    pub archives: crate::extract::Settings,
     pub threads: usize,
     /// Draw a progress bar on stderr.
     pub progress: bool,
@@ -96,10 +98,10 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
 
     // Pass 2: commits, then trees.
     let scan_message = |m: &[u8]| -> Vec<crate::haystack::Hit> {
-        if !det.prefilter(m) {
+        if !det.prefilter(m, b"") {
             return Vec::new();
         }
-        match scan_slice(det, m) {
+        match scan_slice(det, m, b"") {
             Scanned::Text { hits, .. } => hits,
             Scanned::Binary { .. } => Vec::new(),
         }
@@ -113,6 +115,9 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
     );
     errors.append(&mut history.errors);
     let mut graph = graph::Graph::default();
+    // A blob is judged under the first of its paths that is evidence (`applivery.json`):
+    // one read per blob, and findings are reported at every path it has.
+    let matters: graph::PathMatters = &|p: &[u8]| det.path_matters(p);
     for &b in &roots.blobs {
         graph.blob(b);
     }
@@ -120,14 +125,14 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
         let b = walk::boundary(&objects, &history.boundary);
         warnings.extend(b.warnings.iter().cloned());
         let trees: Vec<Oid> = history.commits.iter().map(|c| c.tree).collect();
-        let found = walk::range_trees(&objects, &trees, &b, &mut graph);
+        let found = walk::range_trees(&objects, &trees, &b, &mut graph, matters);
         errors.extend(found.errors);
         report_submodules(&mut report, found.submodules);
         Some(b)
     } else {
         let mut trees: Vec<Oid> = history.commits.iter().map(|c| c.tree).collect();
         trees.extend(&roots.trees);
-        let found = walk::trees(&store, &mut graph, &trees, &pool, &progress);
+        let found = walk::trees(&store, &mut graph, &trees, matters, &pool, &progress);
         errors.extend(found.errors);
         report_submodules(&mut report, found.submodules);
         if opts.include_unreachable {
@@ -142,7 +147,7 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
                 .iter()
                 .map(|c| c.tree)
                 .collect();
-            let found = walk::trees(&store, &mut graph, &trees, &pool, &progress);
+            let found = walk::trees(&store, &mut graph, &trees, matters, &pool, &progress);
             errors.extend(found.errors);
             report_submodules(&mut report, found.submodules);
         }
@@ -154,8 +159,8 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
     let blobs = scan::blobs(
         det,
         &store,
-        &graph.blobs,
-        opts.max_file_size,
+        &graph,
+        (opts.max_file_size, &opts.archives),
         &pool,
         &progress,
     );
@@ -168,6 +173,7 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
         .iter()
         .map(|e| e.0)
         .chain(blobs.skipped.iter().map(|s| s.0))
+        .chain(blobs.members.iter().map(|m| m.oid))
         .collect();
     let commits: Vec<Oid> = history.commits.iter().map(|c| c.tree).collect();
     let placed = std::thread::scope(|s| {
@@ -229,6 +235,7 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
         &blobs.skipped,
         opts.max_file_size,
     ));
+    findings::member_problems(&assembled.first_place, &blobs.members, &mut report);
     report.warnings.append(&mut warnings);
     if repo.is_shallow() {
         report.warnings.push(

@@ -219,6 +219,7 @@ mod tests {
             inline_allowed: false,
             tenant_hosts: Vec::new(),
             members: Vec::new(),
+            decoded: Vec::new(),
         }
     }
 

@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::graph::Graph;
 use super::objects::{id, Id, Objects, Store};
 use super::walk::BATCH;
 use crate::detect::Detector;
@@ -24,6 +25,8 @@ pub(crate) struct Blobs {
     pub errors: Vec<(Oid, String)>,
     /// Blobs over `--max-file-size`, with their size.
     pub skipped: Vec<(Oid, u64)>,
+    /// Archive members a limit stopped or that are damaged, by blob.
+    pub members: Vec<MemberProblem>,
     pub text: u64,
     pub binary: u64,
     pub bytes: u64,
@@ -34,30 +37,42 @@ impl Blobs {
         self.hits.extend(other.hits);
         self.errors.extend(other.errors);
         self.skipped.extend(other.skipped);
+        self.members.extend(other.members);
         self.text += other.text;
         self.binary += other.binary;
         self.bytes += other.bytes;
     }
 }
 
+/// A member of an archive blob that was not read: skipped by a limit, or damaged.
+pub(crate) struct MemberProblem {
+    pub oid: Oid,
+    pub members: Vec<String>,
+    pub reason: String,
+    pub damaged: bool,
+}
+
 /// Scans `blobs` with `det`.
 pub(crate) fn blobs(
     det: &Detector,
     store: &Store,
-    blobs: &[Oid],
-    max_size: Option<u64>,
+    graph: &Graph,
+    (max_size, archives): (Option<u64>, &crate::extract::Settings),
     pool: &rayon::ThreadPool,
     progress: &ProgressBar,
 ) -> Blobs {
-    let mut order: Vec<(u32, u64, Oid)> = blobs
+    // Blob indexes in pack order.
+    let mut order: Vec<(u32, u64, usize)> = graph
+        .blobs
         .iter()
-        .map(|&b| {
+        .enumerate()
+        .map(|(i, &b)| {
             let (p, o) = super::packs::key(&store.packs, b);
-            (p, o, b)
+            (p, o, i)
         })
         .collect();
     order.sort_unstable();
-    let order: Vec<Oid> = order.into_iter().map(|k| k.2).collect();
+    let order: Vec<usize> = order.into_iter().map(|k| k.2).collect();
 
     progress.set_length(order.len() as u64);
     progress.set_position(0);
@@ -83,12 +98,15 @@ pub(crate) fn blobs(
                     .and_then(|r| Objects::new(r, store.loose()))
                 {
                     Ok(objects) => {
-                        for &oid in chunk {
-                            scan_blob(det, &objects, oid, max_size, &mut out);
+                        for &b in chunk {
+                            let (oid, path) = (graph.blobs[b], graph.judged_path(b));
+                            scan_blob(det, &objects, oid, path, (max_size, archives), &mut out);
                         }
                     }
                     // Fail closed: every blob of the chunk is listed as unread.
-                    Err(e) => out.errors.extend(chunk.iter().map(|&b| (b, e.clone()))),
+                    Err(e) => out
+                        .errors
+                        .extend(chunk.iter().map(|&b| (graph.blobs[b], e.clone()))),
                 }
                 bytes_done.fetch_add(out.bytes, Ordering::Relaxed);
                 found.fetch_add(out.hits.len() as u64, Ordering::Relaxed);
@@ -108,7 +126,14 @@ pub(crate) fn blobs(
     crate::sync::into_inner(total)
 }
 
-fn scan_blob(det: &Detector, objects: &Objects, oid: Oid, max: Option<u64>, out: &mut Blobs) {
+fn scan_blob(
+    det: &Detector,
+    objects: &Objects,
+    oid: Oid,
+    path: &[u8],
+    (max, archives): (Option<u64>, &crate::extract::Settings),
+    out: &mut Blobs,
+) {
     if let Some(max) = max {
         match objects.header(oid) {
             Ok((size, _)) if size as u64 > max => {
@@ -129,7 +154,18 @@ fn scan_blob(det: &Detector, objects: &Objects, oid: Oid, max: Option<u64>, out:
             return;
         }
     };
-    let s = crate::extract::scan(det, obj.data());
+    // The path the blob is judged under is the first of its paths that is evidence; a
+    // blob is read once for all its paths, so member exclusions apply to findings later.
+    let s = crate::extract::scan(det, archives, path, obj.data());
+    for (list, damaged) in [(s.skipped, false), (s.errors, true)] {
+        out.members
+            .extend(list.into_iter().map(|(members, reason)| MemberProblem {
+                oid,
+                members,
+                reason,
+                damaged,
+            }));
+    }
     out.bytes += s.bytes;
     if s.binary {
         out.binary += 1;

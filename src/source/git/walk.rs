@@ -14,7 +14,7 @@ use indicatif::ProgressBar;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::graph::{join, Graph, Pending};
+use super::graph::{join, Graph, PathMatters, Pending};
 use super::objects::{id, Id, Kind, Objects, Store};
 use super::parse::{self, Mode};
 use crate::haystack::Hit;
@@ -150,7 +150,7 @@ pub(crate) fn commits(
                         .push(Problem::new(format!("commit {oid}"), e));
                 }
             }
-            if read.len() % 1024 == 0 {
+            if read.len().is_multiple_of(1024) {
                 progress.set_message(format!("walking history: {} commit(s)", read.len()));
             }
         }
@@ -227,6 +227,7 @@ pub(crate) fn trees(
     store: &Store,
     graph: &mut Graph,
     roots: &[Oid],
+    matters: PathMatters,
     pool: &rayon::ThreadPool,
     progress: &ProgressBar,
 ) -> Found {
@@ -269,7 +270,7 @@ pub(crate) fn trees(
                     match obj {
                         Ok(obj) => {
                             let (subs, damaged) =
-                                graph.record(p.node, &p.path, obj.data(), &mut queue);
+                                graph.record(p.node, &p.path, obj.data(), &mut queue, matters);
                             found.submodules.extend(
                                 subs.iter().map(|s| String::from_utf8_lossy(s).into_owned()),
                             );
@@ -382,6 +383,7 @@ pub(crate) fn range_trees(
     roots: &[Oid],
     boundary: &Boundary,
     graph: &mut Graph,
+    matters: PathMatters,
 ) -> Found {
     let mut found = Found::default();
     let mut seen_at: HashSet<(Vec<u8>, Oid)> = HashSet::new();
@@ -404,6 +406,7 @@ pub(crate) fn range_trees(
                 }
             };
             let mut it = parse::entries(obj.data());
+            let dir_matters = matters(&prefix);
             for e in it.by_ref() {
                 let path = join(&prefix, e.name);
                 let oid = Oid::from_bytes(e.id).expect("20 bytes");
@@ -411,7 +414,7 @@ pub(crate) fn range_trees(
                     Mode::Tree => stack.push((oid, path)),
                     Mode::Blob => {
                         if !boundary.had(&path, oid) {
-                            graph.blob(oid);
+                            graph.blob_at(oid, &prefix, e.name, dir_matters, matters);
                         }
                     }
                     Mode::Submodule => {

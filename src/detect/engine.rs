@@ -1,0 +1,317 @@
+//! The cheap passes: the keyword prefilter (one literal search for every rule's keywords and
+//! their base64 forms), the regions around keyword occurrences where rule regexes run, the
+//! regex runs themselves, and the final merge of overlapping candidates.
+
+use anyhow::{bail, Result};
+
+use super::context::{self, Outer};
+use super::{decode, Candidate, Detector, MAX_DEPTH};
+use crate::rules::Rule;
+
+/// Extra bytes around keyword regions, longer than any match, so a regex started at a
+/// region's edge is back in step with a whole-blob scan before it reaches a secret that a
+/// keyword can vouch for.
+const REGION_SLACK: usize = 4096;
+
+/// The keyword search of a rule set.
+pub(super) struct Keywords {
+    /// One alternation of every rule's keywords, ASCII case-insensitive, then their base64
+    /// forms. The regex engine's literal search (SIMD "Teddy" over the case variants of the
+    /// keywords' prefixes, as in ripgrep) runs at memory speed; an Aho-Corasick automaton with
+    /// ASCII case folding falls back to a rare-byte prefilter that ran at a third of it.
+    regex: Option<regex::bytes::Regex>,
+    /// Per alternative: the keyword it stands for (index into `keywords`), and its base64
+    /// form (empty for the keyword itself).
+    patterns: Vec<(usize, Vec<u8>)>,
+    /// The lower-cased keywords.
+    keywords: Vec<String>,
+    /// For each keyword, the rules it activates.
+    keyword_rules: Vec<Vec<usize>>,
+    /// Rules without keywords run on every blob.
+    always: Vec<usize>,
+}
+
+/// A keyword occurrence.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Hit {
+    pub start: usize,
+    pub end: usize,
+    pub keyword: usize,
+    /// Found in base64 form: the text around it is encoded.
+    pub encoded: bool,
+}
+
+impl Keywords {
+    pub(super) fn new(rules: &[Rule]) -> Result<Keywords> {
+        let mut keywords: Vec<String> = Vec::new();
+        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        let mut always = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            if r.keywords.is_empty() {
+                always.push(i);
+            }
+            for k in &r.keywords {
+                let k = k.to_ascii_lowercase();
+                match keywords.iter().position(|p| p == &k) {
+                    Some(p) => keyword_rules[p].push(i),
+                    None => {
+                        keywords.push(k);
+                        keyword_rules.push(vec![i]);
+                    }
+                }
+            }
+        }
+        let mut alternatives = Vec::new();
+        let mut patterns = Vec::new();
+        for (ki, k) in keywords.iter().enumerate() {
+            alternatives.push(regex::escape(k));
+            patterns.push((ki, Vec::new()));
+        }
+        for (ki, k) in keywords.iter().enumerate() {
+            for form in decode::base64_forms(k) {
+                alternatives.push(format!("(?-i:{})", regex::escape(&form)));
+                patterns.push((ki, form.into_bytes()));
+            }
+        }
+        let regex = if alternatives.is_empty() {
+            None
+        } else {
+            match regex::bytes::RegexBuilder::new(&format!("(?i){}", alternatives.join("|")))
+                .unicode(false)
+                .size_limit(64 << 20)
+                .build()
+            {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    // Name the rule (and its file) with the most keywords: the likely culprit.
+                    let r = rules.iter().max_by_key(|r| r.keywords.len());
+                    let (origin, id) = r.map_or(("", ""), |r| (r.origin.as_str(), r.id.as_str()));
+                    bail!(
+                        "{origin}: rule '{id}': keywords: too many or too long to search ({})",
+                        e.to_string()
+                            .split_whitespace()
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    );
+                }
+            }
+        };
+        Ok(Keywords {
+            regex,
+            patterns,
+            keywords,
+            keyword_rules,
+            always,
+        })
+    }
+
+    pub(super) fn any(&self, hay: &[u8]) -> bool {
+        !self.always.is_empty() || self.regex.as_ref().is_some_and(|k| k.is_match(hay))
+    }
+
+    /// Every keyword occurrence, in order.
+    pub(super) fn hits(&self, hay: &[u8]) -> Vec<Hit> {
+        let Some(re) = &self.regex else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for m in re.find_iter(hay) {
+            let found = m.as_bytes();
+            // A plain search does not say which alternative matched; the text does.
+            let plain = self
+                .keywords
+                .iter()
+                .position(|k| k.as_bytes().eq_ignore_ascii_case(found));
+            let (keyword, encoded) = match plain {
+                Some(k) => (k, false),
+                None => (
+                    self.patterns
+                        .iter()
+                        .find(|(_, form)| form.as_slice() == found)
+                        .map_or(0, |p| p.0),
+                    true,
+                ),
+            };
+            out.push(Hit {
+                start: m.start(),
+                end: m.end(),
+                keyword,
+                encoded,
+            });
+        }
+        out
+    }
+
+    fn rules_of(&self, keyword: usize) -> &[usize] {
+        &self.keyword_rules[keyword]
+    }
+}
+
+/// One pass of the detector over `hay` (a blob, or a value decoded from one at `depth`).
+pub(super) fn detect(det: &Detector, hay: &[u8], outer: Outer, depth: usize) -> Vec<Candidate> {
+    let hits = det.engine.hits(hay);
+    let whole = outer == Outer::Ours;
+    if hits.is_empty() && !whole && det.engine.always.is_empty() {
+        return Vec::new();
+    }
+    let flow = context::Flow::new(det, hay, &hits);
+    let mut out = Vec::new();
+    let mut all_regions: Vec<(usize, usize)> = Vec::new();
+    for (ri, rule) in det.rules.iter().enumerate() {
+        let mine: Vec<(usize, usize)> = hits
+            .iter()
+            .filter(|h| !h.encoded && det.engine.rules_of(h.keyword).contains(&ri))
+            .map(|h| (h.start, h.end))
+            .collect();
+        let near = rule.context.as_ref().filter(|c| c.keyword_near);
+        let regions: Vec<(usize, usize)> = if rule.keywords.is_empty() || whole {
+            vec![(0, hay.len())]
+        } else if mine.is_empty() && flow.anchors.is_empty() {
+            continue;
+        } else if let Some(ctx) = near {
+            // The keyword must be within `max_distance` of the secret: run the regex only
+            // on the regions around keyword occurrences (and where a value named at an
+            // Applivery sink is defined); a megabyte bundle that mentions the keyword once
+            // costs a few kilobytes of regex.
+            let reach = ctx.max_distance + REGION_SLACK;
+            let mut spots: Vec<(usize, usize)> = mine.clone();
+            spots.extend(flow.anchors.iter().copied());
+            spots.sort_unstable();
+            merge_regions(&spots, reach, hay.len())
+        } else {
+            vec![(0, hay.len())]
+        };
+        for &(rs, re) in &regions {
+            run_rule(det, ri, hay, rs, re, &mine, &flow, outer, &mut out);
+        }
+        all_regions.extend(regions);
+    }
+    let encoded: Vec<(usize, usize)> = hits
+        .iter()
+        .filter(|h| h.encoded)
+        .map(|h| (h.start, h.end))
+        .collect();
+    // Base64 of a keyword is evidence too: values encoded once more sit next to it.
+    all_regions.extend(merge_regions(&encoded, REGION_SLACK, hay.len()));
+    all_regions.sort_unstable();
+    let all_regions = merge_regions(&all_regions, 0, hay.len());
+    if depth < MAX_DEPTH {
+        let ctx = decode::Pass {
+            det,
+            hay,
+            outer,
+            depth,
+            flow: &flow,
+            hits: &hits,
+        };
+        ctx.run(&all_regions, &encoded, &mut out);
+    }
+    merge(out)
+}
+
+/// Spans `(start, end)` widened by `reach` on each side and merged where they overlap.
+fn merge_regions(spots: &[(usize, usize)], reach: usize, len: usize) -> Vec<(usize, usize)> {
+    let mut regions: Vec<(usize, usize)> = Vec::new();
+    for &(s, e) in spots {
+        let (rs, re) = (s.saturating_sub(reach), (e + reach).min(len));
+        match regions.last_mut() {
+            Some(last) if rs <= last.1 => last.1 = last.1.max(re),
+            _ => regions.push((rs, re)),
+        }
+    }
+    regions
+}
+
+/// Runs rule `ri` over `hay[from..to]` (the regex sees `to` as the end of input; the checks
+/// see all of `hay`). `hits` are the rule's keyword occurrences.
+#[allow(clippy::too_many_arguments)]
+fn run_rule(
+    det: &Detector,
+    ri: usize,
+    hay: &[u8],
+    from: usize,
+    to: usize,
+    hits: &[(usize, usize)],
+    flow: &context::Flow,
+    outer: Outer,
+    out: &mut Vec<Candidate>,
+) {
+    let rule = &det.rules[ri];
+    let mut locs = rule.regex.capture_locations();
+    let region = &hay[..to];
+    let mut at = from;
+    while at <= region.len() {
+        let Some(m) = rule.regex.captures_read_at(&mut locs, region, at) else {
+            break;
+        };
+        let Some((s, e)) = locs.get(rule.secret_group) else {
+            // The secret group is optional in this regex and did not take part.
+            at = if m.end() > m.start() {
+                m.end()
+            } else {
+                m.end() + 1
+            };
+            continue;
+        };
+        // Resume right after the secret, not after the whole match: rule regexes often
+        // consume one delimiter after the secret that may start the next candidate.
+        at = if e > m.start() { e } else { m.end() + 1 };
+        let secret = &hay[s..e];
+        let (secret, decoded): (Vec<u8>, Vec<&'static str>) = match rule.secret.decode {
+            crate::rules::Decode::None => (Vec::new(), Vec::new()),
+            crate::rules::Decode::Base64 => match decode::decode_base64(secret) {
+                Some(d) => (d, vec!["base64"]),
+                None => continue,
+            },
+        };
+        let value = if decoded.is_empty() {
+            &hay[s..e]
+        } else {
+            &secret[..]
+        };
+        let judge = context::Judge {
+            det,
+            ri,
+            hay,
+            outer,
+            flow,
+            hits,
+        };
+        if judge.accept(s, e, value) {
+            out.push(Candidate {
+                rule: ri,
+                start: s,
+                end: e,
+                secret: (!decoded.is_empty()).then_some(secret),
+                decoded,
+            });
+        }
+    }
+}
+
+/// Sorted by position; of candidates of different rules that overlap, the rule listed first
+/// wins; candidates of one rule at one span with different secrets (a decoded document that
+/// holds two tokens) are all kept.
+fn merge(mut out: Vec<Candidate>) -> Vec<Candidate> {
+    out.sort_by_key(|c| (c.start, c.rule, c.end));
+    out.dedup();
+    let mut kept: Vec<Candidate> = Vec::with_capacity(out.len());
+    for c in out {
+        match kept.last() {
+            Some(k) if c.start < k.end && c.rule != k.rule => {
+                if c.rule < k.rule {
+                    // A lower rule index at an overlapping later start: replace.
+                    let k_rule = k.rule;
+                    kept.retain(|x| !(x.rule == k_rule && x.end > c.start));
+                    kept.push(c);
+                }
+            }
+            Some(k) if c.start < k.end && (c.start, c.end) != (k.start, k.end) => {
+                // The same rule overlapping itself (a decoded span and a plain one): the
+                // first wins.
+            }
+            _ => kept.push(c),
+        }
+    }
+    kept
+}

@@ -1,0 +1,188 @@
+//! The detector: bytes and a path in, candidate secrets out. It is pure — no I/O, no globals —
+//! so it is shared by every thread and every source (directory, git history, staged changes,
+//! stdin).
+//!
+//! Applivery tokens have no vendor prefix, so a regex alone would drown users in false alarms.
+//! A blob passes, in order of cost:
+//! 1. the keyword prefilter (`engine`): one pass over the blob for every rule's keywords at
+//!    once (and for their base64 forms), plus a look at the path; almost every file stops here;
+//! 2. candidates (`engine`, `decode`): the rule regexes around keyword occurrences, and the
+//!    same regexes over decoded values (base64, `%XX`, `\u` escapes) and over values split
+//!    across lines or built from literals;
+//! 3. checks on the value itself (`secret`): placeholders, runs, sequences, identifiers;
+//! 4. evidence around it (`context`): the key that names it, the structure that holds it,
+//!    the command and its hosts, the path, and the nearest owner named nearby.
+
+mod context;
+mod decode;
+mod engine;
+mod secret;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_v2;
+mod text;
+
+use std::borrow::Cow;
+
+use anyhow::Result;
+
+use crate::rules::Rule;
+
+pub use decode::decode_base64;
+pub use secret::{looks_random, shannon_entropy};
+pub use text::{line_bounds, line_bounds_near, split_words, LINE_LIMIT};
+
+/// A candidate secret: which rule matched, where its text lies in the haystack (as written,
+/// possibly encoded or split), and — when that text is not the secret itself — the secret
+/// and how it was decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub rule: usize,
+    pub start: usize,
+    pub end: usize,
+    /// The decoded secret; `None` when it is `hay[start..end]`.
+    pub secret: Option<Vec<u8>>,
+    /// How the text was decoded into the secret, outermost first: `base64`, `url`,
+    /// `escape`, `concatenation`, `continuation`. Empty for a secret written as is.
+    pub decoded: Vec<&'static str>,
+}
+
+/// The longest secret a chunk overlap must be able to hold whole.
+pub const MAX_MATCH_LEN: usize = 4096;
+
+/// How far before the secret the detector looks for the word that names it.
+const SIGNAL_LOOKBACK: usize = 96;
+/// The longest previous line consulted when the secret's own line names nothing.
+const PREVIOUS_LINE_MAX: usize = 256;
+/// How deep decoded values are decoded again (a base64 `.env` holding base64 JSON…).
+const MAX_DEPTH: usize = 3;
+
+pub struct Detector {
+    rules: Vec<Rule>,
+    engine: engine::Keywords,
+    /// Per rule, its keywords lower-cased: the service a key or parent must mention.
+    names: Vec<Vec<String>>,
+    /// Every distinct keyword: asked of every tree entry in a history sweep, so it must be
+    /// cheap.
+    path_keywords: Vec<PathKeyword>,
+    words: secret::Words,
+}
+
+/// A keyword searched in paths: memchr2 for its rarest letter (either case), then a
+/// comparison around it. A file name rarely holds that letter at all, so most checks cost one
+/// memchr over a dozen bytes.
+struct PathKeyword {
+    lower: Vec<u8>,
+    /// Index in `lower` of the byte searched for first.
+    rare: usize,
+}
+
+impl PathKeyword {
+    fn new(lower: Vec<u8>) -> PathKeyword {
+        // Letters that are rare in English text (and in file names) first.
+        const ORDER: &[u8] = b"zqxjkvbpygfwmucldrhsnioate";
+        let rare = (0..lower.len())
+            .min_by_key(|&i| ORDER.iter().position(|&c| c == lower[i]).unwrap_or(0))
+            .unwrap_or(0);
+        PathKeyword { lower, rare }
+    }
+
+    fn is_in(&self, path: &[u8]) -> bool {
+        let n = self.lower.len();
+        if n == 0 || path.len() < n {
+            return false;
+        }
+        let c = self.lower[self.rare];
+        memchr::memchr2_iter(c, c.to_ascii_uppercase(), path).any(|p| {
+            p >= self.rare
+                && p - self.rare + n <= path.len()
+                && path[p - self.rare..p - self.rare + n].eq_ignore_ascii_case(&self.lower)
+        })
+    }
+}
+
+impl Detector {
+    /// Compiles the keyword search of `rules`. Fails (with the rule's file and id) only for
+    /// keyword sets too large to search in bounded memory.
+    pub fn new(rules: Vec<Rule>) -> Result<Detector> {
+        let engine = engine::Keywords::new(&rules)?;
+        let names: Vec<Vec<String>> = rules
+            .iter()
+            .map(|r| r.keywords.iter().map(|k| k.to_ascii_lowercase()).collect())
+            .collect();
+        let mut distinct: Vec<Vec<u8>> = names
+            .iter()
+            .flatten()
+            .map(|k| k.clone().into_bytes())
+            .collect();
+        distinct.sort();
+        distinct.dedup();
+        let path_keywords = distinct.into_iter().map(PathKeyword::new).collect();
+        Ok(Detector {
+            rules,
+            engine,
+            names,
+            path_keywords,
+            words: secret::Words::new(),
+        })
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// How many bytes around a match can influence whether it is reported. Chunked scans
+    /// overlap by at least this much on each side so a chunk boundary never changes results.
+    pub fn margin(&self) -> usize {
+        let context = self
+            .rules
+            .iter()
+            .filter_map(|r| r.context.as_ref().map(|c| c.max_distance))
+            .max()
+            .unwrap_or(0);
+        context.max(LINE_LIMIT) + LINE_LIMIT + SIGNAL_LOOKBACK + PREVIOUS_LINE_MAX + MAX_MATCH_LEN
+    }
+
+    /// True if `path` names a rule's service (`applivery.json`, `ci/applivery.sh`, a file
+    /// under `applivery/`): such a blob is judged whole, even if its text never says so.
+    /// Sources that know a blob's paths only later (git history) ask this to decide under
+    /// which path to judge it.
+    pub fn path_matters(&self, path: &[u8]) -> bool {
+        self.path_keywords.iter().any(|k| k.is_in(path))
+    }
+
+    /// True if any rule could match: the cheap question asked before reading a whole blob.
+    pub fn prefilter(&self, hay: &[u8], path: &[u8]) -> bool {
+        self.engine.any(hay) || self.path_matters(path)
+    }
+
+    /// Finds every candidate secret in `hay` (a blob at `path`, empty if unknown), sorted by
+    /// position. Candidates of different rules that overlap are reported once, for the rule
+    /// listed first.
+    pub fn detect(&self, hay: &[u8], path: &[u8]) -> Vec<Candidate> {
+        let scope = if self.path_matters(path) {
+            context::Outer::Ours
+        } else {
+            context::Outer::Unknown
+        };
+        engine::detect(self, hay, scope, 0)
+    }
+
+    /// Whether `value` passes rule `rule`'s checks on the value alone (length, alphabet,
+    /// entropy, placeholders, runs, sequences, identifiers), whatever surrounds it. Exposed so
+    /// the drop rate of those checks can be measured on their own.
+    pub fn value_ok(&self, rule: usize, value: &[u8]) -> bool {
+        secret::value_ok(&self.rules[rule], value, &self.words, &self.names[rule])
+    }
+
+    /// The secret a candidate stands for: the matched bytes, or their decoding (a base64
+    /// value reports the token itself, so its hash and verification match the plain token
+    /// found elsewhere).
+    pub fn secret<'h>(&self, c: &Candidate, hay: &'h [u8]) -> Cow<'h, [u8]> {
+        match &c.secret {
+            Some(s) => Cow::Owned(s.clone()),
+            None => Cow::Borrowed(&hay[c.start..c.end]),
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! Checks on the value itself, whatever surrounds it: is this string something a generator
+//! made, or something a person typed — a placeholder (`your_applivery_app_token`), a run
+//! (`AAAA…`), a sequence (`aBcDeFgH…`), an identifier made of words
+//! (`APPLIVERY_TOKEN_RELEASE1`), an id in hex?
+//!
+//! Every test here is designed to almost never reject a uniformly random token: a value named
+//! by an Applivery key must not be dropped for its shape (the property test in
+//! `tests/it/property.rs` measures it over a million tokens). A stricter test for values that
+//! nothing names (`weak_ok`) trades a little of that for precision.
+
+use std::collections::HashSet;
+
+use crate::rules::{Rule, Shape};
+
+/// Common words of identifiers and prose, lower case: an identifier is made of them, a
+/// random token almost never is.
+pub(super) struct Words(HashSet<&'static str>);
+
+const WORDS: &str = include_str!("../detect-words.txt");
+
+/// Short segments that identifiers use: acronyms, prepositions, version letters.
+const SHORT: &[&str] = &[
+    "ci", "cd", "qa", "id", "v", "my", "to", "of", "in", "on", "by", "ui", "io", "os", "db", "a",
+    "an", "is", "it", "at", "no", "k", "x", "s", "t", "sdk", "api", "app", "key", "for", "the",
+    "and", "dev", "env", "url", "ios", "uat", "new", "old", "get", "set", "add",
+];
+
+/// Values that mark a placeholder when they are a word of the value.
+const PLACEHOLDER: &[&str] = &[
+    "your",
+    "example",
+    "sample",
+    "placeholder",
+    "changeme",
+    "dummy",
+    "redacted",
+    "insert",
+    "replace",
+    "fake",
+    "todo",
+    "fixme",
+    "mock",
+    "here",
+    "xxxx",
+    "masked",
+    "hidden",
+];
+
+impl Words {
+    pub(super) fn new() -> Words {
+        Words(
+            WORDS
+                .lines()
+                .map(str::trim)
+                .filter(|w| !w.is_empty())
+                .collect(),
+        )
+    }
+
+    fn known(&self, seg: &str) -> bool {
+        if seg.bytes().all(|b| b.is_ascii_digit()) {
+            return seg.len() <= 4;
+        }
+        if seg.len() <= 3 && SHORT.contains(&seg) {
+            return true;
+        }
+        seg.len() >= 3
+            && (self.0.contains(seg)
+                || seg
+                    .strip_suffix('s')
+                    .is_some_and(|s| s.len() >= 3 && self.0.contains(s)))
+    }
+
+    /// True if `v` is made of words: every segment (split at separators, case changes and
+    /// digits) is a known word, a short acronym or a small number, and there are at least two
+    /// (`ApplicationTokenProvider`, `APPLIVERY_TOKEN_RELEASE1`, `fake-applivery-token-0001`).
+    pub(super) fn is_identifier(&self, v: &[u8], names: &[String]) -> bool {
+        let segs = segments(v);
+        segs.len() >= 2
+            && segs
+                .iter()
+                .all(|s| self.known(s) || names.iter().any(|n| n == s))
+    }
+
+    /// True if most of `v` (60% of its characters) is words of three letters or more, or it
+    /// contains a rule's name: a path, a URL, a sentence, never a generated token.
+    fn wordy(&self, v: &[u8], names: &[String]) -> bool {
+        let segs = segments(v);
+        if segs
+            .iter()
+            .any(|s| names.iter().any(|n| s.contains(n.as_str())))
+        {
+            return true;
+        }
+        let covered: usize = segs
+            .iter()
+            .filter(|s| s.len() >= 3 && s.bytes().all(|b| b.is_ascii_alphabetic()) && self.known(s))
+            .map(|s| s.len())
+            .sum();
+        covered * 10 >= v.len() * 6
+    }
+
+    /// True if a segment of `v` marks a placeholder (`your_app_token`, `REPLACE_WITH_TOKEN`)
+    /// and most of it is words.
+    fn is_placeholder(&self, v: &[u8], stopwords: &[String], names: &[String]) -> bool {
+        let segs = segments(v);
+        let marked = segs
+            .iter()
+            .any(|s| PLACEHOLDER.contains(&s.as_str()) || stopwords.iter().any(|w| w == s));
+        if !marked {
+            return false;
+        }
+        // Words of three letters or more, not digits: a random token has few.
+        let known: usize = segs
+            .iter()
+            .filter(|s| s.len() >= 3 && s.bytes().all(|b| b.is_ascii_alphabetic()))
+            .filter(|s| {
+                self.known(s) || names.iter().any(|n| n == *s) || PLACEHOLDER.contains(&s.as_str())
+            })
+            .map(|s| s.len())
+            .sum();
+        known * 2 >= v.len()
+    }
+}
+
+/// Lower-case segments of a value: split at non-alphanumerics, lower-to-upper changes, the
+/// last capital of an acronym before a lower-case word, and letter/digit changes.
+pub(super) fn segments(v: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for (i, &b) in v.iter().enumerate() {
+        if !b.is_ascii_alphanumeric() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            continue;
+        }
+        if let Some(&p) = i.checked_sub(1).and_then(|j| v.get(j)) {
+            let split = (p.is_ascii_lowercase() && b.is_ascii_uppercase())
+                || (p.is_ascii_digit() != b.is_ascii_digit() && p.is_ascii_alphanumeric())
+                || (p.is_ascii_uppercase()
+                    && b.is_ascii_uppercase()
+                    && v.get(i + 1).is_some_and(u8::is_ascii_lowercase));
+            if split && !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+        }
+        cur.push(b.to_ascii_lowercase() as char);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// The checks every candidate of `rule` must pass, on its (decoded) value.
+pub(super) fn value_ok(rule: &Rule, v: &[u8], words: &Words, names: &[String]) -> bool {
+    let check = &rule.secret;
+    if v.len() < check.min_len || v.len() > check.max_len {
+        return false;
+    }
+    if let Some(re) = &check.regex {
+        if !re.is_match(v) {
+            return false;
+        }
+    }
+    if let Some(min) = check.min_entropy {
+        if shannon_entropy(v) < min {
+            return false;
+        }
+    }
+    if rule.allowlist.regexes.iter().any(|r| r.is_match(v)) {
+        return false;
+    }
+    if words.is_placeholder(v, &rule.allowlist.stopwords, names) {
+        return false;
+    }
+    match check.shape {
+        Shape::Any => true,
+        Shape::Token => token_like(v, words, names),
+        Shape::Random => token_like(v, words, names) && !hex_only(v),
+    }
+}
+
+/// Not a run, a sequence, a handful of characters repeated, or an identifier made of words.
+fn token_like(v: &[u8], words: &Words, names: &[String]) -> bool {
+    let body: Vec<u8> = v.iter().copied().filter(|&b| b != b'=').collect();
+    if body.windows(6).any(|w| w.iter().all(|&c| c == w[0])) {
+        return false;
+    }
+    if longest_sequence(&body) >= 8 {
+        return false;
+    }
+    let mut seen = [false; 256];
+    for &b in &body {
+        seen[b as usize] = true;
+    }
+    let distinct = seen.iter().filter(|&&x| x).count();
+    if body.len() >= 16 && distinct <= 8 {
+        return false;
+    }
+    // Paths and dotted names (`ios-app/Pods/Applivery/Sources`, `com.acme.shop.release`).
+    !words.is_identifier(v, names) && !words.wordy(v, names)
+}
+
+/// Ids and hashes: only hex digits, of one case.
+fn hex_only(v: &[u8]) -> bool {
+    v.iter()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+        || v.iter()
+            .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(b))
+}
+
+/// The longest run of characters that each follow the previous one (`abcdef`, `aBcDeF`,
+/// `12345`), ignoring case.
+fn longest_sequence(v: &[u8]) -> usize {
+    let mut best = 1;
+    let mut run = 1;
+    for w in v.windows(2) {
+        let (a, b) = (w[0].to_ascii_lowercase(), w[1].to_ascii_lowercase());
+        if a.is_ascii_alphanumeric() && b == a.wrapping_add(1) {
+            run += 1;
+            best = best.max(run);
+        } else {
+            run = 1;
+        }
+    }
+    best
+}
+
+/// The stricter test for a value that no key names (a bare literal in an Applivery section):
+/// it must mix upper and lower case, and not be made of capitalised word-like runs
+/// (`FeedbackViewController2`). A random token fails it with a probability near 1e-4.
+pub(super) fn weak_ok(v: &[u8]) -> bool {
+    let upper = v.iter().any(u8::is_ascii_uppercase);
+    let lower = v.iter().any(u8::is_ascii_lowercase);
+    upper && lower && !looks_like_words(v)
+}
+
+/// `CamelCaseWords`, `snake_case_words`, `kebab-case-words`, optionally ending in digits,
+/// where every word has a vowel.
+fn looks_like_words(s: &[u8]) -> bool {
+    let segs = segments(s);
+    let vowel = |w: &str| w.bytes().any(|b| b"aeiouy".contains(&b));
+    segs.len() >= 2
+        && segs.iter().all(|w| {
+            if w.bytes().all(|b| b.is_ascii_digit()) {
+                w.len() <= 2
+            } else {
+                w.len() >= 2 && vowel(w)
+            }
+        })
+}
+
+/// True if `s` looks generated rather than written by a person (the historical shape test,
+/// kept for callers outside the detector): mixes upper and lower case, no run of four equal
+/// characters, not an identifier of capitalised words.
+pub fn looks_random(s: &[u8]) -> bool {
+    weak_ok(s) && !s.windows(4).any(|w| w.iter().all(|&c| c == w[0]))
+}
+
+/// Shannon entropy in bits per byte.
+pub fn shannon_entropy(b: &[u8]) -> f64 {
+    if b.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for &x in b {
+        counts[x as usize] += 1;
+    }
+    let n = b.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
+}

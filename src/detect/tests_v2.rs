@@ -1,0 +1,111 @@
+//! Unit tests of detection v2.
+use super::*;
+use crate::rules::default_rules;
+
+fn det() -> Detector {
+    Detector::new(default_rules()).unwrap()
+}
+
+fn found(text: &str, path: &str) -> Vec<String> {
+    let d = det();
+    d.detect(text.as_bytes(), path.as_bytes())
+        .iter()
+        .map(|c| String::from_utf8_lossy(&d.secret(c, text.as_bytes())).into_owned())
+        .collect()
+}
+
+#[test]
+fn path_is_evidence() {
+    let t = "Zk3qP9xVb2LmN7wQe4RtY6uA";
+    // The text never says whose token it is; the path does.
+    assert_eq!(
+        found(
+            &format!("{{\"token\": \"{t}\"}}\n"),
+            "rn-app/applivery.json"
+        ),
+        vec![t]
+    );
+    assert!(found(&format!("{{\"token\": \"{t}\"}}\n"), "rn-app/app.json").is_empty());
+    // Another owner named in the file still wins.
+    assert!(found(
+        &format!("sentry:\n  auth_token: {t}\n"),
+        "tools/applivery/config.yml"
+    )
+    .is_empty());
+}
+
+#[test]
+fn inverted_burden_within_an_applivery_scope() {
+    let t = "Zk3qP9xVb2LmN7wQe4RtY6uA"; // applivery-leaks:allow
+                                        // A list item under a parent that names Applivery; a bare literal in its section.
+    assert_eq!(
+        found(&format!("- kind: applivery\n  targets:\n    - {t}\n"), ""),
+        vec![t]
+    );
+    assert_eq!(
+        found(&format!("## Applivery\n\n```\n{t}\n```\n"), ""),
+        vec![t]
+    );
+    // Objective-C message sends are judged by their receiver.
+    assert_eq!(
+        found(
+            &format!("[[Applivery shared] startWithToken:@\"{t}\" appStoreRelease:NO];\n"),
+            ""
+        ),
+        vec![t]
+    );
+    assert!(found(
+        &format!("// applivery below\n[Instabug startWithToken:@\"{t}\" invocationEvents:0];\n"),
+        ""
+    )
+    .is_empty());
+    // The nearest owner named above decides for a generic key.
+    assert!(found(
+        &format!("# applivery\nAPP_TOKEN=x1\n# sentry\nAUTH_TOKEN={t}\n"),
+        ""
+    )
+    .is_empty());
+}
+
+#[test]
+fn decoded_values_keep_their_place_and_say_how() {
+    let d = det();
+    let t = "Zk3qP9xVb2LmN7wQe4RtY6uA"; // applivery-leaks:allow
+    let b64 = "WmszcVA5eFZiMkxtTjd3UWU0UnRZNnVB"; // base64 of t (applivery-leaks:allow)
+    let text = format!("applivery:\n  tokenBase64: {b64}\n");
+    let c = d.detect(text.as_bytes(), b"");
+    assert_eq!(c.len(), 1);
+    assert_eq!(&text[c[0].start..c[0].end], b64);
+    assert_eq!(c[0].decoded, vec!["base64"]);
+    assert_eq!(&*d.secret(&c[0], text.as_bytes()), t.as_bytes());
+    // A value split by a continuation inside quotes, and one built from literals.
+    let text = format!(
+        "curl https://upload.applivery.io/v1 -H \"Authorization: Bearer {}\\\n{}\"\n",
+        &t[..10],
+        &t[10..]
+    );
+    let c = d.detect(text.as_bytes(), b"");
+    assert_eq!(c.len(), 1, "{text}");
+    assert_eq!(c[0].decoded, vec!["continuation"]);
+    let text = format!("String APPLIVERY = \"{}\" + \"{}\";\n", &t[..12], &t[12..]);
+    let c = d.detect(text.as_bytes(), b"");
+    assert_eq!(c[0].decoded, vec!["concatenation"]);
+    assert_eq!(&*d.secret(&c[0], text.as_bytes()), t.as_bytes());
+}
+
+#[test]
+fn obvious_fakes_are_never_tokens() {
+    for v in [
+        "aBcDeFgHiJkLmNoPqRsTuVwX",
+        "AAAAAAAAAAAAAAAAAAAAAAAA",
+        "abcdefghijklmnopqrstuvwx",
+        "your_applivery_app_token",
+        "abcd1234abcd1234abcd1234",
+        "64f1c2a9e4b0d8a7c3f21b92",
+    ] {
+        assert!(
+            found(&format!("APPLIVERY_TOKEN={v}\n"), "").is_empty(),
+            "{v}"
+        );
+    }
+}
