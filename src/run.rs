@@ -14,8 +14,8 @@ use crate::report::{self, Report};
 use crate::rules::Rule;
 use crate::source;
 
-use crate::command::output::{emit, exit_code, nothing_scanned, tell, write_report};
 pub use crate::command::output::{error_line, say, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
+use crate::command::output::{exit_code, nothing_scanned, tell, write_report};
 use crate::command::project::{archive_settings, load_rules, rules_of, threads, Project};
 use crate::command::rules::{check_rules, list_rules};
 
@@ -97,7 +97,15 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Verify(a) => {
             let report = crate::command::verify::report(&a)?;
             let rules = crate::rules::default_rules();
-            emit(&report, &rules, a.format, a.show_secrets, a.output.as_ref())?;
+            let written =
+                write_report(&report, &rules, a.format, a.show_secrets, a.output.as_ref())?;
+            if let (Some(path), false) = (written, a.quiet) {
+                // As for scans: with the report in a file, the log still says what it holds.
+                say(format_args!(
+                    "{}",
+                    report::text::summary_line(&report, &path.display().to_string())
+                ));
+            }
             Ok(exit_code(&report, a.verify.fail_on))
         }
         Command::Merge(a) => crate::command::merge::run(&a),

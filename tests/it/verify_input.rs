@@ -238,3 +238,50 @@ fn progress_shows_on_a_terminal_and_nowhere_else() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("verifying"), "{err}");
 }
+
+/// With `--output`, stdout is empty and the log must still say what the report holds (as
+/// scans do): one line with the counts and the file, no token; `--quiet` drops it.
+#[test]
+fn verify_into_a_file_says_what_it_wrote() {
+    let toks = tokens(2, 0x7e57_0401);
+    let api = Server::start(HashMap::from([
+        (toks[0].clone(), Role::Live),
+        (toks[1].clone(), Role::Invalid),
+    ]));
+    let dir = tempfile::TempDir::new().unwrap();
+    let report = dir.path().join("verified.json");
+    let run = |quiet: bool| {
+        let mut c = bin();
+        c.args(["verify", "--format", "json", "--api-url", &api.url()])
+            .args(["--verify-rps", "200", "--output"])
+            .arg(&report);
+        if quiet {
+            c.arg("--quiet");
+        }
+        c.write_stdin(format!("{}\n{}\n", toks[0], toks[1]))
+            .output()
+            .unwrap()
+    };
+    let out = run(false);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("2 finding(s) (1 live, 1 revoked, 0 unknown)")
+            && err.contains("report written to")
+            && err.contains("verified.json"),
+        "{err}"
+    );
+    for t in &toks {
+        assert!(!err.contains(t.as_str()), "a token in the log: {err}");
+    }
+    let v: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(v["findings"].as_array().unwrap().len(), 2);
+    let quiet = run(true);
+    assert_eq!(quiet.status.code(), Some(1));
+    assert!(
+        quiet.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&quiet.stderr)
+    );
+}
