@@ -1,0 +1,145 @@
+//! The name of a value: the key, call or header word before it, else the key on the line
+//! above, else a trailing comment — and what that name says about whose value it is.
+
+use super::super::text::{
+    is_key, is_word_byte, line_bounds_near, split_words, starts_line, LINE_LIMIT,
+};
+use super::super::{PREVIOUS_LINE_MAX, SIGNAL_LOOKBACK};
+use super::{has_words, Class, Judge};
+use crate::rules::Context;
+
+impl Judge<'_> {
+    pub(super) fn classify(&self, ctx: &Context, w: &[u8]) -> Class {
+        let parts = split_words(w);
+        let secretish = |p: &String| {
+            !self.names().contains(p)
+                && ctx
+                    .signal
+                    .as_ref()
+                    .is_some_and(|r| r.is_match(p.as_bytes()))
+        };
+        let not_secret = parts.iter().any(|p| ctx.not_secret_words.contains(p));
+        let any_secret = parts.iter().any(secretish);
+        if self.mentions(w) {
+            return if not_secret && !any_secret {
+                Class::Foreign
+            } else {
+                Class::Ours
+            };
+        }
+        if parts.iter().any(|p| ctx.other_owners.contains(p)) {
+            return Class::Foreign;
+        }
+        if not_secret {
+            // `cacheKey`, `tokenHash`, `appId`: a key of something that is no secret.
+            return Class::Foreign;
+        }
+        let unknown = parts.iter().any(|p| {
+            p.len() > 1
+                && !ctx.generic_key_words.contains(p)
+                && !secretish(p)
+                && !p
+                    .strip_suffix('s')
+                    .is_some_and(|q| ctx.generic_key_words.iter().any(|g| g == q))
+        });
+        match (unknown, any_secret) {
+            (false, true) => Class::Generic,
+            (false, false) => Class::Neutral,
+            (true, true) => Class::Qualified,
+            (true, false) => Class::Other,
+        }
+    }
+
+    /// The name of the value and where that name is: on its line, else the line above, else
+    /// a trailing comment.
+    pub(super) fn name(
+        &self,
+        ctx: &Context,
+        s: usize,
+        e: usize,
+        ls: usize,
+        le: usize,
+    ) -> (Option<Class>, Option<(usize, usize)>) {
+        let hay = self.hay;
+        let from = ls.max(s.saturating_sub(SIGNAL_LOOKBACK));
+        let (mut class, mut key) = self.naming(ctx, from, s);
+        if matches!(class, None | Some(Class::Neutral)) {
+            // A trailing comment (`<token>  # applivery upload token`).
+            let after = &hay[e..le.min(e + SIGNAL_LOOKBACK).max(e)];
+            if after
+                .split(|&b| !is_word_byte(b))
+                .any(|w| self.mentions(w) && ctx.signal.as_ref().is_some_and(|r| r.is_match(w)))
+            {
+                return (Some(Class::Ours), key);
+            }
+            // The key on the line above (`<key>AppliveryAppToken</key>` over `<string>`,
+            // `- name: appliveryToken` over `value: …`, `TOKEN =` over a literal).
+            if ls > 0 && starts_line(hay, ls) {
+                let (ps, pe) = line_bounds_near(hay, ls - 1, ls - 1, LINE_LIMIT);
+                let ps = ps.max(pe.saturating_sub(PREVIOUS_LINE_MAX));
+                let (c, k) = self.naming(ctx, ps, pe);
+                let decisive = matches!(c, Some(Class::Ours | Class::Foreign | Class::Generic));
+                if decisive || (class.is_none() && c.is_some() && !has_words(&hay[ls..s])) {
+                    class = c;
+                    key = k;
+                }
+            }
+        }
+        (class, key)
+    }
+
+    /// Looks at the words in `from..to`, last first, for the name of what follows. A
+    /// secret-like or owner-naming word decides; a neutral key (`value=`, `default:`) is
+    /// passed over; another key (`description:`) names the value as something else.
+    pub(super) fn naming(
+        &self,
+        ctx: &Context,
+        from: usize,
+        to: usize,
+    ) -> (Option<Class>, Option<(usize, usize)>) {
+        let hay = self.hay;
+        let mut i = to;
+        let mut neutral: Option<(usize, usize)> = None;
+        while i > from {
+            if !is_word_byte(hay[i - 1]) {
+                i -= 1;
+                continue;
+            }
+            let end = i;
+            while i > from && is_word_byte(hay[i - 1]) {
+                i -= 1;
+            }
+            let w = &hay[i..end];
+            if !w.iter().any(u8::is_ascii_alphabetic) {
+                continue;
+            }
+            // A closing tag (`</key>`) names nothing.
+            if i >= 2 && &hay[i - 2..i] == b"</" {
+                continue;
+            }
+            let class = self.classify(ctx, w);
+            let keyed = is_key(&hay[end..to])
+                || hay.get(end) == Some(&b'(')
+                || (hay.get(end) == Some(&b'>') && i > 0 && hay[i - 1] == b'<');
+            match class {
+                Class::Ours | Class::Foreign | Class::Generic => {
+                    return (Some(class), Some((i, end)));
+                }
+                Class::Neutral => {
+                    if keyed && neutral.is_none() {
+                        neutral = Some((i, end));
+                    }
+                }
+                Class::Qualified | Class::Other => {
+                    if keyed && !(class == Class::Other && hay.get(end) == Some(&b'(')) {
+                        return (Some(class), Some((i, end)));
+                    }
+                }
+            }
+        }
+        match neutral {
+            Some(k) => (Some(Class::Neutral), Some(k)),
+            None => (None, None),
+        }
+    }
+}
