@@ -175,6 +175,15 @@ impl Judge<'_> {
         if structure == Scope::Foreign {
             return false;
         }
+        // A key on the value's own line that says what the value is, and that is not a
+        // credential (`listener:`, `buildWriter:`, `let index =`), decides against it even
+        // in an Applivery scope: only a use of the value at a sink outweighs it. A name
+        // taken from the line above a bare value (`targets:` over `- …`) is a parent, and
+        // is weighed as structure like any keyless value.
+        let own_line = key.is_some_and(|(a, _)| a >= ls);
+        if name == Some(Class::Other) && own_line && !flow {
+            return false;
+        }
         let weak = matches!(
             name,
             None | Some(Class::Other) | Some(Class::Qualified) | Some(Class::Neutral)
@@ -185,8 +194,15 @@ impl Judge<'_> {
         if name.is_none() && !literal(hay, s, e, ls, le) {
             return false;
         }
-        if hosts == Some(true) || structure == Scope::Ours || self.outer == Outer::Ours || flow {
+        if hosts == Some(true) || self.outer == Outer::Ours || flow {
             return true;
+        }
+        if structure == Scope::Ours {
+            // A key that qualifies a secret word with a word we do not know (`DEVICE_TOKEN`,
+            // `previewKey`) needs the nearest owner named around it to agree: a mention of
+            // another service between the Applivery scope and the value makes it theirs.
+            return name != Some(Class::Qualified)
+                || self.owner(ctx, s, e, ls, le) != Scope::Foreign;
         }
         // Nothing structural: the nearest owner named around it decides, for names that
         // leave it open.
@@ -224,6 +240,15 @@ fn is_name_position(hay: &[u8], s: usize, e: usize) -> bool {
         ),
         _ => false,
     }
+}
+
+/// True if a word of `parts`, or two adjacent words joined (`OneSignal` → `one` `signal` →
+/// `onesignal`, `storePassword` → `storepassword`), is one of `owners`.
+pub(super) fn names_owner(parts: &[String], owner: impl Fn(&str) -> bool) -> bool {
+    parts.iter().any(|p| owner(p))
+        || parts
+            .windows(2)
+            .any(|w| owner(&format!("{}{}", w[0], w[1])))
 }
 
 /// True if the text has a word with a letter.

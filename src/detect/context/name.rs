@@ -5,7 +5,7 @@ use super::super::text::{
     is_key, is_word_byte, line_bounds_near, split_words, starts_line, LINE_LIMIT,
 };
 use super::super::{PREVIOUS_LINE_MAX, SIGNAL_LOOKBACK};
-use super::{has_words, Class, Judge};
+use super::{has_words, names_owner, Class, Judge};
 use crate::rules::Context;
 
 impl Judge<'_> {
@@ -27,7 +27,7 @@ impl Judge<'_> {
                 Class::Ours
             };
         }
-        if parts.iter().any(|p| ctx.other_owners.contains(p)) {
+        if names_owner(&parts, |w| ctx.other_owners.iter().any(|o| o == w)) {
             return Class::Foreign;
         }
         if not_secret {
@@ -113,8 +113,17 @@ impl Judge<'_> {
             if !w.iter().any(u8::is_ascii_alphabetic) {
                 continue;
             }
-            // A closing tag (`</key>`) names nothing.
+            // A closing tag (`</key>`) names nothing; nor does markup around a value
+            // (`<code>…</code>`, `<td>…`): it says how the value is shown, not what it is.
             if i >= 2 && &hay[i - 2..i] == b"</" {
+                continue;
+            }
+            if i > 0 && hay[i - 1] == b'<' && is_markup(w) {
+                continue;
+            }
+            // A flag attribute of the element around the value (`<Value
+            // ProtectInMemory="True">`, `translatable="false"`) describes it, not names it.
+            if is_flag(&hay[end..to]) {
                 continue;
             }
             let class = self.classify(ctx, w);
@@ -142,4 +151,54 @@ impl Judge<'_> {
             None => (None, None),
         }
     }
+}
+
+/// HTML elements that hold text: a value between them is shown, not named.
+const MARKUP: &[&str] = &[
+    "a",
+    "b",
+    "i",
+    "u",
+    "p",
+    "em",
+    "tt",
+    "dd",
+    "dt",
+    "li",
+    "td",
+    "th",
+    "code",
+    "pre",
+    "kbd",
+    "samp",
+    "span",
+    "div",
+    "strong",
+    "mark",
+    "small",
+    "font",
+    "blockquote",
+    "var",
+    "cite",
+];
+
+fn is_markup(w: &[u8]) -> bool {
+    w.len() <= 10 && MARKUP.iter().any(|m| m.as_bytes().eq_ignore_ascii_case(w))
+}
+
+/// True if the text after a word makes it an attribute set to a boolean (`="True"`,
+/// `='false'`, `=yes`).
+fn is_flag(after: &[u8]) -> bool {
+    let Some(v) = after.strip_prefix(b"=") else {
+        return false;
+    };
+    let v = v.strip_prefix(b"\"").or(v.strip_prefix(b"'")).unwrap_or(v);
+    let n = v.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    let word = &v[..n];
+    ["true", "false", "yes", "no"]
+        .iter()
+        .any(|f| f.as_bytes().eq_ignore_ascii_case(word))
+        && !v
+            .get(n)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
 }

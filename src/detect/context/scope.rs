@@ -5,7 +5,7 @@
 use super::super::text::{
     indentation, is_word_byte, line_bounds_near, line_key, split_words, word_before, LINE_LIMIT,
 };
-use super::{Judge, Scope};
+use super::{names_owner, Judge, Scope};
 use crate::rules::Context;
 
 /// Words too common in prose and code to name an owner when they merely appear on a line
@@ -71,10 +71,9 @@ impl Judge<'_> {
     pub(super) fn key_owner(&self, ctx: &Context, key: &[u8]) -> Scope {
         if self.mentions(key) {
             Scope::Ours
-        } else if split_words(key)
-            .iter()
-            .any(|p| ctx.other_owners.contains(p))
-        {
+        } else if names_owner(&split_words(key), |w| {
+            ctx.other_owners.iter().any(|o| o == w)
+        }) {
             Scope::Foreign
         } else {
             Scope::Unknown
@@ -89,9 +88,9 @@ impl Judge<'_> {
         }
         let foreign = line.split(|&b| !is_word_byte(b)).any(|w| {
             !w.is_empty()
-                && split_words(w)
-                    .iter()
-                    .any(|p| ctx.other_owners.contains(p) && !AMBIGUOUS.contains(&p.as_str()))
+                && names_owner(&split_words(w), |p| {
+                    ctx.other_owners.iter().any(|o| o == p) && !AMBIGUOUS.contains(&p)
+                })
         });
         if foreign {
             Scope::Foreign
@@ -363,8 +362,23 @@ fn opens_block(line: &[u8]) -> bool {
         || t.starts_with(b"[")
         || matches!(
             t.last(),
-            Some(b'{' | b'(' | b'[' | b':' | b'=' | b'>' | b',' | b'|')
+            Some(b'{' | b'(' | b'[' | b':' | b'=' | b'>' | b'|')
         )
+        || (t.ends_with(b",") && opens_bracket(t))
         || line_key(t).is_some_and(|_| t.ends_with(b":"))
         || t.ends_with(b"do")
+}
+
+/// True if `line` opens more brackets than it closes (`Applivery.init(this,`), unlike a
+/// whole entry that ends a line with a comma (`"applivery": { "appId": "…" },`).
+fn opens_bracket(line: &[u8]) -> bool {
+    let mut depth = 0i32;
+    for &b in line {
+        match b {
+            b'{' | b'[' | b'(' => depth += 1,
+            b'}' | b']' | b')' => depth -= 1,
+            _ => {}
+        }
+    }
+    depth > 0
 }
