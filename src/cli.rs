@@ -10,6 +10,8 @@ Examples:
   applivery-leaks dir --format sarif --output leaks.sarif .
   applivery-leaks git --format json           sweep every commit of the repository here
   applivery-leaks git --since origin/main     only what this branch adds (pull requests)
+  applivery-leaks git --github-org ACME --output-dir sweep/   every repository of an organisation
+  applivery-leaks merge shard-*.json --format html -o incident.html
   applivery-leaks staged                      pre-commit: scan what is about to be committed
   cat tokens.txt | applivery-leaks verify     which tokens still work?
   applivery-leaks rules                       list the active rules
@@ -33,10 +35,13 @@ pub struct Cli {
 pub enum Command {
     /// Scan directories and files (default: the current directory).
     Dir(DirArgs),
-    /// Scan every blob and message in a repository's history.
-    Git(GitArgs),
+    /// Scan every blob and message in a repository's history — or in many repositories
+    /// (paths, URLs, GitHub organisations, GitLab groups).
+    Git(Box<GitArgs>),
     /// Scan the changes staged for the next commit (pre-commit hook).
     Staged(StagedArgs),
+    /// Combine JSON reports (shards, per-repository reports) into one report.
+    Merge(MergeArgs),
     /// Scan standard input.
     Stdin(StdinArgs),
     /// Ask the Applivery API whether tokens still work.
@@ -186,9 +191,10 @@ pub struct DirArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct GitArgs {
-    /// Repository (work tree or bare); default: the current directory.
-    #[arg(value_name = "REPO", default_value = ".")]
-    pub repo: PathBuf,
+    /// Repositories: local paths (work tree or bare) or remote URLs (https://, ssh://,
+    /// git://, user@host:path); default: the current directory.
+    #[arg(value_name = "REPO")]
+    pub repos: Vec<PathBuf>,
     #[command(flatten)]
     pub scan: ScanArgs,
     /// Also scan objects no ref reaches (dangling blobs of rewritten history).
@@ -203,6 +209,98 @@ pub struct GitArgs {
     /// Skip blobs larger than BYTES (they are reported as skipped).
     #[arg(long, value_name = "BYTES")]
     pub max_file_size: Option<u64>,
+    #[command(flatten)]
+    pub sweep: SweepArgs,
+}
+
+/// Options of a sweep of many repositories (`git` with several REPOs, remote URLs, or any
+/// of these).
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Many repositories")]
+pub struct SweepArgs {
+    /// Read repositories (paths or URLs) from FILE, one per line (`#` comments); `-` reads
+    /// standard input.
+    #[arg(long, value_name = "FILE")]
+    pub repos_from: Vec<PathBuf>,
+    /// Every repository of this GitHub organisation (token: GITHUB_TOKEN). Repeatable.
+    #[arg(long, value_name = "ORG")]
+    pub github_org: Vec<String>,
+    /// GitHub's REST API (GitHub Enterprise Server: https://HOST/api/v3).
+    #[arg(long, value_name = "URL", default_value = "https://api.github.com")]
+    pub github_api_url: String,
+    /// Every project of this GitLab group and its subgroups (token: GITLAB_TOKEN).
+    /// Repeatable.
+    #[arg(long, value_name = "GROUP")]
+    pub gitlab_group: Vec<String>,
+    /// GitLab's address (self-managed: https://gitlab.example.com).
+    #[arg(long, value_name = "URL", default_value = "https://gitlab.com")]
+    pub gitlab_url: String,
+    /// Leave out archived repositories of an organisation or group.
+    #[arg(long)]
+    pub skip_archived: bool,
+    /// Leave out forks of an organisation or group.
+    #[arg(long)]
+    pub skip_forks: bool,
+    /// Where remote repositories are mirrored and fetched again on later runs (default:
+    /// $XDG_CACHE_HOME/applivery-leaks/repos or ~/.cache/applivery-leaks/repos).
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    /// Give up on a clone or fetch after SECS seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 1800)]
+    pub fetch_timeout: u64,
+    /// Sweep only shard K of N (1-based), chosen by a stable hash of each repository's
+    /// identity. Default from JOB_COMPLETION_INDEX (with --shard-count) or
+    /// CI_NODE_INDEX/CI_NODE_TOTAL when set.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// Number of shards when the shard comes from JOB_COMPLETION_INDEX (Kubernetes Indexed
+    /// Job); also APPLIVERY_LEAKS_SHARD_COUNT.
+    #[arg(long, value_name = "N", env = "APPLIVERY_LEAKS_SHARD_COUNT")]
+    pub shard_count: Option<u32>,
+    /// Write one JSON report per repository into DIR as each finishes; a rerun skips
+    /// repositories whose report is there and whose refs have not moved.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Print the repositories the sweep would cover (after sharding) and exit.
+    #[arg(long)]
+    pub list_repos: bool,
+}
+
+impl SweepArgs {
+    /// True if any option asks for a sweep of many repositories.
+    pub fn any(&self) -> bool {
+        !self.repos_from.is_empty()
+            || !self.github_org.is_empty()
+            || !self.gitlab_group.is_empty()
+            || self.shard.is_some()
+            || self.output_dir.is_some()
+            || self.list_repos
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// JSON reports of `dir`, `git` or sweeps (shards, per-repository reports).
+    #[arg(value_name = "REPORT", required = true)]
+    pub reports: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_parser = format_parser(), default_value_t = Format::Json)]
+    pub format: Format,
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print secrets in full (only where the reports hold them in full).
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Print nothing on stderr but errors.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// SARIF category (see `git --help`).
+    #[arg(long, value_name = "CATEGORY", value_parser = sarif_category)]
+    pub sarif_category: Option<String>,
+    /// Which findings make the exit code 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Any)]
+    pub fail_on: FailOn,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -23,6 +23,18 @@ pub struct GitInfo {
     pub commit_count: usize,
     /// Still present at HEAD of the default branch.
     pub in_head: bool,
+    /// The newest commit that carries it (in walk order), when known.
+    pub last: Option<CommitRef>,
+}
+
+/// A commit, with who made it and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitRef {
+    pub commit: String,
+    pub author_name: String,
+    pub author_email: String,
+    /// RFC 3339 author date.
+    pub date: String,
 }
 
 /// Result of asking the Applivery API about a secret: the verdict, and the evidence it rests
@@ -191,6 +203,14 @@ impl Finding {
             decoded: Vec::new(),
             tenant_hosts: Vec::new(),
         }
+    }
+
+    /// Files the finding under `repository` (a sweep of many). The fingerprint stays what a
+    /// scan of that repository alone computes, so the repository's ignore file and a
+    /// baseline from a single-repository scan keep working in a sweep; reports and `merge`
+    /// tell the same file in two repositories apart by the repository itself.
+    pub fn set_repository(&mut self, repository: &str) {
+        self.provenance.repository = Some(repository.to_string());
     }
 
     /// The secret as reports show it.

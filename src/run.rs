@@ -57,9 +57,15 @@ pub fn run(cli: Cli) -> Result<u8> {
                 check_rules(Detector::new(rules)?)
             }
         },
+        Command::Git(a) if crate::command::sweep::is_sweep(&a) => crate::command::sweep::run(&a),
         Command::Git(a) => {
+            let repo = a
+                .repos
+                .first()
+                .cloned()
+                .unwrap_or_else(|| PathBuf::from("."));
             let opts = source::git::GitOptions {
-                repo: a.repo.clone(),
+                repo: repo.clone(),
                 include_unreachable: a.include_unreachable,
                 since: a.since.clone(),
                 range: a.range.clone(),
@@ -67,7 +73,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                 threads: threads(&a.scan),
                 progress: !a.scan.quiet && io::stderr().is_terminal(),
             };
-            let project = Project::load(&a.scan, &source::git::scan_root(&a.repo)?)?;
+            let project = Project::load(&a.scan, &source::git::scan_root(&repo)?)?;
             let det = Detector::new(rules_of(&project.config, &a.scan.rules)?)?;
             let report = source::git::scan(&det, &opts)?;
             finish(report, det.rules(), &project, &a.scan)
@@ -90,6 +96,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             emit(&report, &rules, a.format, a.show_secrets, a.output.as_ref())?;
             Ok(exit_code(&report, a.verify.fail_on))
         }
+        Command::Merge(a) => crate::command::merge::run(&a),
         Command::Completions(a) => {
             crate::command::completions::completions(&a).map(|()| EXIT_CLEAN)
         }
@@ -118,6 +125,29 @@ impl Project {
             },
         })
     }
+
+    /// Applies the config's exclusions, inline markers, the ignore file and the baseline to
+    /// `report`, and drops from the history summary the secrets all of whose findings were
+    /// suppressed: they are not news to anyone.
+    pub fn suppress(&self, report: &mut Report, scan: &ScanArgs) {
+        suppress::filter(
+            report,
+            &self.config,
+            &self.ignore,
+            &self.baseline,
+            scan.no_suppress,
+            scan.report_unused,
+        );
+        if let Some(g) = report.summary.git.as_mut() {
+            let kept: std::collections::HashSet<&str> = report
+                .findings
+                .iter()
+                .map(|f| f.secret_sha256.as_str())
+                .collect();
+            g.secrets
+                .retain(|s| kept.contains(s.secret_sha256.as_str()));
+        }
+    }
 }
 
 fn threads(scan: &ScanArgs) -> usize {
@@ -133,7 +163,7 @@ pub fn load_config(args: &RuleArgs, root: &Path) -> Result<Config> {
 }
 
 /// The active rules of `config` with the command line's rule options.
-fn rules_of(config: &Config, args: &RuleArgs) -> Result<Vec<Rule>> {
+pub fn rules_of(config: &Config, args: &RuleArgs) -> Result<Vec<Rule>> {
     config.load_rules(&args.rules, !args.no_default_rules)
 }
 
@@ -157,38 +187,9 @@ pub fn finish_with(
 ) -> Result<u8> {
     let cfg = &project.config;
     report.sarif_category = scan.sarif_category.clone();
-    suppress::filter(
-        &mut report,
-        cfg,
-        &project.ignore,
-        &project.baseline,
-        scan.no_suppress,
-        scan.report_unused,
-    );
-    // The history summary lists unique secrets; a secret all of whose findings were
-    // suppressed is not news to anyone.
-    if let Some(g) = report.summary.git.as_mut() {
-        let kept: std::collections::HashSet<&str> = report
-            .findings
-            .iter()
-            .map(|f| f.secret_sha256.as_str())
-            .collect();
-        g.secrets
-            .retain(|s| kept.contains(s.secret_sha256.as_str()));
-    }
+    project.suppress(&mut report, scan);
     report.sort();
-    for e in &report.errors {
-        eprintln!(
-            "applivery-leaks: cannot read {}: {}",
-            report::escape_control(&e.path),
-            report::escape_control(&e.reason)
-        );
-    }
-    if !scan.quiet {
-        for w in &report.warnings {
-            eprintln!("applivery-leaks: warning: {}", report::escape_control(w));
-        }
-    }
+    tell(&report, scan.quiet);
     crate::command::verify::findings(&mut report.findings, rules, &scan.verify, scan.quiet)?;
     let format = scan.format.or(cfg.format).unwrap_or(Format::Text);
     emit(
@@ -201,6 +202,22 @@ pub fn finish_with(
     let code = exit_code(&report, scan.verify.fail_on);
     after(&report, code);
     Ok(code)
+}
+
+/// Tells on stderr what could not be read (always) and the warnings (unless quiet).
+pub fn tell(report: &Report, quiet: bool) {
+    for e in &report.errors {
+        eprintln!(
+            "applivery-leaks: cannot read {}: {}",
+            report::escape_control(&e.place()),
+            report::escape_control(&e.reason)
+        );
+    }
+    if !quiet {
+        for w in &report.warnings {
+            eprintln!("applivery-leaks: warning: {}", report::escape_control(w));
+        }
+    }
 }
 
 pub fn emit(
@@ -323,7 +340,7 @@ fn list_rules(rules: &[Rule], format: Format) -> Result<u8> {
             serde_json::to_writer_pretty(&mut out, &v)?;
             writeln!(out)?;
         }
-        Format::Text | Format::Github => {
+        Format::Text | Format::Github | Format::Html | Format::Markdown => {
             let w = rules.iter().map(|r| r.id.len()).max().unwrap_or(0);
             for r in rules {
                 writeln!(

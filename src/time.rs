@@ -30,6 +30,46 @@ pub fn rfc3339_at(seconds: i64, offset_minutes: i64) -> String {
     )
 }
 
+/// Seconds since the epoch of an RFC 3339 time (`2023-11-14T22:13:20+02:00`, `…Z`), for
+/// ordering dates written in different time zones. `None` if it is not one.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        t.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())?
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let mut rest = &s[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        rest = frac.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ if rest.len() == 6 && rest.as_bytes()[3] == b':' => {
+            let sign = match rest.as_bytes()[0] {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let oh: i64 = rest[1..3].parse().ok()?;
+            let om: i64 = rest[4..6].parse().ok()?;
+            sign * (oh * 60 + om)
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(y, mo as u32, d as u32);
+    Some(days * 86_400 + h * 3600 + mi * 60 + se - offset * 60)
+}
+
 // Howard Hinnant's civil-calendar algorithms (proleptic Gregorian, days since 1970-01-01).
 pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z.saturating_add(719_468);
@@ -74,6 +114,18 @@ mod tests {
         }
         assert_eq!(rfc3339_at(1_700_000_000, 120), "2023-11-15T00:13:20+02:00");
         assert_eq!(rfc3339_at(1_700_000_000, -330), "2023-11-14T16:43:20-05:30");
+        assert_eq!(
+            parse_rfc3339("2023-11-15T00:13:20+02:00"),
+            Some(1_700_000_000)
+        );
+        assert_eq!(
+            parse_rfc3339("2023-11-14T16:43:20-05:30"),
+            Some(1_700_000_000)
+        );
+        assert_eq!(parse_rfc3339("2023-11-14T22:13:20Z"), Some(1_700_000_000));
+        assert_eq!(parse_rfc3339("2023-11-14T22:13:20.5Z"), Some(1_700_000_000));
+        assert_eq!(parse_rfc3339("yesterday"), None);
+        assert_eq!(parse_rfc3339("2023-13-14T22:13:20Z"), None);
         // A crafted commit time must not overflow.
         let _ = rfc3339_at(i64::MAX, i64::MAX);
     }

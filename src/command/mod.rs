@@ -3,5 +3,7 @@
 //! below the command layer imports from here.
 
 pub mod completions;
+pub mod merge;
 pub mod paste;
+pub mod sweep;
 pub mod verify;

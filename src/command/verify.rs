@@ -35,7 +35,9 @@ pub fn check(cmd: &Command) -> Result<()> {
         Command::Staged(a) => &a.scan.verify,
         Command::Stdin(a) => &a.scan.verify,
         Command::Verify(a) => return settings(&a.verify).map(drop),
-        Command::Rules(_) | Command::Completions(_) | Command::Man(_) => return Ok(()),
+        Command::Rules(_) | Command::Merge(_) | Command::Completions(_) | Command::Man(_) => {
+            return Ok(())
+        }
     };
     if opts.verify {
         settings(opts)?;

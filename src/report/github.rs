@@ -83,6 +83,9 @@ fn annotation(f: &Finding, rule: Option<&Rule>) -> String {
     if f.line == 0 || !p.is_file_path() || !p.members.is_empty() {
         msg.push_str(&format!(", in {}", f.path));
     }
+    if let Some(r) = &p.repository {
+        msg.push_str(&format!(", repository {r}"));
+    }
     if let Some(g) = &f.git {
         msg.push_str(&format!("; introduced in commit {}", short(&g.commit)));
         if g.in_head {

@@ -121,6 +121,9 @@ fn vulnerability(f: &Finding, rule: Option<&Rule>, show: bool, pipeline: Option<
     if f.line > 0 {
         description.push_str(&format!(" at line {}", f.line));
     }
+    if let Some(r) = &f.provenance.repository {
+        description.push_str(&format!(" of repository {r}"));
+    }
     let commit = match &f.git {
         Some(g) => {
             description.push_str(&format!(", introduced in commit {}", short(&g.commit)));

@@ -66,6 +66,12 @@ pub fn finding_value(f: &Finding, rules: &[Rule], show: bool) -> Value {
         m.insert("commits".into(), json!(g.commits));
         m.insert("commit_count".into(), json!(g.commit_count));
         m.insert("in_head".into(), json!(g.in_head));
+        if let Some(l) = &g.last {
+            m.insert(
+                "last_commit".into(),
+                json!({"commit": l.commit, "author": l.author_name, "email": l.author_email, "date": l.date}),
+            );
+        }
     }
     if let Some(v) = &f.verification {
         m.insert("verification".into(), verification_value(v));
@@ -126,7 +132,7 @@ pub fn report_value(report: &Report, rules: &[Rule], show: bool) -> Value {
         "files_scanned": s.files,
         "bytes_scanned": s.bytes,
         "binary_skipped": s.binary,
-        "skipped": s.skipped.iter().map(|p| json!({"path": p.path, "reason": p.reason})).collect::<Vec<_>>(),
+        "skipped": s.skipped.iter().map(problem_value).collect::<Vec<_>>(),
         "duration_ms": s.duration.as_millis() as u64,
         "suppressed": s.suppressed,
     });
@@ -146,17 +152,46 @@ pub fn report_value(report: &Report, rules: &[Rule], show: bool) -> Value {
             "blobs_scanned": g.blobs,
             "shallow": g.shallow,
             "head": g.head,
-            "secrets": g.secrets.iter().map(|x| json!({
-                "rule": x.rule,
-                "secret": if show { x.secret.clone() } else { crate::finding::redact(&x.secret) },
-                "secret_sha256": x.secret_sha256,
-                "first_commit": x.first_commit,
-                "first_path": x.first_path,
-                "first_date": x.first_date,
-                "author": x.author,
-                "in_head": x.in_head,
-                "commit_count": x.commit_count,
-            })).collect::<Vec<_>>(),
+            "secrets": g.secrets.iter().map(|x| {
+                let mut v = json!({
+                    "rule": x.rule,
+                    "secret": if show { x.secret.clone() } else { crate::finding::redact(&x.secret) },
+                    "secret_sha256": x.secret_sha256,
+                    "first_commit": x.first_commit,
+                    "first_path": x.first_path,
+                    "first_date": x.first_date,
+                    "author": x.author,
+                    "in_head": x.in_head,
+                    "commit_count": x.commit_count,
+                });
+                if !x.repositories.is_empty() {
+                    v["repositories"] = json!(x.repositories);
+                }
+                v
+            }).collect::<Vec<_>>(),
+        });
+    }
+    if let Some(r) = &s.repositories {
+        summary["repositories"] = json!({
+            "total": r.list.len(),
+            "scanned": r.list.iter().filter(|o| o.status == "scanned").count(),
+            "resumed": r.list.iter().filter(|o| o.status == "resumed").count(),
+            "failed": r.list.iter().filter(|o| o.status == "failed").count(),
+            "shard": r.shard,
+            "list": r.list.iter().map(|o| {
+                let mut v = json!({
+                    "repository": o.repository,
+                    "status": o.status,
+                    "findings": o.findings,
+                    "commits": o.commits,
+                });
+                for (k, x) in [("refs", &o.refs), ("head", &o.head), ("reason", &o.reason)] {
+                    if let Some(x) = x {
+                        v[k] = json!(x);
+                    }
+                }
+                v
+            }).collect::<Vec<_>>(),
         });
     }
     let findings: Vec<Value> = report
@@ -169,10 +204,19 @@ pub fn report_value(report: &Report, rules: &[Rule], show: bool) -> Value {
         "tool": {"name": "applivery-leaks", "version": env!("CARGO_PKG_VERSION")},
         "scan": report.kind.as_str(),
         "findings": findings,
-        "errors": report.errors.iter().map(|p| json!({"path": p.path, "reason": p.reason})).collect::<Vec<_>>(),
+        "errors": report.errors.iter().map(problem_value).collect::<Vec<_>>(),
         "warnings": report.warnings,
         "summary": summary,
     })
+}
+
+/// An unread or skipped input: its path, the reason, and its repository in a sweep of many.
+fn problem_value(p: &super::Problem) -> Value {
+    let mut v = json!({"path": p.path, "reason": p.reason});
+    if let Some(r) = &p.repository {
+        v["repository"] = json!(r);
+    }
+    v
 }
 
 pub fn write(report: &Report, rules: &[Rule], style: Style, out: &mut dyn Write) -> io::Result<()> {

@@ -4,7 +4,12 @@
 
 pub mod github;
 pub mod gitlab;
+pub mod html;
+pub mod incident;
 pub mod json;
+pub mod load;
+pub mod markdown;
+pub mod merge;
 pub mod sarif;
 pub mod text;
 
@@ -41,6 +46,8 @@ impl ScanKind {
 /// An input that was not scanned, and why.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Problem {
+    /// The repository, in a sweep of many (the problem may be the whole repository's).
+    pub repository: Option<String>,
     pub path: String,
     pub reason: String,
 }
@@ -48,8 +55,17 @@ pub struct Problem {
 impl Problem {
     pub fn new(path: impl Into<String>, reason: impl Into<String>) -> Problem {
         Problem {
+            repository: None,
             path: path.into(),
             reason: reason.into(),
+        }
+    }
+
+    /// What the problem is about, for messages: `repository: path`, or the path alone.
+    pub fn place(&self) -> String {
+        match &self.repository {
+            Some(r) if r != &self.path => format!("{r}: {}", self.path),
+            _ => self.path.clone(),
         }
     }
 }
@@ -77,6 +93,8 @@ pub struct SecretSummary {
     pub author: String,
     pub in_head: bool,
     pub commit_count: usize,
+    /// The repositories that hold it, in a sweep of many (empty otherwise).
+    pub repositories: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -105,9 +123,34 @@ pub struct Summary {
     /// Filled with --report-unused.
     pub unused: Vec<Unused>,
     pub git: Option<GitSummary>,
+    /// The repositories of a sweep of many: what happened to each.
+    pub repositories: Option<Repositories>,
 }
 
-/// Everything a scan produced.
+/// The repositories a sweep covered, and its shard.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Repositories {
+    pub list: Vec<RepoOutcome>,
+    /// `K/N` when the sweep covered one shard.
+    pub shard: Option<String>,
+}
+
+/// What happened to one repository of a sweep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoOutcome {
+    /// Its identity (`git.example.com/team/app`, or an absolute path).
+    pub repository: String,
+    /// `scanned`, `resumed` (an earlier run's report, refs unchanged) or `failed`.
+    pub status: String,
+    pub findings: u64,
+    pub commits: u64,
+    /// A digest of its refs when swept (see `sweep::refs_state`).
+    pub refs: Option<String>,
+    /// The commit HEAD named.
+    pub head: Option<String>,
+    /// Why it failed.
+    pub reason: Option<String>,
+}
 #[derive(Debug, Clone)]
 pub struct Report {
     pub kind: ScanKind,
@@ -140,6 +183,7 @@ impl Report {
     pub fn sort(&mut self) {
         self.findings.sort_by(|a, b| {
             (
+                &a.provenance.repository,
                 &a.path,
                 a.line,
                 a.column,
@@ -147,6 +191,7 @@ impl Report {
                 a.git.as_ref().map(|g| &g.commit),
             )
                 .cmp(&(
+                    &b.provenance.repository,
                     &b.path,
                     b.line,
                     b.column,
@@ -195,6 +240,10 @@ pub enum Format {
     Github,
     /// GitLab's secret-detection report (`artifacts: reports: secret_detection:`).
     Gitlab,
+    /// The incident report: one self-contained HTML page, one row per unique token.
+    Html,
+    /// The incident summary in Markdown (pull-request comment, `$GITHUB_STEP_SUMMARY`).
+    Markdown,
 }
 
 impl Format {
@@ -205,6 +254,8 @@ impl Format {
         Format::Sarif,
         Format::Github,
         Format::Gitlab,
+        Format::Html,
+        Format::Markdown,
     ];
 
     /// The name users type (`--format`, `format =` in the project config).
@@ -216,6 +267,8 @@ impl Format {
             Format::Sarif => "sarif",
             Format::Github => "github",
             Format::Gitlab => "gitlab",
+            Format::Html => "html",
+            Format::Markdown => "markdown",
         }
     }
 
@@ -247,6 +300,8 @@ pub fn write(report: &Report, rules: &[Rule], style: Style, out: &mut dyn Write)
         Format::Sarif => sarif::write(report, rules, style, out),
         Format::Github => github::write(report, rules, style, out),
         Format::Gitlab => gitlab::write(report, rules, style, out),
+        Format::Html => html::write(report, style, out),
+        Format::Markdown => markdown::write(report, style, out),
     }
 }
 
@@ -256,6 +311,13 @@ pub fn write_atomically(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {
+    // A device or a pipe (`-o /dev/null`, `-o /dev/stdout`, a FIFO) is written as it is:
+    // renaming a file over it would replace the device itself (as root, /dev/null).
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        let mut w = io::BufWriter::new(std::fs::OpenOptions::new().write(true).open(path)?);
+        fill(&mut w)?;
+        return w.flush();
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

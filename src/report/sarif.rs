@@ -111,7 +111,8 @@ pub fn build(report: &Report, rules: &[Rule], show: bool) -> Sarif {
         run.artifacts = Some(artifacts.list);
     }
 
-    if let Some(g) = &report.summary.git {
+    // A sweep of many repositories has no one repository to name (each result names its own).
+    if let (Some(g), None) = (&report.summary.git, &report.summary.repositories) {
         let mut vcs = VersionControlDetails::builder()
             .repository_uri(dir_uri(&root))
             .mapped_to(ArtifactLocation::builder().uri_base_id(SRCROOT).build())
@@ -364,7 +365,10 @@ fn result(
     if let (Some(g), None) = (&f.git, outer) {
         location.logical_locations = Some(vec![LogicalLocation::builder()
             .name(f.path.clone())
-            .fully_qualified_name(format!("{}:{}", g.commit, f.path))
+            .fully_qualified_name(match &f.provenance.repository {
+                Some(r) => format!("{r}@{}:{}", g.commit, f.path),
+                None => format!("{}:{}", g.commit, f.path),
+            })
             .kind("resource")
             .build()]);
         location.message = Some(
@@ -390,6 +394,10 @@ fn result(
     );
     if show {
         props.insert("secret".to_string(), json!(f.secret));
+    }
+    if let Some(r) = &f.provenance.repository {
+        // A sweep of many repositories: which one (its password-free identity).
+        props.insert("repository".to_string(), json!(r));
     }
     if let Some(g) = &f.git {
         props.insert("commit".to_string(), json!(g.commit));
@@ -606,6 +614,7 @@ mod tests {
                 commits: vec![commit.clone()],
                 commit_count: 1,
                 in_head: i == 0,
+                last: None,
             });
             f.verification = Some(Verification {
                 status,

@@ -69,9 +69,14 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
                     VerifyStatus::Unknown => " unknown".to_string(),
                 })
                 .unwrap_or_default();
+            let repos = match s.repositories.as_slice() {
+                [] => String::new(),
+                [one] => format!(" in {}", esc(one)),
+                many => format!(" in {} repositories ({}, …)", many.len(), esc(&many[0])),
+            };
             writeln!(
                 out,
-                "  {}{} {} sha256:{} first in {} {} ({}, {}) {}; in {} commit(s)",
+                "  {}{} {} sha256:{} first in {} {} ({}, {}) {}; in {} commit(s){repos}",
                 if s.in_head {
                     p.red("IN HEAD")
                 } else {
@@ -94,6 +99,9 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
         let mut head = format!("{}:{}:{}", esc(&f.path), f.line, f.column);
         if let Some(g) = &f.git {
             head = format!("{}:{head}", short(&g.commit));
+        }
+        if let Some(r) = &f.provenance.repository {
+            head = format!("{}: {head}", esc(r));
         }
         let status = match &f.verification {
             None => String::new(),
@@ -190,8 +198,33 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
         ));
     }
     writeln!(out, "{}", p.dim(&line))?;
+    if let Some(r) = &s.repositories {
+        let failed = r.list.iter().filter(|o| o.status == "failed").count();
+        let resumed = r.list.iter().filter(|o| o.status == "resumed").count();
+        writeln!(
+            out,
+            "{}",
+            p.dim(&format!(
+                "{} repositories{}: {} swept, {resumed} resumed from earlier reports, {failed} failed",
+                r.list.len(),
+                r.shard
+                    .as_ref()
+                    .map(|s| format!(" (shard {s})"))
+                    .unwrap_or_default(),
+                r.list.len() - failed - resumed
+            ))
+        )?;
+        for o in r.list.iter().filter(|o| o.status == "failed") {
+            writeln!(
+                out,
+                "  failed {}: {}",
+                esc(&o.repository),
+                esc(o.reason.as_deref().unwrap_or(""))
+            )?;
+        }
+    }
     for sk in &s.skipped {
-        writeln!(out, "  skipped {}: {}", esc(&sk.path), esc(&sk.reason))?;
+        writeln!(out, "  skipped {}: {}", esc(&sk.place()), esc(&sk.reason))?;
     }
     for u in &s.unused {
         writeln!(

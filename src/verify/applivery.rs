@@ -6,9 +6,9 @@
 
 use serde_json::Value;
 
-use super::http::{short, Answer};
 use super::schedule::{Outcome, Verdict};
 use crate::finding::{ApiError, BlastRadius, VerifyStatus, Workspace};
+use crate::net::{short, Answer};
 
 /// Which check a rule's secrets get (`verifier = "…"` in a rule file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -244,6 +244,7 @@ mod tests {
         Answer {
             status,
             retry_after: None,
+            headers: Vec::new(),
             body: Ok(body.as_bytes().to_vec()),
         }
     }

@@ -19,18 +19,21 @@
 //! - requests are capped in concurrency and rate, retried a bounded number of times, and the
 //!   whole run has a deadline (`schedule`);
 //! - secrets never appear in reasons, errors, evidence or debug output.
+//!
+//! The HTTP requests themselves go through `crate::net`, the one module that reaches the
+//! network.
 
 mod applivery;
-mod http;
 mod schedule;
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::time::SystemTime;
 
 use anyhow::Result;
-use reqwest::Url;
+
+use crate::net::{self, Url};
 
 pub use applivery::{Verifier, VERIFIERS};
 pub use schedule::Limits;
@@ -45,6 +48,9 @@ pub const DEFAULT_API: &str = "https://api.applivery.io";
 pub const CONCURRENCY: RangeInclusive<usize> = 1..=64;
 pub const RPS: RangeInclusive<f64> = 0.1..=1000.0;
 pub const TIMEOUT_SECS: RangeInclusive<f64> = 0.1..=300.0;
+/// The most of an answer read. The builds list and the workspace list are paginated and
+/// small; an answer larger than this is not the API's.
+const MAX_BODY: u64 = 2 << 20;
 
 /// What a run of verification needs, already validated by the command layer.
 #[derive(Debug, Clone)]
@@ -85,40 +91,7 @@ impl Progress for Silent {}
 /// in one line and never echoes a user name or password; it may quote `base`, so whoever
 /// prints it escapes control characters.
 pub fn api_base(base: &str) -> Result<Url, String> {
-    let base = base.trim();
-    let url = Url::parse(base).map_err(|e| {
-        // `user:password@host` without a scheme is not a URL either: do not echo it.
-        let shown = if base.contains('@') {
-            "(URL with '@')"
-        } else {
-            base
-        };
-        format!("'{shown}' is not a URL: {e}")
-    })?;
-    match url.scheme() {
-        "https" => {}
-        "http" if url.host_str().is_some_and(is_loopback) => {}
-        "http" => {
-            return Err(
-                "plain http:// is refused for non-loopback hosts (tokens would travel \
-                        unencrypted); use https:// (http is allowed only for localhost, \
-                        127.0.0.0/8 and ::1)"
-                    .into(),
-            )
-        }
-        other => return Err(format!("unsupported scheme '{other}' (use https://)")),
-    }
-    if !url.host_str().is_some_and(|h| !h.is_empty()) {
-        return Err("the URL has no host".into());
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        // Never echo the URL here: the user part may be a credential.
-        return Err("the URL must not contain a user name or password".into());
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err("the URL must be a base URL without '?query' or '#fragment'".into());
-    }
-    Ok(url)
+    net::base_url(base)
 }
 
 /// Parses the test seam's address: a loopback socket address, nothing else.
@@ -131,14 +104,6 @@ pub fn loopback(value: &str) -> Result<SocketAddr, String> {
                 .into(),
         ),
     }
-}
-
-fn is_loopback(host: &str) -> bool {
-    let h = host.trim_start_matches('[').trim_end_matches(']');
-    if h.eq_ignore_ascii_case("localhost") {
-        return true;
-    }
-    h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn is_applivery(host: &str) -> bool {
@@ -288,7 +253,13 @@ fn run(
             }
         }
     }
-    let client = http::client(&settings.limits, plain, &resolve)?;
+    let client = net::client(&net::ClientOptions {
+        timeout: settings.limits.timeout,
+        pool: settings.limits.concurrency,
+        plain,
+        resolve,
+        max_body: MAX_BODY,
+    })?;
     let secrets: Vec<&str> = checks.iter().map(|c| c.secret.as_str()).collect();
     let budget = schedule::deadline(checks.len(), &settings.limits);
     let settled = schedule::check_all(
@@ -297,7 +268,12 @@ fn run(
         budget,
         |i, secret, timeout| {
             let c = &checks[i];
-            match http::get(&client, &c.endpoint, secret, timeout) {
+            let auth = net::Header {
+                name: "authorization",
+                value: format!("Bearer {secret}"),
+                sensitive: true,
+            };
+            match net::get(&client, &c.endpoint, &[auth], timeout) {
                 Err(reason) => Outcome::Failed(reason),
                 Ok(answer) => applivery::judge(c.verifier, &answer),
             }

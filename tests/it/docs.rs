@@ -427,7 +427,13 @@ pub fn documented_commands() -> Vec<(String, Vec<String>)> {
         let text = fs::read_to_string(root.join(&page)).unwrap();
         sources.push((page, shell_lines_of_markdown(&text)));
     }
-    for dir in ["ci/github/workflows", "ci/gitlab"] {
+    for dir in [
+        "ci/github/workflows",
+        "ci/gitlab",
+        "deploy/github",
+        "deploy/gitlab",
+        "deploy/kubernetes",
+    ] {
         for e in fs::read_dir(root.join(dir)).unwrap() {
             let p = e.unwrap().path();
             let text = fs::read_to_string(&p).unwrap();

@@ -17,6 +17,8 @@ mod report;
 mod rules;
 mod staged;
 mod suppress;
+mod sweep;
+mod sweep_net;
 mod verify;
 mod verify_hosts;
 mod verify_input;

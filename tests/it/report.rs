@@ -634,6 +634,7 @@ fn sarif_of_a_history_scan_matches_the_official_schema() {
         commits: vec![commit.clone()],
         commit_count: 1,
         in_head: false,
+        last: None,
     });
     f.verification = Some(Verification {
         status: VerifyStatus::Live,

@@ -14,7 +14,7 @@ use super::provenance::{self, FirstPlace, Placed, Placement, COMMITS_LISTED};
 use super::refs::TagRef;
 use super::walk::{Boundary, History};
 use crate::detect::Detector;
-use crate::finding::{Finding, GitInfo};
+use crate::finding::{CommitRef, Finding, GitInfo};
 use crate::haystack::{scan_slice, Hit, Scanned};
 use crate::provenance::{Origin, Provenance};
 use crate::report::{Problem, SecretSummary};
@@ -230,6 +230,18 @@ pub(crate) fn assemble(
             .clone()
     };
     let commit_id = |i: usize| history.commits[i].id;
+    // The newest commit that carries each placement: the last one an incident report shows.
+    let commit_ref = |i: usize, m: Meta| CommitRef {
+        commit: commit_id(i).to_string(),
+        author_name: m.name,
+        author_email: m.email,
+        date: m.date,
+    };
+    let lasts: Vec<Option<CommitRef>> = placed
+        .placements
+        .iter()
+        .map(|p| last_bit(&p.bits).map(|i| commit_ref(i, meta_of(commit_id(i)))))
+        .collect();
     let git_info = |m: &Meta, first: Oid, listed: &[usize], count: usize, in_head: bool| GitInfo {
         commit: first.to_string(),
         author_name: m.name.clone(),
@@ -243,16 +255,19 @@ pub(crate) fn assemble(
             .collect(),
         commit_count: count,
         in_head,
+        last: None,
     };
 
     let mut out: Vec<Sourced> = Vec::new();
-    for p in &placed.placements {
+    for (p, last) in placed.placements.iter().zip(lasts) {
         let first = commit_id(p.first);
         let m = meta_of(first);
         let path = String::from_utf8_lossy(&p.path).into_owned();
         let mut f =
             crate::source::finding(det, Provenance::new(Origin::GitBlob(path)), p.hit.clone());
-        f.git = Some(git_info(&m, first, &p.commits, p.commit_count, p.in_head));
+        let mut g = git_info(&m, first, &p.commits, p.commit_count, p.in_head);
+        g.last = last;
+        f.git = Some(g);
         out.push(Sourced {
             order: p.first,
             commits: p.bits.clone(),
@@ -286,13 +301,11 @@ pub(crate) fn assemble(
     for (_, (first, hit, commits)) in by_secret {
         let m = meta_of(commit_id(first));
         let mut f = crate::source::finding(det, Provenance::new(Origin::CommitMessage), hit);
-        f.git = Some(git_info(
-            &m,
-            commit_id(first),
-            &commits,
-            commits.len(),
-            false,
-        ));
+        let mut g = git_info(&m, commit_id(first), &commits, commits.len(), false);
+        g.last = commits
+            .last()
+            .map(|&i| commit_ref(i, meta_of(commit_id(i))));
+        f.git = Some(g);
         let mut bits = Vec::new();
         for &c in &commits {
             provenance::set_bit(&mut bits, c);
@@ -329,6 +342,7 @@ pub(crate) fn assemble(
             commits: vec![target.to_string()],
             commit_count: 1,
             in_head: false,
+            last: None,
         });
         let mut bits = Vec::new();
         if let Some(c) = t.commit {
@@ -379,6 +393,7 @@ pub(crate) fn assemble(
                 .get(&(rule_index(det, &f.rule), f.secret.clone()))
                 .copied()
                 .unwrap_or(0),
+            repositories: Vec::new(),
         });
     }
     Assembled {
@@ -386,6 +401,12 @@ pub(crate) fn assemble(
         secrets,
         first_place: placed.first_place,
     }
+}
+
+/// The highest commit index in a bit set: the newest commit in walk order (parents first).
+fn last_bit(bits: &[u64]) -> Option<usize> {
+    let (word, w) = bits.iter().enumerate().rev().find(|(_, w)| **w != 0)?;
+    Some(word * 64 + 63 - w.leading_zeros() as usize)
 }
 
 fn rule_index(det: &Detector, id: &str) -> usize {

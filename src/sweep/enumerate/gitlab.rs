@@ -1,0 +1,95 @@
+//! GitLab: `GET /api/v4/groups/{group}/projects?include_subgroups=true&per_page=100`, with
+//! the token in `PRIVATE-TOKEN`. Projects shared into the group from elsewhere are not its
+//! own and are left out (`with_shared=false`).
+
+use serde_json::Value;
+
+use super::github::push_path;
+use super::{listed, pages, text, Api, Filter, Host};
+use crate::net;
+use crate::sweep::repo::Repo;
+
+struct GitLab<'a> {
+    group: &'a str,
+}
+
+impl Host for GitLab<'_> {
+    fn name(&self) -> &'static str {
+        "GitLab"
+    }
+
+    fn auth(&self, token: &str) -> net::Header<'static> {
+        net::Header {
+            name: "private-token",
+            value: token.trim().to_string(),
+            sensitive: true,
+        }
+    }
+
+    fn refusal(&self, status: u16, message: &str, has_token: bool) -> String {
+        let said = if message.is_empty() {
+            format!("HTTP {status}")
+        } else {
+            format!("HTTP {status}: {message}")
+        };
+        let group = crate::report::escape_control(self.group);
+        match status {
+            401 if has_token => format!("GitLab rejected the token in GITLAB_TOKEN ({said})"),
+            401 => format!("GitLab asks for a token: set GITLAB_TOKEN ({said})"),
+            404 => format!(
+                "GitLab group '{group}' not found{} ({said})",
+                if has_token {
+                    ", or GITLAB_TOKEN cannot see it"
+                } else {
+                    " (set GITLAB_TOKEN for a private group)"
+                }
+            ),
+            403 => format!("GitLab refused to list '{group}' ({said})"),
+            _ => format!("GitLab API: listing '{group}' failed ({said})"),
+        }
+    }
+}
+
+/// Every project of `group` and its subgroups, filtered.
+pub fn gitlab(api: &Api, group: &str, filter: Filter) -> Result<Vec<Repo>, String> {
+    let group = group.trim_matches('/');
+    let host = GitLab { group };
+    if group.is_empty() {
+        return Err("--gitlab-group: empty group path".into());
+    }
+    let mut url = net::base_url(&api.base)
+        .map_err(|e| format!("--gitlab-url: {}", crate::report::escape_control(&e)))?;
+    push_path(&mut url, &["api", "v4", "groups", group, "projects"]);
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("include_subgroups", "true")
+            .append_pair("with_shared", "false")
+            .append_pair("per_page", "100")
+            .append_pair("order_by", "id")
+            .append_pair("sort", "asc");
+        if filter.skip_archived {
+            q.append_pair("archived", "false");
+        }
+    }
+    let mut out = Vec::new();
+    pages(api, &host, url, |items| {
+        for item in items {
+            let name = text(item, "path_with_namespace").unwrap_or("?");
+            let archived = item.get("archived").and_then(Value::as_bool) == Some(true);
+            let fork = item
+                .get("forked_from_project")
+                .is_some_and(|v| !v.is_null());
+            if (archived && filter.skip_archived) || (fork && filter.skip_forks) {
+                continue;
+            }
+            let Some(clone) = text(item, "http_url_to_repo") else {
+                return Err(format!(
+                    "GitLab API: project {name} has no http_url_to_repo"
+                ));
+            };
+            out.push(listed(&host, name, clone)?);
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
