@@ -8,10 +8,12 @@ use super::context::{self, Outer};
 use super::{decode, Candidate, Detector, MAX_DEPTH};
 use crate::rules::Rule;
 
-/// Extra bytes around keyword regions, longer than any match, so a regex started at a
-/// region's edge is back in step with a whole-blob scan before it reaches a secret that a
-/// keyword can vouch for.
-const REGION_SLACK: usize = 4096;
+/// Extra bytes around keyword regions, longer than any match (a secret of at most 512
+/// characters and its delimiters), so a regex started at a region's edge is back in step with
+/// a whole-blob scan before it reaches a secret that a keyword can vouch for: rule regexes
+/// need a delimiter before the secret, so a scan that starts inside a run of secret
+/// characters skips to the run's end, as a whole-blob scan that matched the run would.
+const REGION_SLACK: usize = 1024;
 
 /// The keyword search of a rule set.
 pub(super) struct Keywords {

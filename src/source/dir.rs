@@ -179,7 +179,20 @@ fn visit(
         ));
         return;
     }
-    let meta = match std::fs::metadata(path) {
+    // A regular file (the directory entry says so) is opened and asked its size through the
+    // open file: one lookup of its path instead of two. Anything else is looked at first, so
+    // a FIFO is never opened.
+    let mut opened = None;
+    let looked = if ft.is_file() {
+        File::open(path).and_then(|f| {
+            let m = f.metadata()?;
+            opened = Some(f);
+            Ok(m)
+        })
+    } else {
+        std::fs::metadata(path)
+    };
+    let meta = match looked {
         Ok(m) => m,
         Err(e) => {
             let reason = if e.kind() == std::io::ErrorKind::NotFound && ft.is_symlink() {
@@ -214,12 +227,14 @@ fn visit(
             return;
         }
     }
-    let scanned = File::open(path).and_then(|mut f| {
+    let file = match opened {
+        Some(f) => Ok(f),
+        None => File::open(path),
+    };
+    let scanned = file.and_then(|mut f| {
         if meta.len() <= CHUNK as u64 {
-            buf.clear();
-            buf.reserve(meta.len() as usize + 1);
-            f.read_to_end(buf)?;
-            let s = crate::extract::scan(det, buf, shown.as_bytes());
+            let n = read_whole(&mut f, meta.len() as usize, buf)?;
+            let s = crate::extract::scan(det, &buf[..n], shown.as_bytes());
             Ok(if s.binary {
                 Scanned::Binary { bytes: s.bytes }
             } else {
@@ -255,6 +270,31 @@ fn visit(
     }
     if buf.capacity() > 4 * CHUNK {
         *buf = Vec::new();
+    }
+}
+
+/// Reads `f` to its end into `buf` and returns how many bytes it holds. `buf` keeps its
+/// length between files, so its bytes are zeroed once, not for every file; `len` (the size
+/// the walk saw) sizes it, so a file costs two reads, the second one seeing its end.
+/// (`File::read_to_end` would first ask the kernel for the file's size and position again.)
+fn read_whole(f: &mut File, len: usize, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    if buf.len() <= len {
+        buf.resize(len + 1, 0);
+    }
+    let mut n = 0;
+    loop {
+        match f.read(&mut buf[n..]) {
+            Ok(0) => return Ok(n),
+            Ok(k) => {
+                n += k;
+                if n == buf.len() {
+                    // The file grew since the walk saw it.
+                    buf.resize(2 * n, 0);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 

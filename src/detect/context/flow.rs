@@ -95,6 +95,13 @@ impl Flow {
         Flow { names, anchors }
     }
 
+    /// True if one of the names occurs in `text` (a cheap test before `has`).
+    pub(super) fn named_in(&self, text: &[u8]) -> bool {
+        self.names
+            .iter()
+            .any(|n| memchr::memmem::find(text, n).is_some())
+    }
+
     pub(super) fn has(&self, name: &[u8]) -> bool {
         !name.is_empty() && self.names.contains(name)
     }

@@ -21,7 +21,7 @@ use super::secret;
 use super::text::{
     contains_ci, hosts_ok, is_word_byte, line_bounds_near, logical_line, LINE_LIMIT,
 };
-use super::Detector;
+use super::{Detector, PREVIOUS_LINE_MAX};
 use crate::rules::Context;
 
 /// What the blob's surroundings say before its text is read: its path names Applivery (or
@@ -80,10 +80,23 @@ impl Judge<'_> {
     /// Whether the candidate at `s..e`, whose (decoded) value is `value`, is reported.
     pub(crate) fn accept(&self, s: usize, e: usize, value: &[u8]) -> bool {
         let rule = &self.det.rules[self.ri];
+        let (ls, le) = line_bounds_near(self.hay, s, e, LINE_LIMIT);
+        // Out of a keyword's reach, only a constant used at a sink can make it ours: most
+        // candidates of a region end here, before the checks on the value.
+        if let Some(ctx) = self.ctx() {
+            if ctx.keyword_near
+                && self.outer != Outer::Ours
+                && !self.near_keyword(ctx, s, e)
+                && !self
+                    .flow
+                    .named_in(&self.hay[ls.saturating_sub(PREVIOUS_LINE_MAX + 1)..s])
+            {
+                return false;
+            }
+        }
         if !secret::value_ok(rule, value, &self.det.words, self.names()) {
             return false;
         }
-        let (ls, le) = line_bounds_near(self.hay, s, e, LINE_LIMIT);
         if rule
             .allowlist
             .lines
@@ -120,6 +133,14 @@ impl Judge<'_> {
         }
     }
 
+    /// True if a keyword occurs within `max_distance` of `s..e`.
+    fn near_keyword(&self, ctx: &Context, s: usize, e: usize) -> bool {
+        let lo = s.saturating_sub(ctx.max_distance);
+        let hi = e + ctx.max_distance;
+        let i = self.hits.partition_point(|h| h.0 < lo);
+        self.hits.get(i).is_some_and(|h| h.1 <= hi)
+    }
+
     fn context(
         &self,
         ctx: &Context,
@@ -140,13 +161,8 @@ impl Judge<'_> {
         let flow = key.is_some_and(|(a, b)| self.flow.has(&hay[a..b]));
         // A keyword (or the path, or a use of the value's name at an Applivery sink) must
         // be within reach.
-        if ctx.keyword_near && self.outer != Outer::Ours && !flow {
-            let lo = s.saturating_sub(ctx.max_distance);
-            let hi = e + ctx.max_distance;
-            let i = self.hits.partition_point(|h| h.0 < lo);
-            if !self.hits.get(i).is_some_and(|h| h.1 <= hi) {
-                return false;
-            }
+        if ctx.keyword_near && self.outer != Outer::Ours && !flow && !self.near_keyword(ctx, s, e) {
+            return false;
         }
         if !ctx.near.is_empty() {
             let (ws, we) = self.window(ctx, s, e, ls, le);
