@@ -150,13 +150,24 @@ impl Keywords {
 }
 
 /// One pass of the detector over `hay` (a blob, or a value decoded from one at `depth`).
-pub(super) fn detect(det: &Detector, hay: &[u8], outer: Outer, depth: usize) -> Vec<Candidate> {
+/// `project` holds the names that other blobs of the project use at Applivery sinks and
+/// that `hay` may define.
+pub(super) fn detect(
+    det: &Detector,
+    hay: &[u8],
+    outer: Outer,
+    depth: usize,
+    project: &[Vec<u8>],
+) -> Vec<Candidate> {
     let hits = det.engine.hits(hay);
     let whole = outer == Outer::Ours;
-    if hits.is_empty() && !whole && det.engine.always.is_empty() {
+    if hits.is_empty() && !whole && det.engine.always.is_empty() && project.is_empty() {
         return Vec::new();
     }
-    let flow = context::Flow::new(det, hay, &hits);
+    if depth == 0 && !hits.is_empty() {
+        super::project::log_sinks(det, hay, &hits);
+    }
+    let flow = context::Flow::new(hay, &hits, project);
     let mut out = Vec::new();
     let mut all_regions: Vec<(usize, usize)> = Vec::new();
     for (ri, rule) in det.rules.iter().enumerate() {

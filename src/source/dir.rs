@@ -80,9 +80,35 @@ pub fn scan(det: &Detector, opts: &DirOptions) -> Result<Report> {
         walk.overrides(ob.build()?);
     }
 
+    // Names logged by an earlier scan with this detector are not this tree's.
+    det.take_sink_names();
+    walk_files(&walk, det, opts, &root, &shared);
+    let mut findings = shared.findings.into_inner().unwrap();
+    // A constant used at an Applivery sink in one file and defined in another: the files
+    // that mention such a name are judged again, knowing it (detect/project.rs). This costs
+    // nothing unless a file of the tree had such a sink.
+    let names = det.take_sink_names();
+    if !names.is_empty() {
+        let view = det.with_project(names)?;
+        let again = Shared::default();
+        walk_files(&walk, &view, opts, &root, &again);
+        super::add_new(&mut findings, again.findings.into_inner().unwrap());
+    }
+
+    report.findings = findings;
+    report.errors = shared.errors.into_inner().unwrap();
+    report.summary.skipped = shared.skipped.into_inner().unwrap();
+    report.summary.files = shared.files.into_inner();
+    report.summary.bytes = shared.bytes.into_inner();
+    report.summary.binary = shared.binary.into_inner();
+    report.summary.duration = started.elapsed();
+    report.sort();
+    Ok(report)
+}
+
+/// Walks the tree in parallel and scans every file with `det` into `shared`.
+fn walk_files(walk: &WalkBuilder, det: &Detector, opts: &DirOptions, root: &Path, shared: &Shared) {
     walk.build_parallel().run(|| {
-        let shared = &shared;
-        let root = &root;
         let mut buf = Vec::new();
         Box::new(move |entry| {
             match entry {
@@ -99,16 +125,6 @@ pub fn scan(det: &Detector, opts: &DirOptions) -> Result<Report> {
             WalkState::Continue
         })
     });
-
-    report.findings = shared.findings.into_inner().unwrap();
-    report.errors = shared.errors.into_inner().unwrap();
-    report.summary.skipped = shared.skipped.into_inner().unwrap();
-    report.summary.files = shared.files.into_inner();
-    report.summary.bytes = shared.bytes.into_inner();
-    report.summary.binary = shared.binary.into_inner();
-    report.summary.duration = started.elapsed();
-    report.sort();
-    Ok(report)
 }
 
 /// Reported path: relative to the root, `/` separators, no leading `./`.

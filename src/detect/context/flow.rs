@@ -6,13 +6,16 @@ use std::collections::HashSet;
 
 use super::super::engine::Hit;
 use super::super::text::{is_key, is_word_byte, line_bounds_near, LINE_LIMIT};
-use super::super::Detector;
 
 /// Values named at an Applivery sink — `Bearer "+uploadToken`, `token: Secrets.key` — on the
 /// lines around a keyword: a constant assigned one of these names anywhere in the blob is
 /// an Applivery value.
 pub(crate) struct Flow {
     names: HashSet<Vec<u8>>,
+    /// Those of the names that another blob of the project uses at an Applivery sink (a
+    /// strict reading of a call's arguments and headers, unlike the words after `token` and
+    /// `bearer` gathered here).
+    project: HashSet<Vec<u8>>,
     /// Where those names are defined (`uploadToken = …`): regions the rules must run in.
     pub(crate) anchors: Vec<(usize, usize)>,
 }
@@ -50,8 +53,10 @@ const NOT_NAMES: &[&str] = &[
 ];
 
 impl Flow {
-    pub(crate) fn new(det: &Detector, hay: &[u8], hits: &[Hit]) -> Flow {
-        let mut names: HashSet<Vec<u8>> = HashSet::new();
+    /// The names used at sinks around `hits`, and `project`: names used at Applivery sinks
+    /// in other blobs.
+    pub(crate) fn new(hay: &[u8], hits: &[Hit], project: &[Vec<u8>]) -> Flow {
+        let mut names: HashSet<Vec<u8>> = project.iter().cloned().collect();
         let mut seen_lines = HashSet::new();
         for h in hits.iter().filter(|h| !h.encoded) {
             let (ls, le) = line_bounds_near(hay, h.start, h.end, LINE_LIMIT);
@@ -78,7 +83,6 @@ impl Flow {
                 at = e + 1;
             }
         }
-        let _ = det;
         let mut anchors = Vec::new();
         for n in &names {
             let finder = memchr::memmem::Finder::new(n);
@@ -92,7 +96,11 @@ impl Flow {
             }
         }
         anchors.sort_unstable();
-        Flow { names, anchors }
+        Flow {
+            names,
+            project: project.iter().cloned().collect(),
+            anchors,
+        }
     }
 
     /// True if one of the names occurs in `text` (a cheap test before `has`).
@@ -100,6 +108,11 @@ impl Flow {
         self.names
             .iter()
             .any(|n| memchr::memmem::find(text, n).is_some())
+    }
+
+    /// True if another blob of the project uses `name` at an Applivery sink.
+    pub(super) fn project_has(&self, name: &[u8]) -> bool {
+        self.project.contains(name)
     }
 
     pub(super) fn has(&self, name: &[u8]) -> bool {

@@ -37,8 +37,11 @@ pub(crate) enum Outer {
 enum Class {
     /// Mentions the rule's service (`APPLIVERY_TOKEN`, `Applivery.shared.start`).
     Ours,
-    /// Names another owner (`GITHUB_TOKEN`, `sentry`) or a value that is no secret (`appId`).
+    /// Names another owner (`GITHUB_TOKEN`, `sentry`).
     Foreign,
+    /// Names a value that is no secret (`appId`, `cacheKey`, `listener`) — unless the value
+    /// is used at an Applivery sink (`BetaChannelToken` passed to `AppliveryUnity.Init`).
+    NotSecret,
     /// Secret-like, made of generic words (`token`, `Bearer`, `app_token`).
     Generic,
     /// Generic words only, not secret-like (`value`, `default`, `with`).
@@ -120,7 +123,7 @@ impl Judge<'_> {
         if name == Some(Class::Ours) {
             return true;
         }
-        if name == Some(Class::Foreign) {
+        if matches!(name, Some(Class::Foreign | Class::NotSecret)) {
             return false;
         }
         let (cs, ce) = logical_line(self.hay, ls, le, ctx.max_distance, s, e);
@@ -159,6 +162,13 @@ impl Judge<'_> {
             return false;
         }
         let flow = key.is_some_and(|(a, b)| self.flow.has(&hay[a..b]));
+        // A key that names no secret is outweighed only by a use of the value at an Applivery
+        // sink in another file: the words gathered around sinks in this one are too loose.
+        if name == Some(Class::NotSecret)
+            && !key.is_some_and(|(a, b)| self.flow.project_has(&hay[a..b]))
+        {
+            return false;
+        }
         // A keyword (or the path, or a use of the value's name at an Applivery sink) must
         // be within reach.
         if ctx.keyword_near && self.outer != Outer::Ours && !flow && !self.near_keyword(ctx, s, e) {

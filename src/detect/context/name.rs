@@ -22,7 +22,7 @@ impl Judge<'_> {
         let any_secret = parts.iter().any(secretish);
         if self.mentions(w) {
             return if not_secret && !any_secret {
-                Class::Foreign
+                Class::NotSecret
             } else {
                 Class::Ours
             };
@@ -32,7 +32,7 @@ impl Judge<'_> {
         }
         if not_secret {
             // `cacheKey`, `tokenHash`, `appId`: a key of something that is no secret.
-            return Class::Foreign;
+            return Class::NotSecret;
         }
         let unknown = parts.iter().any(|p| {
             p.len() > 1
@@ -78,7 +78,10 @@ impl Judge<'_> {
                 let (ps, pe) = line_bounds_near(hay, ls - 1, ls - 1, LINE_LIMIT);
                 let ps = ps.max(pe.saturating_sub(PREVIOUS_LINE_MAX));
                 let (c, k) = self.naming(ctx, ps, pe);
-                let decisive = matches!(c, Some(Class::Ours | Class::Foreign | Class::Generic));
+                let decisive = matches!(
+                    c,
+                    Some(Class::Ours | Class::Foreign | Class::NotSecret | Class::Generic)
+                );
                 if decisive || (class.is_none() && c.is_some() && !has_words(&hay[ls..s])) {
                     class = c;
                     key = k;
@@ -131,7 +134,7 @@ impl Judge<'_> {
                 || hay.get(end) == Some(&b'(')
                 || (hay.get(end) == Some(&b'>') && i > 0 && hay[i - 1] == b'<');
             match class {
-                Class::Ours | Class::Foreign | Class::Generic => {
+                Class::Ours | Class::Foreign | Class::NotSecret | Class::Generic => {
                     return (Some(class), Some((i, end)));
                 }
                 Class::Neutral => {
