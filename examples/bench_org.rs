@@ -104,7 +104,7 @@ fn make_repo(root: &Path, i: usize) -> PathBuf {
             for l in 0..40 {
                 let _ = writeln!(body, "val x{l} = \"{:016x}\" // line {f}", rng.next());
             }
-            if i % 10 == 0 && c == 5 && f == 0 {
+            if i.is_multiple_of(10) && c == 5 && f == 0 {
                 let _ = writeln!(body, "APPLIVERY_APP_TOKEN={}", token(&mut rng));
             }
             let _ = write!(

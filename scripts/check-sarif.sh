@@ -97,6 +97,25 @@ printf 'APPLIVERY_APP_TOKEN=%s\n' "$(fake_token)" |
     scan stdin "$BIN" stdin --no-config --format sarif
 scan dir-show-secrets "$BIN" dir "$TREE" --no-config --format sarif --show-secrets
 
+# Archive members: an APK holding a zip, each member a nested artifact (parentIndex) and
+# every result pointing at the outer file.
+ARCH=$WORK/archives
+mkdir -p "$ARCH/build"
+python3 - "$ARCH/build/app-release.apk" "$(fake_token)" "$(fake_token)" <<'PY'
+import io, sys, zipfile
+inner = io.BytesIO()
+with zipfile.ZipFile(inner, "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("assets/applivery.json", '{"appliveryToken": "%s"}\n' % sys.argv[2])
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("res/raw/config.env", "APPLIVERY_APP_TOKEN=%s\n" % sys.argv[3])
+    z.writestr("lib/bundle.zip", inner.getvalue())
+PY
+scan dir-archive "$BIN" dir "$ARCH" --no-config --format sarif
+if ! grep -q '"parentIndex"' "$SAMPLES/dir-archive.sarif"; then
+    echo "check-sarif: the archive sample has no nested artifacts" >&2
+    exit 1
+fi
+
 # History scans, once the `git` command exists.
 if "$BIN" git --help >/dev/null 2>&1; then
     REPO=$WORK/repo

@@ -184,9 +184,42 @@ pub struct DirArgs {
     /// Skip files larger than BYTES (they are reported as skipped).
     #[arg(long, value_name = "BYTES")]
     pub max_file_size: Option<u64>,
-    /// Skip paths matching this gitignore-style glob (repeatable).
+    /// Skip paths matching this gitignore-style glob (repeatable); a member of an archive
+    /// is named by its chain (`build/**/*.apk!/assets/**`).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    #[command(flatten)]
+    pub archives: ArchiveArgs,
+}
+
+/// How archives and build artefacts (APK, AAB, IPA, JAR, zip, tar, gzip, bzip2, xz) are
+/// opened; docs/archives.md explains each limit.
+#[derive(Debug, Clone, Args)]
+pub struct ArchiveArgs {
+    /// Open archives nested up to N deep (1: the archive itself, not archives inside it);
+    /// 0 turns archives and binary formats off.
+    #[arg(long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u8).range(0..=32))]
+    pub max_archive_depth: u8,
+    /// Do not open archives or read binary formats (as --max-archive-depth 0).
+    #[arg(long)]
+    pub no_archives: bool,
+    /// Skip an archive member that expands to more than BYTES.
+    #[arg(long, value_name = "BYTES", default_value_t = 256 << 20,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_member_size: u64,
+    /// Stop reading an archive once its members have expanded to BYTES in all.
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_archive_bytes: u64,
+    /// Skip a member that expands to more than N times its compressed size (past 1 MiB).
+    #[arg(long, value_name = "N", default_value_t = 200,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_archive_ratio: u64,
+    /// Read at most N members of one archive, and of all archives in one file together.
+    #[arg(long, value_name = "N", default_value_t = 100_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_archive_members: u64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -209,6 +242,8 @@ pub struct GitArgs {
     /// Skip blobs larger than BYTES (they are reported as skipped).
     #[arg(long, value_name = "BYTES")]
     pub max_file_size: Option<u64>,
+    #[command(flatten)]
+    pub archives: ArchiveArgs,
     #[command(flatten)]
     pub sweep: SweepArgs,
 }
@@ -310,6 +345,8 @@ pub struct StagedArgs {
     pub repo: PathBuf,
     #[command(flatten)]
     pub scan: ScanArgs,
+    #[command(flatten)]
+    pub archives: ArchiveArgs,
 }
 
 #[derive(Debug, Clone, Args)]

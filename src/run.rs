@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
-use crate::cli::{Cli, Command, FailOn, Format, RuleArgs, ScanArgs};
+use crate::cli::{ArchiveArgs, Cli, Command, FailOn, Format, RuleArgs, ScanArgs};
 use crate::config::Config;
 use crate::detect::Detector;
 use crate::report::{self, Report, Style};
@@ -34,6 +34,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                 no_ignore: a.no_ignore,
                 follow_symlinks: a.follow_symlinks,
                 max_file_size: a.max_file_size,
+                archives: archive_settings(&a.archives, &exclude)?,
                 exclude,
                 threads,
             };
@@ -70,6 +71,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                 since: a.since.clone(),
                 range: a.range.clone(),
                 max_file_size: a.max_file_size,
+                archives: archive_settings(&a.archives, &[])?,
                 threads: threads(&a.scan),
                 progress: !a.scan.quiet && io::stderr().is_terminal(),
             };
@@ -82,7 +84,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             let staged = source::staged::Staged::open(&a.repo)?;
             let project = Project::load(&a.scan, staged.root())?;
             let det = Detector::new(rules_of(&project.config, &a.scan.rules)?)?;
-            let report = staged.scan(&det)?;
+            let report = staged.scan(&det, &archive_settings(&a.archives, &[])?)?;
             // Explain a blocked commit, naming only the findings left after suppression.
             finish_with(report, det.rules(), &project, &a.scan, |report, code| {
                 if code == EXIT_FINDINGS && !a.scan.quiet {
@@ -148,6 +150,28 @@ impl Project {
                 .retain(|s| kept.contains(s.secret_sha256.as_str()));
         }
     }
+}
+
+/// The extract stage's limits from the command line. `exclude` globs name archive members
+/// too (`build/**/*.apk!/assets/**`); in history a blob is read once for every path that
+/// holds it, so there the config's globs apply to findings instead.
+pub(crate) fn archive_settings(
+    a: &ArchiveArgs,
+    exclude: &[String],
+) -> Result<crate::extract::Settings> {
+    let s = crate::extract::Settings {
+        max_depth: if a.no_archives {
+            0
+        } else {
+            a.max_archive_depth as usize
+        },
+        max_member_size: a.max_member_size,
+        max_total: a.max_archive_bytes,
+        max_ratio: a.max_archive_ratio,
+        max_members: a.max_archive_members,
+        ..crate::extract::Settings::default()
+    };
+    s.with_exclude(exclude).map_err(anyhow::Error::msg)
 }
 
 fn threads(scan: &ScanArgs) -> usize {

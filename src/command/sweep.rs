@@ -332,6 +332,7 @@ impl Sweep<'_> {
             since: a.since.clone(),
             range: a.range.clone(),
             max_file_size: a.max_file_size,
+            archives: crate::run::archive_settings(&a.archives, &[]).map_err(|e| e.to_string())?,
             threads: a
                 .scan
                 .threads

@@ -333,7 +333,7 @@ fn random_structure_never_panics() {
             seed ^= seed >> 7;
             seed ^= seed << 17;
             blob.extend_from_slice(PARTS[(seed % PARTS.len() as u64) as usize].as_bytes());
-            if seed % 31 == 0 {
+            if seed.is_multiple_of(31) {
                 blob.push(0xC3); // a cut UTF-8 sequence
             }
         }

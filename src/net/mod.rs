@@ -254,7 +254,7 @@ pub fn base_url(base: &str) -> Result<Url, String> {
         }
         other => return Err(format!("unsupported scheme '{other}' (use https://)")),
     }
-    if !url.host_str().is_some_and(|h| !h.is_empty()) {
+    if url.host_str().is_none_or(|h| h.is_empty()) {
         return Err("the URL has no host".into());
     }
     if !url.username().is_empty() || url.password().is_some() {

@@ -158,9 +158,9 @@ fn add<'a>(t: &mut Token<'a>, f: &'a Finding) {
             VerifyStatus::Unknown => 1,
             VerifyStatus::Revoked => 2,
         };
-        let better = !t
+        let better = t
             .verification
-            .is_some_and(|old| rank(v.status) >= rank(old.status));
+            .is_none_or(|old| rank(v.status) < rank(old.status));
         if better {
             t.verification = Some(v);
         }
@@ -208,66 +208,42 @@ fn add<'a>(t: &mut Token<'a>, f: &'a Finding) {
             t.authors.push(a.clone());
         }
     }
-    if !t
-        .first
+    if t.first
         .as_ref()
-        .is_some_and(|s| !earlier(&first.date, &s.date))
+        .is_none_or(|s| earlier(&first.date, &s.date))
     {
         t.first = Some(first);
     }
-    if !t
-        .last
-        .as_ref()
-        .is_some_and(|s| !earlier(&s.date, &last.date))
-    {
+    if t.last.as_ref().is_none_or(|s| earlier(&s.date, &last.date)) {
         t.last = Some(last);
     }
 }
 
-/// What to do about a token, in order: revoke, rotate, clean HEAD, and whether the history
-/// needs a rewrite.
+/// What to do about one token, as short actions in order (revoke, rotate, clean HEAD): the
+/// report's "What to do" section says how; a row says what applies to this token.
 pub fn advice(t: &Token) -> Vec<String> {
     let mut out = Vec::new();
     let service = t.rules.iter().any(|r| r.contains("service-account"));
-    let where_ = if service {
-        "Applivery dashboard: Workspace settings > Service Accounts"
+    let revoke_where = if service {
+        " (Workspace settings > Service Accounts)"
     } else {
-        "Applivery dashboard: the app > Settings > Integrations > API Tokens"
+        ""
     };
     match t.verification.map(|v| v.status) {
-        Some(VerifyStatus::Revoked) => {
-            out.push("Already revoked: the API refuses it. Nothing to rotate.".into())
-        }
+        Some(VerifyStatus::Revoked) => out.push("Already revoked: nothing to rotate.".into()),
         Some(VerifyStatus::Live) => {
-            out.push(format!("Revoke it now ({where_}): it works."));
-            out.push(
-                "Rotate: create a new token and update every place that uses it (CI \
-                 secrets, build settings, apps in testers' hands)."
-                    .into(),
-            );
+            out.push(format!("Revoke now{revoke_where}: it works."));
+            out.push("Rotate it everywhere it is used.".into());
         }
         _ => {
             out.push(format!(
-                "Not proven revoked: treat it as live. Revoke it ({where_}), then confirm \
-                 with `applivery-leaks verify --fail-on live`."
+                "Revoke{revoke_where}: not proven revoked, so treat it as live."
             ));
-            out.push("Rotate: create a new token and update every place that uses it.".into());
+            out.push("Rotate it everywhere it is used.".into());
         }
     }
     if t.in_head {
-        out.push(
-            "Remove it from the current code (still in HEAD): read it from a secret store or \
-             a CI variable instead."
-                .into(),
-        );
+        out.push("Remove it from HEAD: read it from a CI secret.".into());
     }
-    out.push(match t.verification.map(|v| v.status) {
-        Some(VerifyStatus::Revoked) => {
-            "History rewrite: not needed, the token in old commits is useless.".into()
-        }
-        _ => "History rewrite: not needed once revoked (clones and forks keep the old \
-              commits anyway); revoking is what closes the leak."
-            .into(),
-    });
     out
 }

@@ -255,6 +255,9 @@ impl Artifacts {
                     location.index = Some(self.list.len() as i64);
                     let mut a = Artifact::builder().location(location).build();
                     a.parent_index = parent.map(|p| p as i64);
+                    // Each one was read, and saying so keeps the list from being only
+                    // locations (SARIF2004).
+                    a.roles = Some(vec![serde_json::json!("analysisTarget")]);
                     self.list.push(a);
                     self.index.insert(key, self.list.len() - 1);
                     self.list.len() - 1
@@ -330,8 +333,9 @@ fn result(
         .snippet(ArtifactContent::builder().text(snippet).build())
         .build();
     // A member of an archive points at the archive file (code scanning can show that), with
-    // the member's chain in a logical location; its lines are the member's, not the file's,
-    // so it has no region.
+    // the member's chain in a logical location. Its lines are the member's, not the file's:
+    // the region is the archive's first line, standing for the file as a whole (code
+    // scanning wants a line), and the message names the member's line.
     let mut art = match outer {
         Some(_) => artifact_location(&f.provenance.outer()),
         None => artifact_location(&f.path),
@@ -344,6 +348,8 @@ fn result(
     {
         physical.region = Some(region);
         physical.context_region = Some(context_region);
+    } else if outer.is_some() {
+        physical.region = Some(Region::builder().start_line(1).build());
     }
     let mut location = Location::builder().physical_location(physical).build();
     if outer.is_some() {
@@ -357,7 +363,14 @@ fn result(
                 .text(format!(
                     "Line {} of '{}'.",
                     f.line,
-                    f.provenance.members.join("' inside '")
+                    // Innermost first: "Line 3 of 'Info.plist' inside 'Payload.zip'".
+                    f.provenance
+                        .members
+                        .iter()
+                        .rev()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join("' inside '")
                 ))
                 .build(),
         );
@@ -765,6 +778,15 @@ mod tests {
         );
     }
 
+    /// Names in a result's chain (`a!/b!/c` is 3).
+    fn fq_depth(res: &serde_json::Value) -> usize {
+        res["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]
+            .as_str()
+            .unwrap()
+            .split("!/")
+            .count()
+    }
+
     #[test]
     fn archive_members_nest_as_artifacts_and_point_at_the_archive() {
         use crate::provenance::Provenance;
@@ -813,7 +835,13 @@ mod tests {
             let pl = &res["locations"][0]["physicalLocation"];
             assert_eq!(pl["artifactLocation"]["uri"], "build/app.apk");
             assert_eq!(pl["artifactLocation"]["index"], 0);
-            assert!(pl.get("region").is_none());
+            // The archive as a whole: its first line, with the member's line in the message.
+            assert_eq!(pl["region"], json!({"startLine": 1}));
+            let msg = res["locations"][0]["message"]["text"].as_str().unwrap();
+            assert!(msg.starts_with("Line "), "{msg}");
+            if fq_depth(res) == 3 {
+                assert!(msg.contains("' inside 'assets/inner.zip'"), "{msg}");
+            }
             let fq = res["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]
                 .as_str()
                 .unwrap();

@@ -26,6 +26,8 @@ pub struct DirOptions {
     pub max_file_size: Option<u64>,
     /// Gitignore-style globs of paths not to scan (relative to the root).
     pub exclude: Vec<String>,
+    /// How archives are opened (their members matched against `exclude` too).
+    pub archives: crate::extract::Settings,
     pub threads: usize,
 }
 
@@ -250,33 +252,60 @@ fn visit(
     let scanned = file.and_then(|mut f| {
         if meta.len() <= CHUNK as u64 {
             let n = read_whole(&mut f, meta.len() as usize, buf)?;
-            let s = crate::extract::scan(det, &buf[..n], shown.as_bytes());
-            Ok(if s.binary {
-                Scanned::Binary { bytes: s.bytes }
-            } else {
-                Scanned::Text {
-                    bytes: s.bytes,
-                    hits: s.hits,
-                }
-            })
+            Ok(crate::extract::scan(
+                det,
+                &opts.archives,
+                shown.as_bytes(),
+                &buf[..n],
+            ))
         } else {
-            scan_reader(det, f, shown.as_bytes(), buf)
+            // An archive is read through the file (a zip seeks to each member); anything
+            // else streams in chunks.
+            match crate::extract::scan_file(det, &opts.archives, shown.as_bytes(), &mut f)? {
+                Some(s) => Ok(s),
+                None => scan_reader(det, f, shown.as_bytes(), buf).map(|s| match s {
+                    Scanned::Text { bytes, hits } => crate::extract::Scan {
+                        bytes,
+                        hits,
+                        ..Default::default()
+                    },
+                    Scanned::Binary { bytes } => crate::extract::Scan {
+                        bytes,
+                        binary: true,
+                        ..Default::default()
+                    },
+                }),
+            }
         }
     });
     match scanned {
-        Ok(Scanned::Text { bytes, hits }) => {
-            shared.files.fetch_add(1, Ordering::Relaxed);
-            shared.bytes.fetch_add(bytes, Ordering::Relaxed);
-            if !hits.is_empty() {
-                let mut fs = shared.findings.lock().unwrap();
-                for h in hits {
-                    fs.push(super::finding(det, Provenance::file(shown.as_str()), h));
+        Ok(s) => {
+            if s.binary {
+                shared.binary.fetch_add(1, Ordering::Relaxed);
+                shared.bytes.fetch_add(meta.len(), Ordering::Relaxed);
+            } else {
+                shared.files.fetch_add(1, Ordering::Relaxed);
+                shared.bytes.fetch_add(s.bytes, Ordering::Relaxed);
+            }
+            let at = Provenance::file(shown.as_str());
+            if !s.skipped.is_empty() {
+                let mut sk = shared.skipped.lock().unwrap();
+                for (members, reason) in s.skipped {
+                    sk.push(Problem::new(super::member_path(&at, members), reason));
                 }
             }
-        }
-        Ok(Scanned::Binary { .. }) => {
-            shared.binary.fetch_add(1, Ordering::Relaxed);
-            shared.bytes.fetch_add(meta.len(), Ordering::Relaxed);
+            if !s.errors.is_empty() {
+                let mut er = shared.errors.lock().unwrap();
+                for (members, reason) in s.errors {
+                    er.push(Problem::new(super::member_path(&at, members), reason));
+                }
+            }
+            if !s.hits.is_empty() {
+                let mut fs = shared.findings.lock().unwrap();
+                for h in s.hits {
+                    fs.push(super::finding(det, at.clone(), h));
+                }
+            }
         }
         Err(e) => shared
             .errors

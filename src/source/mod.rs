@@ -51,6 +51,13 @@ pub fn add_new(findings: &mut Vec<Finding>, more: Vec<Finding>) {
     findings.extend(more.into_iter().filter(|f| !known.contains(&key(f))));
 }
 
+/// The path of a member (or, with no members, of the blob itself) inside `at`.
+pub fn member_path(at: &Provenance, members: Vec<String>) -> String {
+    let mut p = at.clone();
+    p.members.extend(members);
+    p.path()
+}
+
 /// One line of explanation for an I/O error, without Rust's `(os error N)` noise.
 pub fn io_reason(e: &std::io::Error) -> String {
     use std::io::ErrorKind::*;

@@ -433,7 +433,7 @@ mod tests {
             limits(1, 0, 1000),
             Duration::from_secs(20),
             |_, _, _| {
-                if calls.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+                if calls.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
                     Outcome::Failed("timeout after 1 s".into())
                 } else {
                     done(VerifyStatus::Revoked, "HTTP 401")

@@ -3,8 +3,10 @@
 //! `common` holds the helpers every module shares.
 
 mod api;
+mod artefacts;
 mod common;
 
+mod archives;
 mod ci_action;
 mod ci_formats;
 mod cli;

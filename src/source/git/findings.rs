@@ -439,6 +439,32 @@ pub(crate) fn blob_problems(
         .collect()
 }
 
+/// Archive members of blobs that were not read, named by where their blob was first seen:
+/// damaged ones are errors, those a limit stopped are skipped.
+pub(crate) fn member_problems(
+    first_place: &FirstPlace,
+    problems: &[super::scan::MemberProblem],
+    report: &mut crate::report::Report,
+) {
+    for m in problems {
+        let mut what = match first_place.get(&id(m.oid)) {
+            Some((_, p)) => String::from_utf8_lossy(p).into_owned(),
+            None => format!("<blob {}>", m.oid),
+        };
+        for member in &m.members {
+            what.push_str(crate::provenance::MEMBER_SEPARATOR);
+            what.push_str(member);
+        }
+        what.push_str(&format!(" (blob {})", m.oid));
+        let p = Problem::new(what, m.reason.clone());
+        if m.damaged {
+            report.errors.push(p);
+        } else {
+            report.summary.skipped.push(p);
+        }
+    }
+}
+
 /// Blobs skipped for their size, named by where they were first seen.
 pub(crate) fn skipped(
     first_place: &FirstPlace,

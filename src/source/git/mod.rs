@@ -50,6 +50,8 @@ pub struct GitOptions {
     pub since: Option<String>,
     pub range: Option<String>,
     pub max_file_size: Option<u64>,
+    /// How archives committed to history are opened.
+    pub archives: crate::extract::Settings,
     pub threads: usize,
     /// Draw a progress bar on stderr.
     pub progress: bool,
@@ -155,14 +157,15 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
 
     // Pass 3: blobs.
     det.take_sink_names();
-    let mut blobs = scan::blobs(det, &store, &graph, opts.max_file_size, &pool, &progress);
+    let limits = (opts.max_file_size, &opts.archives);
+    let mut blobs = scan::blobs(det, &store, &graph, limits, &pool, &progress);
     // A constant used at an Applivery sink in one blob and defined in another
     // (detect/project.rs): the blobs are read again, knowing its name. Nothing is read again
     // unless a blob had such a sink.
     let names = det.take_sink_names();
     if !names.is_empty() {
         let view = det.with_project(names)?;
-        let again = scan::blobs(&view, &store, &graph, opts.max_file_size, &pool, &progress);
+        let again = scan::blobs(&view, &store, &graph, limits, &pool, &progress);
         blobs.add_new(again);
     }
     progress.finish_and_clear();
@@ -174,6 +177,7 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
         .iter()
         .map(|e| e.0)
         .chain(blobs.skipped.iter().map(|s| s.0))
+        .chain(blobs.members.iter().map(|m| m.oid))
         .collect();
     let commits: Vec<Oid> = history.commits.iter().map(|c| c.tree).collect();
     let placed = std::thread::scope(|s| {
@@ -235,6 +239,7 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
         &blobs.skipped,
         opts.max_file_size,
     ));
+    findings::member_problems(&assembled.first_place, &blobs.members, &mut report);
     report.warnings.append(&mut warnings);
     if repo.is_shallow() {
         report.warnings.push(

@@ -25,6 +25,8 @@ pub(crate) struct Blobs {
     pub errors: Vec<(Oid, String)>,
     /// Blobs over `--max-file-size`, with their size.
     pub skipped: Vec<(Oid, u64)>,
+    /// Archive members a limit stopped or that are damaged, by blob.
+    pub members: Vec<MemberProblem>,
     pub text: u64,
     pub binary: u64,
     pub bytes: u64,
@@ -48,10 +50,19 @@ impl Blobs {
         self.hits.extend(other.hits);
         self.errors.extend(other.errors);
         self.skipped.extend(other.skipped);
+        self.members.extend(other.members);
         self.text += other.text;
         self.binary += other.binary;
         self.bytes += other.bytes;
     }
+}
+
+/// A member of an archive blob that was not read: skipped by a limit, or damaged.
+pub(crate) struct MemberProblem {
+    pub oid: Oid,
+    pub members: Vec<String>,
+    pub reason: String,
+    pub damaged: bool,
 }
 
 /// Scans `blobs` with `det`.
@@ -59,7 +70,7 @@ pub(crate) fn blobs(
     det: &Detector,
     store: &Store,
     graph: &Graph,
-    max_size: Option<u64>,
+    (max_size, archives): (Option<u64>, &crate::extract::Settings),
     pool: &rayon::ThreadPool,
     progress: &ProgressBar,
 ) -> Blobs {
@@ -102,7 +113,7 @@ pub(crate) fn blobs(
                     Ok(objects) => {
                         for &b in chunk {
                             let (oid, path) = (graph.blobs[b], graph.judged_path(b));
-                            scan_blob(det, &objects, oid, path, max_size, &mut out);
+                            scan_blob(det, &objects, oid, path, (max_size, archives), &mut out);
                         }
                     }
                     // Fail closed: every blob of the chunk is listed as unread.
@@ -133,7 +144,7 @@ fn scan_blob(
     objects: &Objects,
     oid: Oid,
     path: &[u8],
-    max: Option<u64>,
+    (max, archives): (Option<u64>, &crate::extract::Settings),
     out: &mut Blobs,
 ) {
     if let Some(max) = max {
@@ -156,10 +167,18 @@ fn scan_blob(
             return;
         }
     };
-    // History blobs are judged without their path: the path is known only after the scan
-    // (provenance). Path evidence (`ci/applivery.sh`) needs the tree walk to hand the
-    // detector a path per blob (see docs/rules.md, "Git history").
-    let s = crate::extract::scan(det, obj.data(), path);
+    // The path the blob is judged under is the first of its paths that is evidence; a
+    // blob is read once for all its paths, so member exclusions apply to findings later.
+    let s = crate::extract::scan(det, archives, path, obj.data());
+    for (list, damaged) in [(s.skipped, false), (s.errors, true)] {
+        out.members
+            .extend(list.into_iter().map(|(members, reason)| MemberProblem {
+                oid,
+                members,
+                reason,
+                damaged,
+            }));
+    }
     out.bytes += s.bytes;
     if s.binary {
         out.binary += 1;

@@ -150,7 +150,7 @@ pub(crate) fn commits(
                         .push(Problem::new(format!("commit {oid}"), e));
                 }
             }
-            if read.len() % 1024 == 0 {
+            if read.len().is_multiple_of(1024) {
                 progress.set_message(format!("walking history: {} commit(s)", read.len()));
             }
         }

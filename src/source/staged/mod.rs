@@ -113,12 +113,18 @@ impl Staged {
     }
 
     /// Scans what is staged.
-    pub fn scan(&self, det: &Detector) -> Result<Report> {
-        scan(det, &self.repo, &self.root, &self.index_path)
+    pub fn scan(&self, det: &Detector, archives: &crate::extract::Settings) -> Result<Report> {
+        scan(det, archives, &self.repo, &self.root, &self.index_path)
     }
 }
 
-fn scan(det: &Detector, repo: &Repository, root: &Path, index_path: &Path) -> Result<Report> {
+fn scan(
+    det: &Detector,
+    archives: &crate::extract::Settings,
+    repo: &Repository,
+    root: &Path,
+    index_path: &Path,
+) -> Result<Report> {
     let started = Instant::now();
     let mut report = Report::new(ScanKind::Staged, root.to_path_buf());
     let dirs = LooseDirs::new(&repo.commondir().join("objects"));
@@ -172,7 +178,7 @@ fn scan(det: &Detector, repo: &Repository, root: &Path, index_path: &Path) -> Re
     let mut renames = deleted();
     det.take_sink_names();
     for c in &changes {
-        scan_change(det, &objects, c, &mut renames, &mut report);
+        scan_change(det, archives, &objects, c, &mut renames, &mut report);
     }
     // A constant used at an Applivery sink in one staged file and defined in another
     // (detect/project.rs): the staged files are judged again, knowing its name. Only the
@@ -183,7 +189,7 @@ fn scan(det: &Detector, repo: &Repository, root: &Path, index_path: &Path) -> Re
         let mut again = Report::new(ScanKind::Staged, root.to_path_buf());
         let mut renames = deleted();
         for c in &changes {
-            scan_change(&view, &objects, c, &mut renames, &mut again);
+            scan_change(&view, archives, &objects, c, &mut renames, &mut again);
         }
         super::add_new(&mut report.findings, again.findings);
     }
@@ -247,6 +253,7 @@ fn is_file(mode: u32) -> bool {
 
 fn scan_change(
     det: &Detector,
+    archives: &crate::extract::Settings,
     objects: &Objects,
     c: &Change,
     renames: &mut Renames,
@@ -293,7 +300,19 @@ fn scan_change(
     };
     let data = blob.data();
     report.summary.bytes += data.len() as u64;
-    let scanned = crate::extract::scan(det, data, &c.path);
+    let scanned = crate::extract::scan(det, archives, &c.path, data);
+    let at = Provenance::file(path.as_str());
+    for (members, reason) in scanned.skipped {
+        report
+            .summary
+            .skipped
+            .push(Problem::new(super::member_path(&at, members), reason));
+    }
+    for (members, reason) in scanned.errors {
+        report
+            .errors
+            .push(Problem::new(super::member_path(&at, members), reason));
+    }
     if scanned.binary {
         report.summary.binary += 1;
         return;

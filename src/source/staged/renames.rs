@@ -74,7 +74,7 @@ impl Renames {
                 continue;
             };
             if let Ok((added, sim)) = compare(old.data(), new) {
-                if sim >= 0.5 && best.as_ref().map_or(true, |b| sim > b.0) {
+                if sim >= 0.5 && best.as_ref().is_none_or(|b| sim > b.0) {
                     best = Some((sim, oid, added));
                 }
             }
