@@ -164,17 +164,10 @@ fn ident_path(hay: &[u8], mut at: usize) -> Option<SinkName> {
     if matches!(next, Some(b'(' | b'[' | b'{')) {
         return None;
     }
-    let lower: Vec<String> = segs
-        .iter()
-        .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase())
-        .collect();
-    // Environment lookups are not constants of the project.
-    if lower.iter().any(|s| {
-        matches!(
-            s.as_str(),
-            "env" | "environ" | "getenv" | "environment" | "process"
-        )
-    }) {
+    // Environment lookups (`process.env.X`, `env.X`, `ENV.X`) are not constants of the
+    // project; an object of the project named `Env` holding constants is.
+    const ENVIRONMENT: &[&[u8]] = &[b"env", b"ENV", b"environ", b"environment", b"process"];
+    if segs.iter().any(|s| ENVIRONMENT.contains(s)) {
         return None;
     }
     let name = segs.last()?.to_vec();

@@ -206,7 +206,7 @@ impl Judge<'_> {
         // in an Applivery scope: only a use of the value at a sink outweighs it. A name
         // taken from the line above a bare value (`targets:` over `- …`) is a parent, and
         // is weighed as structure like any keyless value.
-        let own_line = key.is_some_and(|(a, _)| a >= ls);
+        let own_line = key.is_some_and(|(a, _)| a >= ls && in_key_position(hay, ls, a));
         if name == Some(Class::Other) && own_line && !flow {
             return false;
         }
@@ -265,6 +265,82 @@ fn is_name_position(hay: &[u8], s: usize, e: usize) -> bool {
             None | Some(b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'')
         ),
         _ => false,
+    }
+}
+
+/// Words that declare the name after them (`let listener =`, `private const val X =`,
+/// `public static final String X =`, `export X=`, Dockerfile `ENV X=`).
+const DECLARATIONS: &[&str] = &[
+    "let",
+    "var",
+    "val",
+    "const",
+    "static",
+    "final",
+    "private",
+    "public",
+    "protected",
+    "internal",
+    "fileprivate",
+    "open",
+    "override",
+    "lateinit",
+    "readonly",
+    "export",
+    "def",
+    "string",
+    "str",
+    "int",
+    "auto",
+    "dim",
+    "set",
+    "env",
+    "arg",
+    "declare",
+    "local",
+    "my",
+    "our",
+    "field",
+    "property",
+];
+
+/// True if the word at `a` stands where a key stands, not inside prose ("the migration is
+/// done: …"): first on its line (after indentation, a list marker, quotes or brackets),
+/// after a separator of pairs (`{`, `,`, `;`, `(`), after another attribute's quoted value,
+/// or after words that declare it.
+fn in_key_position(hay: &[u8], ls: usize, a: usize) -> bool {
+    let mut i = a;
+    // The key's own opening quote (`"lastRequest": …`).
+    if i > ls && matches!(hay[i - 1], b'"' | b'\'' | b'`') {
+        i -= 1;
+    }
+    loop {
+        while i > ls && matches!(hay[i - 1], b' ' | b'\t') {
+            i -= 1;
+        }
+        if i == ls
+            || matches!(
+                hay[i - 1],
+                b'{' | b',' | b';' | b'(' | b'[' | b'-' | b'*' | b'|' | b'"' | b'\''
+            )
+        {
+            return true;
+        }
+        // The word before: a declaration (`let`, `val`), a type after one (`String`), an
+        // annotation (`@State`).
+        let end = i;
+        while i > ls && (hay[i - 1].is_ascii_alphanumeric() || hay[i - 1] == b'_') {
+            i -= 1;
+        }
+        if i == end {
+            return false;
+        }
+        let word = String::from_utf8_lossy(&hay[i..end]).to_ascii_lowercase();
+        if i > ls && hay[i - 1] == b'@' {
+            i -= 1;
+        } else if !DECLARATIONS.contains(&word.as_str()) {
+            return false;
+        }
     }
 }
 

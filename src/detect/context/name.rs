@@ -2,7 +2,8 @@
 //! above, else a trailing comment — and what that name says about whose value it is.
 
 use super::super::text::{
-    is_key, is_word_byte, line_bounds_near, split_words, starts_line, LINE_LIMIT,
+    indentation, is_key, is_word_byte, line_bounds_near, line_key, split_words, starts_line,
+    LINE_LIMIT,
 };
 use super::super::{PREVIOUS_LINE_MAX, SIGNAL_LOOKBACK};
 use super::{has_words, names_owner, Class, Judge};
@@ -88,7 +89,45 @@ impl Judge<'_> {
                 }
             }
         }
+        // A neutral key (`default:`, `value:`) holds what its parent names: a GitHub Actions
+        // input `token:` over `  default: …`, a `password:` block over `  value: …`.
+        if class == Some(Class::Neutral) && key.is_some_and(|(a, _)| a >= ls) {
+            if let Some((c, k)) = self.parent_key(ctx, ls) {
+                if matches!(
+                    c,
+                    Class::Ours | Class::Foreign | Class::NotSecret | Class::Generic
+                ) {
+                    class = Some(c);
+                    key = Some(k);
+                }
+            }
+        }
         (class, key)
+    }
+
+    /// The key of the nearest less-indented line above `ls` that opens a block (`token:`),
+    /// with what it says.
+    fn parent_key(&self, ctx: &Context, ls: usize) -> Option<(Class, (usize, usize))> {
+        let hay = self.hay;
+        let (_, le) = line_bounds_near(hay, ls, ls, LINE_LIMIT);
+        let indent = indentation(&hay[ls..le]);
+        let mut at = ls;
+        for _ in 0..ctx.lines_before {
+            if indent == 0 || at == 0 || !starts_line(hay, at) {
+                return None;
+            }
+            let (ps, pe) = line_bounds_near(hay, at - 1, at - 1, LINE_LIMIT);
+            at = ps;
+            let line = &hay[ps..pe];
+            if line.iter().all(u8::is_ascii_whitespace) || indentation(line) >= indent {
+                continue;
+            }
+            let t = line.trim_ascii_end();
+            let k = line_key(t).filter(|_| t.ends_with(b":"))?;
+            let a = ps + memchr::memmem::find(line, k)?;
+            return Some((self.classify(ctx, k), (a, a + k.len())));
+        }
+        None
     }
 
     /// Looks at the words in `from..to`, last first, for the name of what follows. A
