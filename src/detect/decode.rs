@@ -158,7 +158,7 @@ impl Pass<'_> {
             Outer::Unknown
         };
         decoded.push(b'\n');
-        for c in engine::detect(self.det, &decoded, outer, self.depth + 1, &[]) {
+        for c in engine::detect(self.det, &decoded, outer, self.depth + 1, &[], b"") {
             let secret = self.det.secret(&c, &decoded).into_owned();
             let mut how = vec!["base64"];
             how.extend(c.decoded);

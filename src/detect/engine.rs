@@ -151,13 +151,14 @@ impl Keywords {
 
 /// One pass of the detector over `hay` (a blob, or a value decoded from one at `depth`).
 /// `project` holds the names that other blobs of the project use at Applivery sinks and
-/// that `hay` may define.
+/// that `hay` may define; `path` is where the blob is (for the sinks it logs).
 pub(super) fn detect(
     det: &Detector,
     hay: &[u8],
     outer: Outer,
     depth: usize,
     project: &[Vec<u8>],
+    path: &[u8],
 ) -> Vec<Candidate> {
     let hits = det.engine.hits(hay);
     let whole = outer == Outer::Ours;
@@ -165,7 +166,7 @@ pub(super) fn detect(
         return Vec::new();
     }
     if depth == 0 && !hits.is_empty() {
-        super::project::log_sinks(det, hay, &hits);
+        super::project::log_sinks(det, hay, &hits, path);
     }
     let flow = context::Flow::new(hay, &hits, project);
     let mut out = Vec::new();

@@ -154,6 +154,13 @@ impl Detector {
         self.sinks.take()
     }
 
+    /// Whether a blob at `path` could define a name this view knows: one of the language of
+    /// the file that uses it (a Swift constant is defined in Swift, a `$VAR` in a `.env` or a
+    /// CI file), so a cross-file pass reads again only those files. True without a project.
+    pub fn project_reads(&self, path: &[u8]) -> bool {
+        self.project.as_ref().is_none_or(|p| p.reads(path))
+    }
+
     /// A view of this detector that also judges blobs defining one of `names`: a constant
     /// of that name is an Applivery value, because another blob of the project uses it at an
     /// Applivery sink. Its prefilter lets through the blobs that mention a name.
@@ -211,7 +218,7 @@ impl Detector {
             Some(p) => p.names_for(hay, path),
             None => Vec::new(),
         };
-        engine::detect(self, hay, scope, 0, &project)
+        engine::detect(self, hay, scope, 0, &project, path)
     }
 
     /// Whether `value` passes rule `rule`'s checks on the value alone (length, alphabet,

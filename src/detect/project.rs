@@ -27,11 +27,13 @@ use super::text::{
 };
 use super::Detector;
 
-/// A name used at an Applivery sink, and the qualifier written before it, if any.
+/// A name used at an Applivery sink, the qualifier written before it, if any, and the
+/// extension of the file that uses it (lower case; empty if unknown).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SinkName {
     pub name: Vec<u8>,
     pub qualifier: Option<Vec<u8>>,
+    pub ext: Vec<u8>,
 }
 
 /// At most this many names are logged: a generated file full of sinks must not turn the
@@ -82,6 +84,24 @@ impl Project {
         Ok(Project { names, search })
     }
 
+    /// True if a file at `path` may define one of the names: it is of the language family
+    /// of a file that uses one, or some name was used in a file of unknown family.
+    pub(super) fn reads(&self, path: &[u8]) -> bool {
+        let ext = extension(path);
+        let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+        let env = name.starts_with(b".env");
+        self.names.iter().any(|n| {
+            let mut known = false;
+            for f in FAMILIES.iter().filter(|f| f.contains(&n.ext.as_slice())) {
+                known = true;
+                if f.contains(&ext.as_slice()) || (env && f.contains(&&b"env"[..])) {
+                    return true;
+                }
+            }
+            !known
+        })
+    }
+
     /// True if `hay` mentions one of the names.
     pub(super) fn any(&self, hay: &[u8]) -> bool {
         self.search.is_match(hay)
@@ -106,8 +126,8 @@ impl Project {
 }
 
 /// Logs the names used at Applivery sinks around `hits` (plain keyword occurrences) that
-/// `hay` does not define.
-pub(super) fn log_sinks(det: &Detector, hay: &[u8], hits: &[Hit]) {
+/// `hay` (at `path`) does not define.
+pub(super) fn log_sinks(det: &Detector, hay: &[u8], hits: &[Hit], path: &[u8]) {
     let mut found: Vec<SinkName> = Vec::new();
     let mut seen_lines = Vec::new();
     for h in hits.iter().filter(|h| !h.encoded) {
@@ -121,6 +141,10 @@ pub(super) fn log_sinks(det: &Detector, hay: &[u8], hits: &[Hit]) {
         bearer_near(det, hay, ls, le, &mut found);
     }
     found.retain(|n| usable(det, hay, n));
+    let ext = extension(path);
+    for n in &mut found {
+        n.ext = ext.clone();
+    }
     found.sort();
     found.dedup();
     det.sinks.add(found);
@@ -172,7 +196,11 @@ fn ident_path(hay: &[u8], mut at: usize) -> Option<SinkName> {
     }
     let name = segs.last()?.to_vec();
     let qualifier = (segs.len() >= 2).then(|| segs[segs.len() - 2].to_vec());
-    Some(SinkName { name, qualifier })
+    Some(SinkName {
+        name,
+        qualifier,
+        ext: Vec::new(),
+    })
 }
 
 /// The arguments of a call whose callee holds the keyword occurrence ending at `end`
@@ -285,7 +313,9 @@ fn keyed(hay: &[u8], ls: usize, le: usize, out: &mut Vec<SinkName>) {
         while v < le && matches!(hay[v], b' ' | b'\t') {
             v += 1;
         }
-        if let Some(n) = ident_path(hay, v) {
+        // Only a qualified name (`Keys.token`): an unqualified word after `token:` or
+        // `TOKEN=` is as often a literal value of YAML, `.env` or properties as a name.
+        if let Some(n) = ident_path(hay, v).filter(|n| n.qualifier.is_some()) {
             out.push(n);
         }
     }
@@ -428,6 +458,10 @@ fn usable(det: &Detector, hay: &[u8], n: &SinkName) -> bool {
     if NOT_NAMES.contains(&lower.as_str()) {
         return false;
     }
+    // A value the rules would take for a token is a token written bare, not a name.
+    if (0..det.rules.len()).any(|ri| det.value_ok(ri, name)) {
+        return false;
+    }
     if det
         .names
         .iter()
@@ -475,3 +509,67 @@ fn has_word(hay: &[u8], word: &[u8]) -> bool {
     }
     false
 }
+
+/// The extension of the file at `path`, lower case (`Keys.swift` → `swift`).
+fn extension(path: &[u8]) -> Vec<u8> {
+    let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+    match name.iter().rposition(|&b| b == b'.') {
+        Some(i) if i > 0 => name[i + 1..].to_ascii_lowercase(),
+        _ => Vec::new(),
+    }
+}
+
+/// Files where the `$VAR`s of scripts and CI files are defined.
+const SCRIPTS: &[&[u8]] = &[
+    b"sh",
+    b"bash",
+    b"zsh",
+    b"fish",
+    b"ps1",
+    b"bat",
+    b"cmd",
+    b"env",
+    b"yml",
+    b"yaml",
+    b"properties",
+    b"xcconfig",
+    b"toml",
+    b"ini",
+    b"cfg",
+    b"conf",
+    b"json",
+    b"mk",
+    b"",
+];
+
+const JVM: &[&[u8]] = &[
+    b"kt",
+    b"kts",
+    b"java",
+    b"gradle",
+    b"groovy",
+    b"scala",
+    b"properties",
+];
+const WEB: &[&[u8]] = &[
+    b"js", b"jsx", b"ts", b"tsx", b"mjs", b"cjs", b"mts", b"cts", b"json", b"vue", b"svelte",
+];
+const APPLE: &[&[u8]] = &[b"swift", b"h", b"m", b"mm", b"xcconfig", b"plist"];
+const NET: &[&[u8]] = &[b"cs", b"fs", b"vb", b"json", b"config", b"xml"];
+
+/// Languages and the files that share their constants: a name used in a file of one family
+/// is looked for in files of the same family (a file of no family: in every file).
+const FAMILIES: &[&[&[u8]]] = &[
+    JVM,
+    WEB,
+    APPLE,
+    NET,
+    &[b"dart", b"yaml", b"json"],
+    &[b"py", b"toml", b"ini", b"cfg", b"env"],
+    &[b"rb", b"yml", b"yaml", b"env"],
+    &[b"go"],
+    &[b"php", b"env"],
+    &[b"rs", b"toml"],
+    &[b"ex", b"exs"],
+    SCRIPTS,
+];

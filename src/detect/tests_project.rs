@@ -94,6 +94,11 @@ fn what_is_not_a_sink_name() {
         "curl -H \"Authorization: Bearer $GH_TOKEN\" https://api.github.com/user\n",
     ))
     .is_empty());
+    // A bare value after a token key is a value (YAML, .env), not a name; so is a token
+    // written bare as an argument.
+    assert!(sinks(&format!("APPLIVERY_APP_TOKEN={T}\n")).is_empty());
+    assert!(sinks("applivery:\n  token: JLc1B-x\n").is_empty());
+    assert!(sinks(&format!("Applivery.init(this, {T}, false)\n")).is_empty());
     // A template variable (`{{x}}`) belongs to the tool, not to the code.
     assert!(sinks("Authorization: Bearer {{appliveryKey2}}\n# applivery\n").is_empty());
 }
@@ -147,4 +152,29 @@ fn a_key_that_says_what_the_value_is_decides_against_it() {
         "Applivery.shared.start(token: t, appStoreRelease: false)\nOneSignal.initialize(\"{T}\", withLaunchOptions: o)\n"
     );
     assert!(found_with(&d, &sdks, "").is_empty());
+}
+
+#[test]
+fn a_cross_file_pass_reads_the_files_of_the_language_that_uses_the_name() {
+    let d = det();
+    d.detect(
+        b"Applivery.shared.start(token: Keys.uploadToken, appStoreRelease: false)\n",
+        b"ios/AppDelegate.swift",
+    );
+    let view = d.with_project(d.take_sink_names()).unwrap();
+    assert!(view.project_reads(b"ios/Keys.swift"));
+    assert!(view.project_reads(b"ios/Config/Release.xcconfig"));
+    assert!(!view.project_reads(b"android/Keys.kt"));
+    assert!(!view.project_reads(b"web/dist/app.min.js"));
+    // A `$VAR` in a script is defined in a .env, a CI file or another script.
+    d.detect(
+        b"curl https://upload.applivery.io/v1/integrations/builds -H \"Authorization: Bearer $UPLOAD_TOKEN\"\n",
+        b"ci/upload.sh",
+    );
+    let view = d.with_project(d.take_sink_names()).unwrap();
+    assert!(view.project_reads(b".env.qa"));
+    assert!(view.project_reads(b"ci/vars.yml"));
+    assert!(!view.project_reads(b"ios/Keys.swift"));
+    // Without a project every file is read.
+    assert!(d.project_reads(b"anything.bin"));
 }

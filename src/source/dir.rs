@@ -108,7 +108,8 @@ pub fn scan(det: &Detector, opts: &DirOptions) -> Result<Report> {
     Ok(report)
 }
 
-/// Walks the tree in parallel and scans every file with `det` into `shared`.
+/// Walks the tree in parallel and scans every file with `det` into `shared` (in a
+/// cross-file pass, every file it could define a name in: `Detector::project_reads`).
 fn walk_files(walk: &WalkBuilder, det: &Detector, opts: &DirOptions, root: &Path, shared: &Shared) {
     walk.build_parallel().run(|| {
         let mut buf = Vec::new();
@@ -122,6 +123,8 @@ fn walk_files(walk: &WalkBuilder, det: &Detector, opts: &DirOptions, root: &Path
                         .unwrap()
                         .push(Problem::new(path, reason));
                 }
+                // A cross-file pass reads only files that could define a name it knows.
+                Ok(ent) if !det.project_reads(ent.path().as_os_str().as_encoded_bytes()) => {}
                 Ok(ent) => visit(det, opts, root, &ent, shared, &mut buf),
             }
             WalkState::Continue
