@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Checks .pre-commit-hooks.yaml for real, with the pre-commit framework:
+# Checks the pre-commit hooks for real, with the pre-commit framework, using the configs
+# docs/staged.md gives users — as written, so a broken example fails here:
 #  1. installs pre-commit into a virtualenv under target/ (once; reused afterwards);
 #  2. snapshots this checkout (tracked and untracked files, so uncommitted work is tested)
 #     into a git repository with a fixed commit date, so the same content gives the same rev
 #     and pre-commit reuses the hook it already built;
-#  3. in a fresh temporary repository whose .pre-commit-config.yaml points at that snapshot,
-#     installs the hook (`language: rust`: pre-commit runs `cargo install --path .`), then
-#     checks that a commit adding a generated token is rejected with the explanation, that
-#     the token is not printed, and that a clean commit goes through;
-#  4. does the same with the `applivery-leaks-system` hook and the binary of `cargo build`.
+#  3. the documented `repo: local` config, verbatim, with the binary of `cargo build` on
+#     PATH (as `cargo install` would put it);
+#  4. the documented remote config with only its `repo:` URL pointed at the snapshot, then
+#     `pre-commit autoupdate --freeze` as the docs say (it must pin a commit id), which
+#     builds the `applivery-leaks` hook from source (`cargo install --path .`);
+#  5. the `applivery-leaks-system` hook of .pre-commit-hooks.yaml.
+# Each time, in a fresh repository: a commit adding a generated token is rejected with the
+# explanation and without the token, and clean commits go through.
 #
 # Speed: the hook is compiled into target/pre-commit/cargo-target (incremental across runs),
 # with a cheap release profile, offline from the local crate cache (fill it with `cargo
@@ -89,21 +93,42 @@ while True:
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# check_hook HOOK_ID: a fresh repository using HOOK_ID; a leaking commit is rejected, a
-# clean one accepted.
+# doc_block PATTERN: the first yaml block of docs/staged.md that contains PATTERN.
+doc_block() {
+  python3 - "$root/docs/staged.md" "$1" <<'EOF'
+import sys
+text = open(sys.argv[1]).read()
+for block in text.split("```yaml")[1:]:
+    block = block.split("```")[0].lstrip("\n")
+    if sys.argv[2] in block:
+        sys.stdout.write(block)
+        break
+else:
+    sys.exit("no yaml block with %r in docs/staged.md" % sys.argv[2])
+EOF
+}
+
+# check_hook NAME CONFIG [autoupdate]: a fresh repository with CONFIG as its
+# .pre-commit-config.yaml; a leaking commit is rejected, clean ones accepted.
 check_hook() {
-  local id=$1 repo=$tmp/$1 out
+  local id=$1 config=$2 autoupdate=${3:-} repo=$tmp/$1 out
   say "hook $id"
   mkdir -p "$repo"
   cd "$repo"
   git init -q -b main
-  cat >.pre-commit-config.yaml <<EOF
-repos:
-  - repo: $snap
-    rev: $rev
-    hooks:
-      - id: $id
-EOF
+  printf '%s\n' "$config" >.pre-commit-config.yaml
+  if [ -n "$autoupdate" ]; then
+    if ! out=$(pre-commit autoupdate --freeze 2>&1); then
+      printf '%s\n' "$out" >&2
+      die "$id: pre-commit autoupdate --freeze failed"
+    fi
+    grep -qE "^ *rev: [0-9a-f]{40}( |$)" .pre-commit-config.yaml || {
+      cat .pre-commit-config.yaml >&2
+      die "$id: autoupdate --freeze did not pin a commit id"
+    }
+    grep -qF "rev: $rev" .pre-commit-config.yaml || die "$id: pinned another commit than $rev"
+    ok "autoupdate --freeze pinned rev to ${rev:0:12}"
+  fi
   git add .pre-commit-config.yaml
   git commit -q --no-verify -m "pre-commit config"
   pre-commit install >/dev/null
@@ -152,14 +177,22 @@ EOF
   cd "$root"
 }
 
-check_hook applivery-leaks
-
 bin_dir=$root/target/debug
 if [ ! -x "$bin_dir/applivery-leaks" ]; then
-  say "cargo build (for the system hook)"
+  say "cargo build (for the hooks that run an installed binary)"
   (cd "$root" && CARGO_TARGET_DIR=$root/target cargo build --quiet)
 fi
-PATH=$bin_dir:$PATH check_hook applivery-leaks-system
+
+PATH=$bin_dir:$PATH check_hook docs-local "$(doc_block 'repo: local')"
+
+remote=$(doc_block 'rev:' | sed -E "s|^( *- repo: ).*|\1$snap|")
+check_hook docs-remote "$remote" autoupdate
+
+PATH=$bin_dir:$PATH check_hook applivery-leaks-system "repos:
+  - repo: $snap
+    rev: $rev
+    hooks:
+      - id: applivery-leaks-system"
 
 # Drop hook environments no config uses any more (the build cache stays in cargo-target),
 # and pre-commit's saved copies of unstaged changes, which hold the generated token.

@@ -103,9 +103,9 @@ pub struct ScanArgs {
     /// Write the report to FILE (atomically) instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Worker threads of `dir` and `git` (default: number of CPUs); `staged` and `stdin`
-    /// scan one input each.
-    #[arg(long, short = 'j', value_name = "N")]
+    /// Worker threads of `dir` and `git` (default: number of CPUs; at most 8 per CPU are
+    /// used); `staged` and `stdin` scan one input each.
+    #[arg(long, short = 'j', value_name = "N", value_parser = parse_threads)]
     pub threads: Option<usize>,
     /// Print secrets in full instead of redacted.
     #[arg(long)]
@@ -182,7 +182,7 @@ pub struct DirArgs {
     #[arg(long, short = 'L')]
     pub follow_symlinks: bool,
     /// Skip files larger than BYTES (they are reported as skipped).
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", value_parser = parse_max_file_size)]
     pub max_file_size: Option<u64>,
     /// Skip paths matching this gitignore-style glob (repeatable); a member of an archive
     /// is named by its chain (`build/**/*.apk!/assets/**`).
@@ -240,7 +240,7 @@ pub struct GitArgs {
     #[arg(long, value_name = "A..B")]
     pub range: Option<String>,
     /// Skip blobs larger than BYTES (they are reported as skipped).
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", value_parser = parse_max_file_size)]
     pub max_file_size: Option<u64>,
     #[command(flatten)]
     pub archives: ArchiveArgs,
@@ -414,4 +414,26 @@ pub struct ManArgs {
     /// instead of printing the main page.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+/// More threads than this is a typo, not a plan (a thousand threads on two CPUs spend
+/// their time waking each other up).
+pub const MAX_THREADS: usize = 1024;
+
+fn parse_threads(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not a whole number"))?;
+    if n > MAX_THREADS {
+        return Err(format!("{n} is more than {MAX_THREADS}"));
+    }
+    Ok(n)
+}
+
+fn parse_max_file_size(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(0) => Err("0 would skip every file; give at least 1 byte".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{s}' is not a number of bytes")),
+    }
 }

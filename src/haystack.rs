@@ -3,9 +3,12 @@
 //! 2 GiB file needs no more memory than one chunk — and turns byte offsets into lines and
 //! columns. Binary blobs (a NUL byte in the first 8 KiB) are recognised and not scanned.
 
+use std::borrow::Cow;
 use std::io::{self, Read};
 
-use crate::detect::{line_bounds, Detector};
+use crate::detect::{Candidate, Detector, MAX_MATCH_LEN};
+use crate::redact::Known;
+use crate::utf16::{self, Utf16};
 
 /// How much of a blob is read at once.
 pub const CHUNK: usize = 8 << 20;
@@ -47,13 +50,53 @@ pub enum Scanned {
     Binary { bytes: u64 },
 }
 
+/// What the first bytes of a blob say it holds.
+enum Kind {
+    Text,
+    Utf16(Utf16),
+    Binary,
+}
+
+fn kind(data: &[u8]) -> Kind {
+    let probe = &data[..data.len().min(BINARY_PROBE)];
+    if let Some(enc) = utf16::sniff(probe) {
+        Kind::Utf16(enc)
+    } else if memchr::memchr(0, probe).is_some() {
+        Kind::Binary
+    } else {
+        Kind::Text
+    }
+}
+
+/// True for a blob the detector does not read: a NUL byte in the first 8 KiB, and not UTF-16
+/// text (which is decoded and scanned).
 pub fn is_binary(data: &[u8]) -> bool {
-    memchr::memchr(0, &data[..data.len().min(BINARY_PROBE)]).is_some()
+    matches!(kind(data), Kind::Binary)
 }
 
 /// Scans a blob held in memory; `path` (relative to the scan root, empty if unknown) is
 /// evidence too: `ci/applivery.sh` is about Applivery whatever it says.
 pub fn scan_slice(det: &Detector, data: &[u8], path: &[u8]) -> Scanned {
+    match kind(data) {
+        Kind::Binary => Scanned::Binary {
+            bytes: data.len() as u64,
+        },
+        Kind::Utf16(enc) => match scan_text(det, &utf16::decode(data, enc), path) {
+            Scanned::Text { hits, .. } => Scanned::Text {
+                bytes: data.len() as u64,
+                hits,
+            },
+            // A NUL character in the decoded text.
+            Scanned::Binary { .. } => Scanned::Binary {
+                bytes: data.len() as u64,
+            },
+        },
+        Kind::Text => scan_text(det, data, path),
+    }
+}
+
+/// Scans text (UTF-8 or anything ASCII-compatible) held in memory.
+fn scan_text(det: &Detector, data: &[u8], path: &[u8]) -> Scanned {
     if is_binary(data) {
         return Scanned::Binary {
             bytes: data.len() as u64,
@@ -86,7 +129,7 @@ pub fn scan_reader<R: Read>(
     scan_reader_chunked(det, &mut r, path, buf, CHUNK)
 }
 
-pub fn scan_reader_chunked<R: Read>(
+pub fn scan_reader_chunked<R: Read + ?Sized>(
     det: &Detector,
     r: &mut R,
     path: &[u8],
@@ -114,10 +157,32 @@ pub fn scan_reader_chunked<R: Read>(
         let data = &buf[..filled];
         if first {
             first = false;
-            if is_binary(data) {
+            match kind(data) {
+                Kind::Text => {}
                 // Stop here: reading the rest of a 500 MB archive only to count it is waste.
                 // `bytes` is what was read; a caller that knows the size reports that.
-                return Ok(Scanned::Binary { bytes: total });
+                Kind::Binary => return Ok(Scanned::Binary { bytes: total }),
+                Kind::Utf16(enc) => {
+                    // Start again on the decoded stream: what was read, then the rest.
+                    let head = io::Cursor::new(data.to_vec());
+                    let mut decoded = utf16::Decoder::new(head.chain(r), enc);
+                    let scanned = scan_reader_chunked(
+                        det,
+                        &mut decoded as &mut dyn Read,
+                        path,
+                        &mut Vec::new(),
+                        chunk,
+                    )?;
+                    return Ok(match scanned {
+                        Scanned::Text { hits, .. } => Scanned::Text {
+                            bytes: decoded.raw_bytes,
+                            hits,
+                        },
+                        Scanned::Binary { .. } => Scanned::Binary {
+                            bytes: decoded.raw_bytes,
+                        },
+                    });
+                }
             }
         }
         let report_to = if eof { filled } else { filled - margin };
@@ -216,7 +281,7 @@ fn give_hosts(hits: &mut [Hit], hosts: Vec<String>) {
 
 /// Reads until `buf[..filled]` holds `want` bytes or the stream ends; returns true at end of
 /// stream. `buf` grows geometrically from 64 KiB, so a small input touches little memory.
-fn fill<R: Read>(
+fn fill<R: Read + ?Sized>(
     r: &mut R,
     buf: &mut Vec<u8>,
     filled: &mut usize,
@@ -243,6 +308,10 @@ fn fill<R: Read>(
 }
 
 /// Runs the detector over `data` and locates candidates that start in `from..to`.
+///
+/// One pass, in candidate order: line, column and line end are carried from one candidate to
+/// the next, and each context looks only at the candidates near its secret, so a file with a
+/// million findings (on a million lines or on one) costs time linear in its size.
 fn locate(
     det: &Detector,
     data: &[u8],
@@ -252,44 +321,90 @@ fn locate(
     to: usize,
     hits: &mut Vec<Hit>,
 ) {
-    let mut line = base_line;
-    let mut counted_to = 0;
     let candidates = det.detect(data, path);
+    if candidates.is_empty() {
+        return;
+    }
+    // Every secret found here, as written and as decoded: its other copies are redacted
+    // from every context line too, whichever key owns them.
+    let mut known = Known::default();
     for c in &candidates {
+        known.insert(Cow::Borrowed(&data[c.start..c.end]));
+        if let Some(decoded) = &c.secret {
+            known.insert(Cow::Borrowed(decoded));
+        }
+    }
+    let mut line = base_line;
+    // `data[..counted]` is accounted for: `line_start` is the start of its last line and
+    // `column` the characters from there to `counted`.
+    let mut counted = 0;
+    let mut line_start = 0;
+    let mut column: u64 = 0;
+    // The newline (or end of data) that ends the line at `line_start`, once looked up, and
+    // whether the line carries an allow marker (looked up once per line: a one-line bundle
+    // may hold a million secrets).
+    let mut newline: Option<(usize, bool)> = None;
+    let mut spans = Vec::new();
+    for (i, c) in candidates.iter().enumerate() {
         if c.start < from || c.start >= to {
             continue;
         }
-        line += memchr::memchr_iter(b'\n', &data[counted_to..c.start]).count() as u64;
-        counted_to = c.start;
-        let (ls, le) = line_bounds(data, c.start, c.end);
-        let column = chars(&data[ls..c.start]) + 1 + if ls == 0 { base_column } else { 0 };
+        let seg = &data[counted..c.start];
+        match memchr::memrchr(b'\n', seg) {
+            Some(p) => {
+                line += memchr::memchr_iter(b'\n', seg).count() as u64;
+                line_start = counted + p + 1;
+                column = chars(&data[line_start..c.start]);
+                newline = None;
+            }
+            None => column += chars(seg),
+        }
+        counted = c.start;
+        let (nl, allowed) = match newline {
+            Some((n, allowed)) if n >= c.end => (n, allowed),
+            _ => {
+                let n = memchr::memchr(b'\n', &data[c.end..]).map_or(data.len(), |p| c.end + p);
+                let line = &data[line_start..n];
+                let allowed = INLINE_MARKERS
+                    .iter()
+                    .any(|m| memchr::memmem::find(line, m).is_some());
+                newline = Some((n, allowed));
+                (n, allowed)
+            }
+        };
+        let (ls, le) = (line_start, line_end(data, line_start, nl, c.end));
+        let col = column + 1 + if ls == 0 { base_column } else { 0 };
         // A value joined over lines ends on a later line.
         let breaks = memchr::memchr_iter(b'\n', &data[c.start..c.end]).count() as u64;
         let end_column = match memchr::memrchr(b'\n', &data[c.start..c.end]) {
             Some(p) => chars(&data[c.start + p + 1..c.end]) + 1,
-            None => column + chars(&data[c.start..c.end]),
+            None => col + chars(&data[c.start..c.end]),
         };
-        let on_line: Vec<(usize, usize)> = candidates
-            .iter()
-            .filter(|o| o.start >= ls && o.end <= le)
-            .map(|o| (o.start, o.end))
-            .collect();
+        let (a, b) = cut(data, ls, le, c.start, c.end);
+        redaction_spans(data, (ls, le), (a, b), &candidates, i, &known, &mut spans);
         hits.push(Hit {
             rule: c.rule,
             secret: String::from_utf8_lossy(&det.secret(c, data)).into_owned(),
             line,
-            column,
+            column: col,
             end_line: line + breaks,
             end_column,
-            context: context_line(data, ls, le, c.start, c.end, &[]),
-            context_redacted: context_line(data, ls, le, c.start, c.end, &on_line),
-            inline_allowed: INLINE_MARKERS
-                .iter()
-                .any(|m| memchr::memmem::find(&data[ls..le], m).is_some()),
+            context: context_line(data, (ls, le), (a, b), &[]),
+            context_redacted: context_line(data, (ls, le), (a, b), &spans),
+            inline_allowed: allowed,
             decoded: c.decoded.clone(),
             tenant_hosts: Vec::new(),
             members: Vec::new(),
         });
+    }
+}
+
+/// The end of a line (before `\r\n`) given its newline, as `line_bounds` computes it.
+fn line_end(data: &[u8], ls: usize, nl: usize, e: usize) -> usize {
+    if nl > ls && nl > e && data[nl - 1] == b'\r' {
+        nl - 1
+    } else {
+        nl
     }
 }
 
@@ -298,20 +413,10 @@ fn chars(b: &[u8]) -> u64 {
     b.iter().filter(|&&x| !(0x80..0xC0).contains(&x)).count() as u64
 }
 
-/// The line `ls..le` holding the secret `s..e`, cut around the secret when it is long.
-/// Each span in `redact` (secrets on the line) is replaced by its redacted form; a cut never
-/// falls inside one of them, so no part of a secret beyond its first characters is shown.
-fn context_line(
-    data: &[u8],
-    ls: usize,
-    le: usize,
-    s: usize,
-    e: usize,
-    redact: &[(usize, usize)],
-) -> String {
+/// The part of the line `ls..le` shown around the secret `s..e`: all of it, or, when it is
+/// long, `CONTEXT_MAX / 2` bytes each side of the secret (on character boundaries).
+fn cut(data: &[u8], ls: usize, le: usize, s: usize, e: usize) -> (usize, usize) {
     let (mut a, mut b) = (ls, le);
-    let mut prefix = "";
-    let mut suffix = "";
     if le - ls > CONTEXT_MAX + (e - s) {
         let side = CONTEXT_MAX / 2;
         if s - ls > side {
@@ -319,16 +424,73 @@ fn context_line(
             while a < s && (0x80..0xC0).contains(&data[a]) {
                 a += 1;
             }
-            prefix = "…";
         }
         if le - e > side {
             b = e + side;
             while b > e && b < le && (0x80..0xC0).contains(&data[b]) {
                 b -= 1;
             }
-            suffix = "…";
         }
     }
+    (a, b)
+}
+
+/// The spans to redact in the cut `a..b` of the line `ls..le` around candidate `i`: the
+/// candidates on the line that reach into the cut, and every other copy of a known secret
+/// there (or straddling the cut, which then widens to hide it whole). Sorted, disjoint.
+fn redaction_spans(
+    data: &[u8],
+    (ls, le): (usize, usize),
+    (a, b): (usize, usize),
+    candidates: &[Candidate],
+    i: usize,
+    known: &Known,
+    spans: &mut Vec<(usize, usize)>,
+) {
+    spans.clear();
+    // No secret is longer than MAX_MATCH_LEN, so none starting before this reaches `a`.
+    let lo = a.saturating_sub(MAX_MATCH_LEN).max(ls);
+    let first = candidates[..=i].partition_point(|o| o.start < lo);
+    for o in &candidates[first..] {
+        if o.start >= b {
+            break;
+        }
+        if o.end > a && o.start >= ls && o.end <= le {
+            spans.push((o.start, o.end));
+        }
+    }
+    if known.is_empty() {
+        return;
+    }
+    // Copies in the gaps between those spans, including one straddling either end of the cut.
+    let reach = known.max_len();
+    let (wide_a, wide_b) = (a.saturating_sub(reach).max(ls), (b + reach).min(le));
+    let mut extra = Vec::new();
+    let mut at = wide_a;
+    for &(x, y) in spans.iter().chain(std::iter::once(&(wide_b, wide_b))) {
+        if x > at {
+            known.find(data, at, x.min(wide_b), &mut extra);
+        }
+        at = at.max(y);
+    }
+    if extra.is_empty() {
+        return;
+    }
+    spans.extend(extra.into_iter().filter(|&(x, y)| y > a && x < b));
+    spans.sort_unstable();
+}
+
+/// The cut `a..b` of the line `ls..le`, with each span in `redact` (sorted, disjoint) replaced
+/// by its redacted form and `…` where the line was cut. A span the cut falls inside is shown
+/// whole (redacted), so no part of a secret beyond its first characters is ever shown.
+fn context_line(
+    data: &[u8],
+    (ls, le): (usize, usize),
+    (mut a, mut b): (usize, usize),
+    redact: &[(usize, usize)],
+) -> String {
+    let prefix = if a > ls { "…" } else { "" };
+    let suffix = if b < le { "…" } else { "" };
     for &(x, y) in redact {
         if x < a && a < y {
             a = x;
@@ -439,6 +601,74 @@ mod tests {
                     && !h.context_redacted.contains(&T[..5])),
             "{hits:?}"
         );
+    }
+
+    #[test]
+    fn other_copies_of_a_found_secret_are_redacted_in_every_context() {
+        let det = Detector::new(default_rules()).unwrap();
+        // The second copy belongs to a key no rule vouches for; the third sits where a long
+        // line is cut; the fourth is on another line, next to another finding.
+        let text = format!(
+            "APPLIVERY_APP_TOKEN={T} BACKUP={T}\nAPPLIVERY_TOKEN_2={T2} {} old={T} {}\nx={T} applivery_token={T2}\n",
+            "w".repeat(60),
+            "tail ".repeat(40)
+        );
+        let Scanned::Text { hits, .. } = scan_slice(&det, text.as_bytes(), b"") else {
+            panic!()
+        };
+        assert!(hits.len() >= 3, "{hits:?}");
+        for h in &hits {
+            assert!(
+                !h.context_redacted.contains(&T[4..]) && !h.context_redacted.contains(&T2[4..]),
+                "{h:?}"
+            );
+            for part in [&T[8..20], &T2[8..20]] {
+                assert!(!h.context_redacted.contains(part), "{h:?}");
+            }
+        }
+        assert_eq!(
+            hits[0].context_redacted,
+            "APPLIVERY_APP_TOKEN=Zk3q… BACKUP=Zk3q…"
+        );
+    }
+
+    #[test]
+    fn utf16_is_decoded_whole_and_in_chunks_with_the_same_lines_and_columns() {
+        let det = Detector::new(default_rules()).unwrap();
+        let mut text = String::new();
+        for i in 0..12000 {
+            text.push_str(&format!("# ligne {i} — é😀\r\n"));
+            if i % 1201 == 0 {
+                text.push_str(&format!("$env:APPLIVERY_APP_TOKEN = \"{T}\"\r\n"));
+            }
+        }
+        let Scanned::Text { hits: want, .. } = scan_slice(&det, text.as_bytes(), b"") else {
+            panic!()
+        };
+        assert_eq!(want.len(), 10);
+        assert!(text.len() > 2 * 4 * det.margin(), "several chunks");
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let with_bom = [&[0xFF, 0xFE][..], &le].concat();
+        for data in [&le, &be, &with_bom] {
+            let Scanned::Text { hits, bytes } = scan_slice(&det, data, b"") else {
+                panic!("UTF-16 taken for binary")
+            };
+            assert_eq!(bytes, data.len() as u64);
+            assert_eq!(hits, want);
+            for chunk in [4 * det.margin(), 4 * det.margin() + 333] {
+                let mut r = io::Cursor::new(data.as_slice());
+                let got = scan_reader_chunked(&det, &mut r, b"", &mut Vec::new(), chunk).unwrap();
+                assert_eq!(
+                    got,
+                    Scanned::Text {
+                        bytes: data.len() as u64,
+                        hits: want.clone()
+                    },
+                    "chunk {chunk}"
+                );
+            }
+        }
     }
 
     #[test]

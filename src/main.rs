@@ -9,15 +9,9 @@ fn main() -> ExitCode {
     match applivery_leaks::run::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            // A closed pipe (`| head`) is a normal way for output to end.
-            if err
-                .chain()
-                .filter_map(|c| c.downcast_ref::<std::io::Error>())
-                .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-            {
-                return ExitCode::from(0);
-            }
-            eprintln!("applivery-leaks: error: {err:#}");
+            // No special case for a closed pipe: the report writers end quietly there and
+            // keep the exit code the findings deserve; anything else is an error (2).
+            applivery_leaks::run::say(format_args!("{}", applivery_leaks::run::error_line(&err)));
             ExitCode::from(2)
         }
     }

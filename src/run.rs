@@ -4,12 +4,12 @@
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
 use crate::cli::{ArchiveArgs, Cli, Command, FailOn, Format, RuleArgs, ScanArgs};
 use crate::config::Config;
 use crate::detect::Detector;
-use crate::report::{self, Report, Style};
+use crate::report::{self, Report, ScanKind, Style};
 use crate::rules::Rule;
 use crate::source;
 use crate::suppress;
@@ -88,7 +88,8 @@ pub fn run(cli: Cli) -> Result<u8> {
             // Explain a blocked commit, naming only the findings left after suppression.
             finish_with(report, det.rules(), &project, &a.scan, |report, code| {
                 if code == EXIT_FINDINGS && !a.scan.quiet {
-                    eprint!("{}", source::staged::blocked_message(&report.findings));
+                    let m = source::staged::blocked_message(&report.findings);
+                    let _ = io::stderr().lock().write_all(m.as_bytes());
                 }
             })
         }
@@ -132,6 +133,9 @@ impl Project {
     /// `report`, and drops from the history summary the secrets all of whose findings were
     /// suppressed: they are not news to anyone.
     pub fn suppress(&self, report: &mut Report, scan: &ScanArgs) {
+        // Before suppression: a secret that is allowed in one place is still a secret where
+        // it shows up in another finding's context.
+        crate::redact::redact_known(&mut report.findings);
         suppress::filter(
             report,
             &self.config,
@@ -174,10 +178,24 @@ pub(crate) fn archive_settings(
     s.with_exclude(exclude).map_err(anyhow::Error::msg)
 }
 
+/// Worker threads: `--threads` (0 or absent: one per CPU), at most 8 per CPU. The scan is
+/// bound by CPU and the page cache; past a few threads per CPU they only contend (5,000
+/// threads on 8 files took minutes).
 fn threads(scan: &ScanArgs) -> usize {
-    scan.threads
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cap = 8 * cpus;
+    match scan.threads {
+        None | Some(0) => cpus,
+        Some(n) if n > cap => {
+            if !scan.quiet {
+                say(format_args!(
+                    "applivery-leaks: warning: --threads {n} lowered to {cap} (8 per CPU)"
+                ));
+            }
+            cap
+        }
+        Some(n) => n,
+    }
 }
 
 /// The project config of a scan rooted at `root` (the repository's work tree for git and
@@ -213,16 +231,24 @@ pub fn finish_with(
     report.sarif_category = scan.sarif_category.clone();
     project.suppress(&mut report, scan);
     report.sort();
+    nothing_scanned(&mut report);
     tell(&report, scan.quiet);
     crate::command::verify::findings(&mut report.findings, rules, &scan.verify, scan.quiet)?;
     let format = scan.format.or(cfg.format).unwrap_or(Format::Text);
-    emit(
+    let written = write_report(
         &report,
         rules,
         format,
         scan.show_secrets,
         scan.output.as_ref(),
     )?;
+    if let (Some(path), false) = (written, scan.quiet) {
+        // A CI log otherwise shows nothing but an exit code.
+        say(format_args!(
+            "{}",
+            report::text::summary_line(&report, &path.display().to_string())
+        ));
+    }
     let code = exit_code(&report, scan.verify.fail_on);
     after(&report, code);
     Ok(code)
@@ -231,19 +257,25 @@ pub fn finish_with(
 /// Tells on stderr what could not be read (always) and the warnings (unless quiet).
 pub fn tell(report: &Report, quiet: bool) {
     for e in &report.errors {
-        eprintln!(
+        say(format_args!(
             "applivery-leaks: cannot read {}: {}",
             report::escape_control(&e.place()),
             report::escape_control(&e.reason)
-        );
+        ));
     }
     if !quiet {
         for w in &report.warnings {
-            eprintln!("applivery-leaks: warning: {}", report::escape_control(w));
+            say(format_args!(
+                "applivery-leaks: warning: {}",
+                report::escape_control(w)
+            ));
         }
     }
 }
 
+/// Writes the report to `output` (standard output when None or `-`). A reader that stops
+/// early (`| head`, a FIFO's reader gone) ends the output, not the run: the exit code still
+/// says what was found.
 pub fn emit(
     report: &Report,
     rules: &[Rule],
@@ -251,15 +283,31 @@ pub fn emit(
     show_secrets: bool,
     output: Option<&PathBuf>,
 ) -> Result<()> {
-    match output {
+    write_report(report, rules, format, show_secrets, output).map(|_| ())
+}
+
+/// [`emit`]; returns the file the report went to, if it went to one.
+fn write_report<'p>(
+    report: &Report,
+    rules: &[Rule],
+    format: Format,
+    show_secrets: bool,
+    output: Option<&'p PathBuf>,
+) -> Result<Option<&'p Path>> {
+    let file = output
+        .map(PathBuf::as_path)
+        .filter(|p| *p != Path::new("-"));
+    let written = match file {
         Some(path) => {
             let style = Style {
                 format,
                 show_secrets,
                 color: false,
             };
-            report::write_atomically(path, |w| report::write(report, rules, style, w))
-                .with_context(|| format!("cannot write report to {}", path.display()))
+            report::output::write_file(path, show_secrets, |w| {
+                report::write(report, rules, style, w)
+            })
+            .map_err(|e| (e, format!("cannot write report to {}", path.display())))
         }
         None => {
             let stdout = io::stdout();
@@ -272,10 +320,50 @@ pub fn emit(
                 color,
             };
             let mut out = io::BufWriter::new(stdout.lock());
-            report::write(report, rules, style, &mut out)?;
-            out.flush()?;
-            Ok(())
+            report::write(report, rules, style, &mut out)
+                .and_then(|()| out.flush())
+                .map_err(|e| (e, "cannot write report to standard output".to_string()))
         }
+    };
+    match written {
+        Ok(()) => Ok(file),
+        Err((e, _)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(None),
+        Err((e, what)) => Err(anyhow::Error::new(e).context(what)),
+    }
+}
+
+/// How an error that ends a run is printed: one line, whatever a hostile file put into it.
+/// Messages echo what they reject (a glob, a rule's field), and a TOML string can hold a
+/// newline or an escape sequence; control characters are shown escaped.
+pub fn error_line(err: &anyhow::Error) -> String {
+    format!(
+        "applivery-leaks: error: {}",
+        report::escape_control(&format!("{err:#}"))
+    )
+}
+
+/// Writes a line to standard error. A closed stderr must not turn a finding into a crash
+/// (`eprintln!` panics when it cannot write), so errors are ignored.
+pub fn say(line: std::fmt::Arguments) {
+    let _ = writeln!(io::stderr().lock(), "{line}");
+}
+
+/// A directory or history scan that skipped everything it found (`--max-file-size 1`, a
+/// FIFO or a binary file named alone) scanned nothing it was asked to: an error, so a gate
+/// fails closed instead of passing on nothing.
+fn nothing_scanned(report: &mut Report) {
+    let s = &report.summary;
+    if matches!(report.kind, ScanKind::Dir | ScanKind::Git)
+        && s.files == 0
+        && !s.skipped.is_empty()
+        && report.errors.is_empty()
+    {
+        let reason = format!(
+            "nothing was scanned: all {} input(s) were skipped",
+            s.skipped.len()
+        );
+        let root = report.root.display().to_string();
+        report.errors.push(report::Problem::new(root, reason));
     }
 }
 
@@ -345,6 +433,13 @@ fn check_rules(det: Detector) -> Result<u8> {
 }
 
 fn list_rules(rules: &[Rule], format: Format) -> Result<u8> {
+    match write_rules(rules, format) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(EXIT_CLEAN),
+        other => Ok(other.map(|()| EXIT_CLEAN)?),
+    }
+}
+
+fn write_rules(rules: &[Rule], format: Format) -> io::Result<()> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     match format {
@@ -377,6 +472,5 @@ fn list_rules(rules: &[Rule], format: Format) -> Result<u8> {
             }
         }
     }
-    out.flush()?;
-    Ok(EXIT_CLEAN)
+    out.flush()
 }

@@ -366,14 +366,17 @@ impl Sweep<'_> {
                 show_secrets: a.scan.show_secrets,
                 color: false,
             };
-            report::write_atomically(f, |w| report::write(&report, self.det.rules(), style, w))
-                .map_err(|e| {
-                    format!(
-                        "cannot write its report to {}: {}",
-                        f.display(),
-                        source::io_reason(&e)
-                    )
-                })?;
+            let private = a.scan.show_secrets;
+            report::output::write_file(f, private, |w| {
+                report::write(&report, self.det.rules(), style, w)
+            })
+            .map_err(|e| {
+                format!(
+                    "cannot write its report to {}: {}",
+                    f.display(),
+                    source::io_reason(&e)
+                )
+            })?;
         }
         Ok(report)
     }

@@ -140,6 +140,11 @@ pub(super) fn log_sinks(det: &Detector, hay: &[u8], hits: &[Hit], path: &[u8]) {
         }
         bearer_near(det, hay, ls, le, &mut found);
     }
+    // Each check below searches the blob: bound how many names a blob can ask for (a file
+    // of a hundred thousand sinks must not make this quadratic).
+    found.sort();
+    found.dedup();
+    found.truncate(MAX_NAMES);
     found.retain(|n| usable(det, hay, n));
     let ext = extension(path);
     for n in &mut found {

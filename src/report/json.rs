@@ -4,6 +4,7 @@
 
 use std::io::{self, Write};
 
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{json, Map, Value};
 
 use super::{Report, Style};
@@ -125,7 +126,8 @@ fn blast_radius_value(b: &BlastRadius) -> Value {
     }
 }
 
-pub fn report_value(report: &Report, rules: &[Rule], show: bool) -> Value {
+/// The `summary` object of a report.
+fn summary_value(report: &Report, show: bool) -> Value {
     let s = &report.summary;
     let mut summary = json!({
         "findings": report.findings.len(),
@@ -194,20 +196,48 @@ pub fn report_value(report: &Report, rules: &[Rule], show: bool) -> Value {
             }).collect::<Vec<_>>(),
         });
     }
-    let findings: Vec<Value> = report
-        .findings
-        .iter()
-        .map(|f| finding_value(f, rules, show))
-        .collect();
-    json!({
-        "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "applivery-leaks", "version": env!("CARGO_PKG_VERSION")},
-        "scan": report.kind.as_str(),
-        "findings": findings,
-        "errors": report.errors.iter().map(problem_value).collect::<Vec<_>>(),
-        "warnings": report.warnings,
-        "summary": summary,
-    })
+    summary
+}
+
+/// The whole report, serialised as it is written: findings are turned into JSON one at a
+/// time, so a report of a million findings needs memory for the findings, not for a JSON
+/// tree of them (several times larger).
+struct Document<'a> {
+    report: &'a Report,
+    rules: &'a [Rule],
+    show: bool,
+}
+
+struct Findings<'a>(&'a Document<'a>);
+
+impl Serialize for Findings<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let d = self.0;
+        let mut seq = s.serialize_seq(Some(d.report.findings.len()))?;
+        for f in &d.report.findings {
+            seq.serialize_element(&finding_value(f, d.rules, d.show))?;
+        }
+        seq.end()
+    }
+}
+
+impl Serialize for Document<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = self.report;
+        let mut m = s.serialize_map(Some(7))?;
+        m.serialize_entry("schema_version", &SCHEMA_VERSION)?;
+        m.serialize_entry(
+            "tool",
+            &json!({"name": "applivery-leaks", "version": env!("CARGO_PKG_VERSION")}),
+        )?;
+        m.serialize_entry("scan", r.kind.as_str())?;
+        m.serialize_entry("findings", &Findings(self))?;
+        let errors: Vec<Value> = r.errors.iter().map(problem_value).collect();
+        m.serialize_entry("errors", &errors)?;
+        m.serialize_entry("warnings", &r.warnings)?;
+        m.serialize_entry("summary", &summary_value(r, self.show))?;
+        m.end()
+    }
 }
 
 /// An unread or skipped input: its path, the reason, and its repository in a sweep of many.
@@ -220,7 +250,12 @@ fn problem_value(p: &super::Problem) -> Value {
 }
 
 pub fn write(report: &Report, rules: &[Rule], style: Style, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &report_value(report, rules, style.show_secrets))?;
+    let doc = Document {
+        report,
+        rules,
+        show: style.show_secrets,
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
 }
 

@@ -1,6 +1,6 @@
 //! Reports: what a scan found, what it could not read, and a summary — written as text for
 //! people, JSON / JSONL for programs, SARIF for code scanning. Every format redacts secrets
-//! unless `--show-secrets`, and `--output` files are written atomically.
+//! unless `--show-secrets`; `output` says how `--output` files are written.
 
 pub mod github;
 pub mod gitlab;
@@ -10,12 +10,13 @@ pub mod json;
 pub mod load;
 pub mod markdown;
 pub mod merge;
+pub mod output;
 pub mod sarif;
 pub mod text;
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::finding::{Finding, VerifyStatus};
@@ -303,37 +304,6 @@ pub fn write(report: &Report, rules: &[Rule], style: Style, out: &mut dyn Write)
         Format::Html => html::write(report, style, out),
         Format::Markdown => markdown::write(report, style, out),
     }
-}
-
-/// Writes to `path` through a temporary file in the same directory, renamed into place when
-/// complete: a CI step never reads half a report.
-pub fn write_atomically(
-    path: &Path,
-    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> io::Result<()> {
-    // A device or a pipe (`-o /dev/null`, `-o /dev/stdout`, a FIFO) is written as it is:
-    // renaming a file over it would replace the device itself (as root, /dev/null).
-    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-        let mut w = io::BufWriter::new(std::fs::OpenOptions::new().write(true).open(path)?);
-        fill(&mut w)?;
-        return w.flush();
-    }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".applivery-leaks-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)?;
-    {
-        let mut w = io::BufWriter::new(tmp.as_file_mut());
-        fill(&mut w)?;
-        w.flush()?;
-    }
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 /// The first 12 characters of a commit id or hash: enough to name it, short enough to read.

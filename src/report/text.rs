@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::{escape_control as esc, short, Report, Style};
+use super::{escape_control as esc, short, Report, ScanKind, Style};
 use crate::finding::{BlastRadius, VerifyStatus};
 
 struct Paint {
@@ -236,7 +236,50 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
             u.fingerprint
         )?;
     }
+    if !report.findings.is_empty() && matches!(report.kind, ScanKind::Dir | ScanKind::Git) {
+        writeln!(out)?;
+        write!(out, "{}", next_steps(report.kind))?;
+    }
     Ok(())
+}
+
+/// What to do about findings, briefly: the person reading a report at a terminal is often
+/// not the one who knows the tool.
+fn next_steps(kind: ScanKind) -> &'static str {
+    match kind {
+        ScanKind::Git => concat!(
+            "Next: revoke each token in Applivery (app > Settings > Integrations > API Tokens)\n",
+            "  and create a new one: deleting a line does not remove a token from history.\n",
+            "  `--verify` tells which still work. Not a secret: put `applivery-leaks:allow` on\n",
+            "  its line. Known and accepted: pass this run's JSON report as `--baseline`.\n",
+        ),
+        _ => concat!(
+            "Next: revoke each token in Applivery (app > Settings > Integrations > API Tokens),\n",
+            "  create a new one and read it from a CI secret or an environment variable.\n",
+            "  `--verify` tells which still work. Not a secret: put `applivery-leaks:allow` on\n",
+            "  its line. Known and accepted: pass this run's JSON report as `--baseline`.\n",
+        ),
+    }
+}
+
+/// One line for standard error when the report went to a file, so a CI log shows more than
+/// an exit code: findings, verification counts, unreadable inputs, where the report is.
+pub fn summary_line(report: &Report, written_to: &str) -> String {
+    let mut line = format!("applivery-leaks: {} finding(s)", report.findings.len());
+    if let Some(v) = report.verification_counts() {
+        line.push_str(&format!(
+            " ({} live, {} revoked, {} unknown)",
+            v["live"], v["revoked"], v["unknown"]
+        ));
+    }
+    if !report.errors.is_empty() {
+        line.push_str(&format!(
+            ", {} input(s) could not be read",
+            report.errors.len()
+        ));
+    }
+    line.push_str(&format!("; report written to {}", esc(written_to)));
+    line
 }
 
 /// What a live secret opens, in one line: `app 'Field Sales' (5f0c…), 42 build(s) it can

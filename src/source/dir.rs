@@ -2,6 +2,7 @@
 //! .gitignore / .ignore / global excludes, scans hidden files (`.env`, `.github/` are where
 //! tokens live), never enters `.git/`, and accounts for every path it does not scan.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -43,6 +44,9 @@ pub fn scan_root(paths: &[PathBuf]) -> PathBuf {
 
 #[derive(Default)]
 struct Shared {
+    /// With several paths given, the files already visited (canonical paths): `dir .
+    /// ./upload.sh` names upload.sh twice, and it is scanned and reported once.
+    seen: Option<Mutex<HashSet<PathBuf>>>,
     findings: Mutex<Vec<Finding>>,
     errors: Mutex<Vec<Problem>>,
     skipped: Mutex<Vec<Problem>>,
@@ -55,7 +59,10 @@ pub fn scan(det: &Detector, opts: &DirOptions) -> Result<Report> {
     let started = Instant::now();
     let root = scan_root(&opts.paths);
     let mut report = Report::new(ScanKind::Dir, root.clone());
-    let shared = Shared::default();
+    let shared = Shared {
+        seen: (opts.paths.len() > 1).then(Mutex::default),
+        ..Shared::default()
+    };
 
     let mut walk = WalkBuilder::new(&opts.paths[0]);
     for p in &opts.paths[1..] {
@@ -87,12 +94,15 @@ pub fn scan(det: &Detector, opts: &DirOptions) -> Result<Report> {
     walk_files(&walk, det, opts, &root, &shared);
     let mut findings = shared.findings.into_inner().unwrap();
     // A constant used at an Applivery sink in one file and defined in another: the files
-    // that mention such a name are judged again, knowing it (detect/project.rs). This costs
-    // nothing unless a file of the tree had such a sink.
+    // that could define such a name are judged again, knowing it (detect/project.rs). This
+    // costs nothing unless a file of the tree had such a sink.
     let names = det.take_sink_names();
     if !names.is_empty() {
         let view = det.with_project(names)?;
-        let again = Shared::default();
+        let again = Shared {
+            seen: (opts.paths.len() > 1).then(Mutex::default),
+            ..Shared::default()
+        };
         walk_files(&walk, &view, opts, &root, &again);
         super::add_new(&mut findings, again.findings.into_inner().unwrap());
     }
@@ -200,9 +210,12 @@ fn visit(
         ));
         return;
     }
+    // A path named on the command line is what the user asked for: it is read if it can be
+    // (a FIFO, `<(cmd)`), and if it cannot be scanned that is an error, not a skip.
+    let named = ent.depth() == 0;
     // A regular file (the directory entry says so) is opened and asked its size through the
     // open file: one lookup of its path instead of two. Anything else is looked at first, so
-    // a FIFO is never opened.
+    // a FIFO is opened only when named.
     let mut opened = None;
     let looked = if ft.is_file() {
         File::open(path).and_then(|f| {
@@ -232,11 +245,29 @@ fn visit(
     if meta.is_dir() {
         return;
     }
+    if let Some(seen) = &shared.seen {
+        let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        if !seen.lock().unwrap().insert(key) {
+            return;
+        }
+    }
     if !meta.is_file() {
-        shared.skipped.lock().unwrap().push(Problem::new(
-            shown,
-            format!("not a regular file ({})", special_kind(&meta)),
-        ));
+        let kind = special_kind(&meta);
+        if named && kind == "fifo" {
+            // Streamed like standard input: a pipe has no size to check against a limit, and
+            // cannot be read twice to open it as an archive.
+            let scanned = File::open(path)
+                .and_then(|f| scan_reader(det, f, shown.as_bytes(), buf))
+                .map(from_stream);
+            record(det, shared, shown, scanned, None, named);
+            return;
+        }
+        let problem = Problem::new(shown, format!("not a regular file ({kind})"));
+        if named {
+            shared.errors.lock().unwrap().push(problem);
+        } else {
+            shared.skipped.lock().unwrap().push(problem);
+        }
         return;
     }
     if let Some(max) = opts.max_file_size {
@@ -266,31 +297,60 @@ fn visit(
             // else streams in chunks.
             match crate::extract::scan_file(det, &opts.archives, shown.as_bytes(), &mut f)? {
                 Some(s) => Ok(s),
-                None => scan_reader(det, f, shown.as_bytes(), buf).map(|s| match s {
-                    Scanned::Text { bytes, hits } => crate::extract::Scan {
-                        bytes,
-                        hits,
-                        ..Default::default()
-                    },
-                    Scanned::Binary { bytes } => crate::extract::Scan {
-                        bytes,
-                        binary: true,
-                        ..Default::default()
-                    },
-                }),
+                None => scan_reader(det, f, shown.as_bytes(), buf).map(from_stream),
             }
         }
     });
+    record(det, shared, shown, scanned, Some(meta.len()), named);
+    if buf.capacity() > 4 * CHUNK {
+        *buf = Vec::new();
+    }
+}
+
+fn from_stream(s: Scanned) -> crate::extract::Scan {
+    match s {
+        Scanned::Text { bytes, hits } => crate::extract::Scan {
+            bytes,
+            hits,
+            ..Default::default()
+        },
+        Scanned::Binary { bytes } => crate::extract::Scan {
+            bytes,
+            binary: true,
+            ..Default::default()
+        },
+    }
+}
+
+/// Accounts for one scanned file: its findings, or why it was not scanned. `size` is the
+/// file's size when known (a binary file is not read to the end).
+fn record(
+    det: &Detector,
+    shared: &Shared,
+    shown: String,
+    scanned: std::io::Result<crate::extract::Scan>,
+    size: Option<u64>,
+    named: bool,
+) {
     match scanned {
         Ok(s) => {
+            let at = Provenance::file(shown.as_str());
             if s.binary {
                 shared.binary.fetch_add(1, Ordering::Relaxed);
-                shared.bytes.fetch_add(meta.len(), Ordering::Relaxed);
+                shared
+                    .bytes
+                    .fetch_add(size.unwrap_or(s.bytes), Ordering::Relaxed);
+                if named {
+                    // Counted is not enough for a file the user named: say it was not scanned.
+                    shared.skipped.lock().unwrap().push(Problem::new(
+                        shown.as_str(),
+                        "binary data (NUL byte in the first 8 KiB), not scanned",
+                    ));
+                }
             } else {
                 shared.files.fetch_add(1, Ordering::Relaxed);
                 shared.bytes.fetch_add(s.bytes, Ordering::Relaxed);
             }
-            let at = Provenance::file(shown.as_str());
             if !s.skipped.is_empty() {
                 let mut sk = shared.skipped.lock().unwrap();
                 for (members, reason) in s.skipped {
@@ -315,9 +375,6 @@ fn visit(
             .lock()
             .unwrap()
             .push(Problem::new(shown, super::io_reason(&e))),
-    }
-    if buf.capacity() > 4 * CHUNK {
-        *buf = Vec::new();
     }
 }
 

@@ -649,6 +649,7 @@ fn max_file_size_skips_and_reports() {
         "big.env",
         format!("{}{}", "x".repeat(5000), env_line(&token(31))),
     );
+    r.write("small.txt", "hello\n");
     r.commit("big");
     let (code, v) = scan(&r.path, &["--max-file-size", "1000"]);
     assert_eq!(code, 0);

@@ -14,6 +14,7 @@ mod docs;
 mod fixtures;
 mod git;
 mod git_objects;
+mod hostile;
 mod property;
 mod report;
 mod rules;

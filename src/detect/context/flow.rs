@@ -84,14 +84,41 @@ impl Flow {
             }
         }
         let mut anchors = Vec::new();
-        for n in &names {
-            let finder = memchr::memmem::Finder::new(n);
-            for p in finder.find_iter(hay).take(64) {
-                let after = &hay[p + n.len()..(p + n.len() + 8).min(hay.len())];
-                let whole = (p == 0 || !is_word_byte(hay[p - 1]) || hay[p - 1] == b'.')
-                    && !after.first().is_some_and(|&b| is_word_byte(b) && b != b'.');
-                if whole && is_key(after) {
-                    anchors.push((p, p + n.len()));
+        // The first 64 occurrences of each name, as one search per name would find them
+        // (leftmost, not overlapping each other), in one pass over the blob for all names:
+        // a file of a hundred thousand `token = <value>` lines has as many names, and a
+        // pass per name was quadratic in its findings.
+        let list: Vec<&Vec<u8>> = names.iter().collect();
+        let mut taken = vec![(0u8, 0usize); list.len()];
+        let mut anchor = |n: &[u8], p: usize| {
+            let after = &hay[p + n.len()..(p + n.len() + 8).min(hay.len())];
+            let whole = (p == 0 || !is_word_byte(hay[p - 1]) || hay[p - 1] == b'.')
+                && !after.first().is_some_and(|&b| is_word_byte(b) && b != b'.');
+            if whole && is_key(after) {
+                anchors.push((p, p + n.len()));
+            }
+        };
+        // The plain NFA: built in one pass, and searched once, a faster automaton would not
+        // repay its construction.
+        let ac = aho_corasick::AhoCorasick::builder()
+            .kind(Some(aho_corasick::AhoCorasickKind::NoncontiguousNFA))
+            .build(&list);
+        match ac {
+            Ok(ac) if !list.is_empty() => {
+                for m in ac.find_overlapping_iter(hay) {
+                    let (count, end) = &mut taken[m.pattern().as_usize()];
+                    if *count < 64 && m.start() >= *end {
+                        *count += 1;
+                        *end = m.end();
+                        anchor(list[m.pattern().as_usize()], m.start());
+                    }
+                }
+            }
+            _ => {
+                for n in &list {
+                    for p in memchr::memmem::find_iter(hay, n.as_slice()).take(64) {
+                        anchor(n, p);
+                    }
                 }
             }
         }
