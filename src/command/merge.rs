@@ -6,8 +6,8 @@
 use anyhow::{anyhow, Result};
 
 use crate::cli::MergeArgs;
+use crate::command::output::{emit, exit_code, tell};
 use crate::report::{escape_control, load, merge};
-use crate::run::{emit, exit_code, tell};
 
 pub fn run(a: &MergeArgs) -> Result<u8> {
     let mut parts = Vec::with_capacity(a.reports.len());

@@ -4,6 +4,9 @@
 
 pub mod completions;
 pub mod merge;
+pub mod output;
 pub mod paste;
+pub mod project;
+pub mod rules;
 pub mod sweep;
 pub mod verify;

@@ -17,12 +17,13 @@ use anyhow::{anyhow, bail, Context as _, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{Format, GitArgs};
+use crate::command::output::{emit, exit_code, tell};
+use crate::command::project::Project;
 use crate::detect::Detector;
 use crate::finding::{sha256_hex, Finding, Verification};
 use crate::report::{
     self, escape_control, load, merge, Problem, RepoOutcome, Report, Repositories, ScanKind, Style,
 };
-use crate::run::{emit, exit_code, tell, Project};
 use crate::source;
 use crate::sweep::enumerate::{self, Api, Filter};
 use crate::sweep::mirror::Git;
@@ -79,7 +80,7 @@ pub fn run(a: &GitArgs) -> Result<u8> {
             )?;
         }
         out.flush()?;
-        return Ok(crate::run::EXIT_CLEAN);
+        return Ok(crate::command::output::EXIT_CLEAN);
     }
     if !quiet {
         match shard {
@@ -92,7 +93,10 @@ pub fn run(a: &GitArgs) -> Result<u8> {
     }
 
     let project = Project::load(&a.scan, &cwd)?;
-    let det = Detector::new(crate::run::rules_of(&project.config, &a.scan.rules)?)?;
+    let det = Detector::new(crate::command::project::rules_of(
+        &project.config,
+        &a.scan.rules,
+    )?)?;
     let needs_cache = repos
         .iter()
         .any(|r| matches!(r.location, Location::Remote(_)));
@@ -332,7 +336,8 @@ impl Sweep<'_> {
             since: a.since.clone(),
             range: a.range.clone(),
             max_file_size: a.max_file_size,
-            archives: crate::run::archive_settings(&a.archives, &[]).map_err(|e| e.to_string())?,
+            archives: crate::command::project::archive_settings(&a.archives, &[])
+                .map_err(|e| e.to_string())?,
             threads: a
                 .scan
                 .threads

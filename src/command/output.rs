@@ -1,0 +1,148 @@
+//! How a command ends: the report written where the user asked (a file, a device, standard
+//! output), what could not be read told on stderr, and the exit code (0 clean, 1 findings, 2
+//! an error or nothing readable).
+
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use crate::cli::{FailOn, Format};
+use crate::report::{self, Report, ScanKind, Style};
+use crate::rules::Rule;
+
+pub const EXIT_CLEAN: u8 = 0;
+pub const EXIT_FINDINGS: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+/// Tells on stderr what could not be read (always) and the warnings (unless quiet).
+pub fn tell(report: &Report, quiet: bool) {
+    for e in &report.errors {
+        say(format_args!(
+            "applivery-leaks: cannot read {}: {}",
+            report::escape_control(&e.place()),
+            report::escape_control(&e.reason)
+        ));
+    }
+    if !quiet {
+        for w in &report.warnings {
+            say(format_args!(
+                "applivery-leaks: warning: {}",
+                report::escape_control(w)
+            ));
+        }
+    }
+}
+
+/// Writes the report to `output` (standard output when None or `-`). A reader that stops
+/// early (`| head`, a FIFO's reader gone) ends the output, not the run: the exit code still
+/// says what was found.
+pub fn emit(
+    report: &Report,
+    rules: &[Rule],
+    format: Format,
+    show_secrets: bool,
+    output: Option<&PathBuf>,
+) -> Result<()> {
+    write_report(report, rules, format, show_secrets, output).map(|_| ())
+}
+
+/// [`emit`]; returns the file the report went to, if it went to one.
+pub(crate) fn write_report<'p>(
+    report: &Report,
+    rules: &[Rule],
+    format: Format,
+    show_secrets: bool,
+    output: Option<&'p PathBuf>,
+) -> Result<Option<&'p Path>> {
+    let file = output
+        .map(PathBuf::as_path)
+        .filter(|p| *p != Path::new("-"));
+    let written = match file {
+        Some(path) => {
+            let style = Style {
+                format,
+                show_secrets,
+                color: false,
+            };
+            report::output::write_file(path, show_secrets, |w| {
+                report::write(report, rules, style, w)
+            })
+            .map_err(|e| (e, format!("cannot write report to {}", path.display())))
+        }
+        None => {
+            let stdout = io::stdout();
+            let color = format == Format::Text
+                && stdout.is_terminal()
+                && std::env::var_os("NO_COLOR").is_none();
+            let style = Style {
+                format,
+                show_secrets,
+                color,
+            };
+            let mut out = io::BufWriter::new(stdout.lock());
+            report::write(report, rules, style, &mut out)
+                .and_then(|()| out.flush())
+                .map_err(|e| (e, "cannot write report to standard output".to_string()))
+        }
+    };
+    match written {
+        Ok(()) => Ok(file),
+        Err((e, _)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(None),
+        Err((e, what)) => Err(anyhow::Error::new(e).context(what)),
+    }
+}
+
+/// How an error that ends a run is printed: one line, whatever a hostile file put into it.
+/// Messages echo what they reject (a glob, a rule's field), and a TOML string can hold a
+/// newline or an escape sequence; control characters are shown escaped.
+pub fn error_line(err: &anyhow::Error) -> String {
+    format!(
+        "applivery-leaks: error: {}",
+        report::escape_control(&format!("{err:#}"))
+    )
+}
+
+/// Writes a line to standard error. A closed stderr must not turn a finding into a crash
+/// (`eprintln!` panics when it cannot write), so errors are ignored.
+pub fn say(line: std::fmt::Arguments) {
+    let _ = writeln!(io::stderr().lock(), "{line}");
+}
+
+/// A directory or history scan that skipped everything it found (`--max-file-size 1`, a
+/// FIFO or a binary file named alone) scanned nothing it was asked to: an error, so a gate
+/// fails closed instead of passing on nothing.
+pub(crate) fn nothing_scanned(report: &mut Report) {
+    let s = &report.summary;
+    if matches!(report.kind, ScanKind::Dir | ScanKind::Git)
+        && s.files == 0
+        && !s.skipped.is_empty()
+        && report.errors.is_empty()
+    {
+        let reason = format!(
+            "nothing was scanned: all {} input(s) were skipped",
+            s.skipped.len()
+        );
+        let root = report.root.display().to_string();
+        report.errors.push(report::Problem::new(root, reason));
+    }
+}
+
+/// 1 if anything that should fail the build was found; else 2 if some input could not be
+/// read (a gate must fail closed, not pass because it saw nothing); else 0.
+pub fn exit_code(report: &Report, fail_on: FailOn) -> u8 {
+    let failing = report.findings.iter().any(|f| match fail_on {
+        FailOn::Any => true,
+        FailOn::Live => f
+            .verification
+            .as_ref()
+            .is_some_and(|v| v.status == crate::finding::VerifyStatus::Live),
+    });
+    if failing {
+        EXIT_FINDINGS
+    } else if !report.errors.is_empty() {
+        EXIT_ERROR
+    } else {
+        EXIT_CLEAN
+    }
+}
