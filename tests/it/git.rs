@@ -787,3 +787,45 @@ fn findings_carry_their_provenance() {
         ]
     );
 }
+
+/// Directories moved into a subdirectory of themselves (`p/` → `p/x/`): the trees of `p/`
+/// are stored as deltas of each other, and one holds the other. A scan crashed on this
+/// (unbounded recursion, found on git.git); loose and packed, as the order trees are read
+/// in (and so which one is the base) differs.
+#[test]
+fn a_directory_moved_into_itself_is_followed() {
+    for packed in [false, true] {
+        let mut r = crate::common::GitRepo::new();
+        for i in 0..16 {
+            r.write(&format!("p{i:02}/a.txt"), format!("alpha {i}\n"));
+            r.write(&format!("p{i:02}/b.txt"), format!("beta {i}\n"));
+        }
+        r.write("p07/.env", env_line(&crate::common::token(7)));
+        let c1 = r.commit("sixteen directories");
+        for i in 0..16 {
+            let d = format!("p{i:02}");
+            r.git(&["mv", &d, "tmp"]);
+            std::fs::create_dir(r.path.join(&d)).unwrap();
+            r.git(&["mv", "tmp", &format!("{d}/x")]);
+            r.write(&format!("{d}/c.txt"), format!("gamma {i}\n"));
+        }
+        let c2 = r.commit("each one moved into itself");
+        if packed {
+            r.git(&["gc", "-q", "--aggressive"]);
+        }
+        let (code, v) = scan(&r.path, &[]);
+        assert_eq!(code, 1, "packed {packed}: {v}");
+        let placed: BTreeSet<(String, String)> = findings(&v)
+            .iter()
+            .map(|f| {
+                (
+                    f["path"].as_str().unwrap().into(),
+                    f["commit"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        let want: BTreeSet<(String, String)> =
+            [("p07/.env".into(), c1.clone()), ("p07/x/.env".into(), c2)].into();
+        assert_eq!(placed, want, "packed {packed}");
+    }
+}

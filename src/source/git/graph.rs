@@ -54,6 +54,8 @@ pub(crate) struct Pending {
 #[derive(Default)]
 pub(crate) struct Graph {
     index: FxHashMap<Id, u32>,
+    /// Each node's tree id (the inverse of `index`).
+    oids: Vec<Id>,
     nodes: Vec<Node>,
     edits: Vec<(u32, u32)>,
     names: Vec<Box<[u8]>>,
@@ -76,6 +78,7 @@ impl Graph {
         let next = self.nodes.len() as u32;
         let i = *self.index.entry(id(oid)).or_insert(next);
         if i == next {
+            self.oids.push(id(oid));
             self.nodes.push(Node {
                 base: NO_BASE,
                 start: UNREAD,
@@ -282,28 +285,42 @@ impl Graph {
         };
     }
 
-    /// Frees what only the walk needs.
+    /// Frees what only the walk needs (`name_index` stays: provenance may list a tree whole).
     pub(crate) fn finish_walk(&mut self) {
         self.latest = FxHashMap::default();
-        self.name_index = FxHashMap::default();
         self.edits.shrink_to_fit();
     }
 }
 
+/// Reads a tree's raw data by id (the repository's object store; a map in unit tests).
+pub(crate) type ReadTree<'r> = &'r dyn Fn(Oid) -> Option<Vec<u8>>;
+
 /// Where interesting blobs sit in each tree, computed on demand for provenance.
+///
+/// The deltas can form a cycle. Trees are recorded level by level, and a level's trees in
+/// pack order, so a version of `p/` can be recorded after, and diffed against, a version of
+/// `p/` that holds it as `p/x/` (a directory moved into a subdirectory of itself: git.git
+/// has such moves). Listing one then needs the other. A tree met again while its own list is
+/// being computed is therefore listed whole from its raw data, which needs no base; the
+/// subtrees of that list are smaller trees, so this ends.
 pub(crate) struct Places<'g> {
     graph: &'g Graph,
     interesting: Vec<bool>,
     memo: Vec<Option<Held>>,
+    /// Nodes whose list is being computed (on the stack).
+    open: Vec<bool>,
+    read: ReadTree<'g>,
     empty: Held,
 }
 
 impl<'g> Places<'g> {
-    pub(crate) fn new(graph: &'g Graph, interesting: Vec<bool>) -> Places<'g> {
+    pub(crate) fn new(graph: &'g Graph, interesting: Vec<bool>, read: ReadTree<'g>) -> Places<'g> {
         Places {
             memo: vec![None; graph.nodes.len()],
+            open: vec![false; graph.nodes.len()],
             graph,
             interesting,
+            read,
             empty: Held::default(),
         }
     }
@@ -314,6 +331,10 @@ impl<'g> Places<'g> {
         if let Some(h) = &self.memo[n as usize] {
             return h.clone();
         }
+        if self.open[n as usize] {
+            return self.whole(n);
+        }
+        self.open[n as usize] = true;
         let g = self.graph;
         let node = g.nodes[n as usize];
         let mut out: Vec<(u32, Vec<u8>, Oid)> = Vec::new();
@@ -328,30 +349,60 @@ impl<'g> Places<'g> {
                 );
             }
             for &(name, child) in edits {
-                if child == REMOVED || child == SUBMODULE {
-                    continue;
-                }
-                let name_bytes = &g.names[name as usize];
-                if child & BLOB_BIT != 0 {
-                    let b = child & !BLOB_BIT;
-                    if self.interesting[b as usize] {
-                        out.push((name, name_bytes.to_vec(), g.blobs[b as usize]));
-                    }
-                } else {
-                    let sub = self.of(child);
-                    for (_, p, b) in sub.iter() {
-                        out.push((name, join(name_bytes, p), *b));
-                    }
-                }
+                self.add(&mut out, name, &g.names[name as usize], child);
             }
         }
-        let held = if out.is_empty() {
+        self.open[n as usize] = false;
+        let held = self.held_of(out);
+        self.memo[n as usize] = Some(held.clone());
+        held
+    }
+
+    /// Node `n` listed from its raw tree, without its base (see the type's comment).
+    fn whole(&mut self, n: u32) -> Held {
+        let g = self.graph;
+        let Some(data) = (self.read)(super::objects::oid(&g.oids[n as usize])) else {
+            return self.empty.clone();
+        };
+        let mut out = Vec::new();
+        for e in parse::entries(&data) {
+            let child = match e.mode {
+                Mode::Blob => g.blob_index.get(e.id).map(|&b| b | BLOB_BIT),
+                Mode::Tree => g.index.get(e.id).copied(),
+                Mode::Submodule => None,
+            };
+            let name = g.name_index.get(e.name).copied().unwrap_or(REMOVED);
+            if let Some(child) = child {
+                self.add(&mut out, name, e.name, child);
+            }
+        }
+        self.held_of(out)
+    }
+
+    /// Adds what entry `name` (id `name_id`) holding `child` brings to a list.
+    fn add(&mut self, out: &mut Vec<(u32, Vec<u8>, Oid)>, name_id: u32, name: &[u8], child: u32) {
+        if child == REMOVED || child == SUBMODULE {
+            return;
+        }
+        if child & BLOB_BIT != 0 {
+            let b = child & !BLOB_BIT;
+            if self.interesting[b as usize] {
+                out.push((name_id, name.to_vec(), self.graph.blobs[b as usize]));
+            }
+        } else {
+            let sub = self.of(child);
+            for (_, p, b) in sub.iter() {
+                out.push((name_id, join(name, p), *b));
+            }
+        }
+    }
+
+    fn held_of(&self, out: Vec<(u32, Vec<u8>, Oid)>) -> Held {
+        if out.is_empty() {
             self.empty.clone()
         } else {
             Held::new(out)
-        };
-        self.memo[n as usize] = Some(held.clone());
-        held
+        }
     }
 }
 
@@ -408,7 +459,11 @@ mod tests {
 
     /// Every (path, blob byte) held under `oid` with all blobs interesting.
     fn paths(g: &Graph, root: Oid) -> Vec<(String, u8)> {
-        let mut p = Places::new(g, vec![true; g.blobs.len()]);
+        paths_reading(g, root, &|_| None)
+    }
+
+    fn paths_reading(g: &Graph, root: Oid, read: ReadTree) -> Vec<(String, u8)> {
+        let mut p = Places::new(g, vec![true; g.blobs.len()], read);
         let mut v: Vec<(String, u8)> = p
             .held(root)
             .iter()
@@ -488,6 +543,39 @@ mod tests {
             "{} edits, {entries} entries",
             g.edits.len()
         );
+    }
+
+    /// `p/` at version 1 (X) and version 2 (N, which holds X moved to `p/x/`), recorded N
+    /// first: X is diffed against N, which holds X. Listing either must end, and be right.
+    #[test]
+    fn a_cycle_of_deltas_is_listed_whole() {
+        let mut g = Graph::default();
+        let x = Oid::from_bytes(&[1; 20]).unwrap();
+        let n = Oid::from_bytes(&[2; 20]).unwrap();
+        let x_raw = raw(&[("100644", "a", 10), ("100644", "b", 11)]);
+        let n_raw = raw(&[("100644", "a", 10), ("100644", "c", 12), ("40000", "x", 1)]);
+        let (xn, _) = g.tree(x);
+        let (nn, _) = g.tree(n);
+        let mut queue = Vec::new();
+        g.record(nn, b"p", &n_raw, &mut queue, &|_| false);
+        assert!(queue.is_empty(), "x was met before: not queued again");
+        g.record(xn, b"p", &x_raw, &mut queue, &|_| false);
+        assert_eq!(
+            g.nodes[xn as usize].base, nn,
+            "the cycle this test is about"
+        );
+        g.finish_walk();
+        let store: FxHashMap<Oid, Vec<u8>> = [(x, x_raw), (n, n_raw)].into_iter().collect();
+        let read = |o: Oid| store.get(&o).cloned();
+        let want_x = vec![("a".to_string(), 10), ("b".to_string(), 11)];
+        let want_n = vec![
+            ("a".to_string(), 10),
+            ("c".to_string(), 12),
+            ("x/a".to_string(), 10),
+            ("x/b".to_string(), 11),
+        ];
+        assert_eq!(paths_reading(&g, x, &read), want_x);
+        assert_eq!(paths_reading(&g, n, &read), want_n);
     }
 
     #[test]

@@ -190,7 +190,11 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
                         .iter()
                         .map(|b| blobs.hits.contains_key(&objects::id(*b)) || noted.contains(b))
                         .collect();
-                    let mut trees = graph::Places::new(&graph, interesting);
+                    // A tree on a cycle of deltas is listed from the store (`graph::Places`).
+                    let repo = store.open().expect("the repository opened before");
+                    let objects = Objects::new(&repo, store.loose()).expect("opened before");
+                    let read = |o| objects.read(o).ok().map(|t| t.data().to_vec());
+                    let mut trees = graph::Places::new(&graph, interesting, &read);
                     provenance::place(&commits, &mut trees, &blobs.hits, &noted, head_tree, |_| {
                         true
                     })
