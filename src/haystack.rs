@@ -227,28 +227,43 @@ pub const MAX_TENANT_HOSTS: usize = 4;
 /// API; it never takes any other host from scanned content, so a hostile repository cannot
 /// make the scanner send tokens to a server of its choosing.
 pub fn tenant_hosts(data: &[u8], out: &mut Vec<String>) {
+    static DOMAIN: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
     static HOST: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
+    // The host pattern starts with a character class, so the regex engine has no literal
+    // to skip ahead with and walks every byte of the blob; the domain is a literal. Find it
+    // first, then read the host that ends there (at most 8 labels of 63 characters).
+    let domain = DOMAIN.get_or_init(|| {
+        regex::bytes::Regex::new(r"(?i-u)applivery\.io").expect("domain pattern compiles")
+    });
     let re = HOST.get_or_init(|| {
         regex::bytes::Regex::new(r"(?i-u)(?:[a-z0-9-]{1,63}\.){2,8}applivery\.io")
             .expect("tenant host pattern compiles")
     });
     let label = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
-    for m in re.find_iter(data) {
+    for d in domain.find_iter(data) {
+        let lo = d.start().saturating_sub(8 * 64);
+        let Some(m) = re
+            .find_iter(&data[lo..d.end()])
+            .find(|m| lo + m.end() == d.end())
+        else {
+            continue;
+        };
+        let (start, end) = (lo + m.start(), d.end());
         if out.len() >= MAX_TENANT_HOSTS {
             return;
         }
         // `x.acme.applivery.io.evil.example` is a host under evil.example, not Applivery's;
         // a sentence's full stop after the host is fine.
-        let rest = &data[m.end()..];
+        let rest = &data[end..];
         let longer = match rest {
             [b, ..] if label(*b) => true,
             [b'.', b, ..] if label(*b) => true,
             _ => false,
         };
-        if longer || (m.start() > 0 && label(data[m.start() - 1])) {
+        if longer || (start > 0 && label(data[start - 1])) {
             continue;
         }
-        let host = String::from_utf8_lossy(m.as_bytes()).to_ascii_lowercase();
+        let host = String::from_utf8_lossy(&data[start..end]).to_ascii_lowercase();
         if !out.contains(&host) {
             out.push(host);
         }

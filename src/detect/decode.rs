@@ -158,7 +158,7 @@ impl Pass<'_> {
             Outer::Unknown
         };
         decoded.push(b'\n');
-        for c in engine::detect(self.det, &decoded, outer, self.depth + 1) {
+        for c in engine::detect(self.det, &decoded, outer, self.depth + 1, &[], b"") {
             let secret = self.det.secret(&c, &decoded).into_owned();
             let mut how = vec!["base64"];
             how.extend(c.decoded);
@@ -176,6 +176,11 @@ impl Pass<'_> {
     fn escaped(&self, s: usize, _e: usize, out: &mut Vec<Candidate>) {
         let hay = self.hay;
         if s > 0 && (token_byte(hay[s - 1]) || hay[s - 1] == b'%' || hay[s - 1] == b'\\') {
+            return;
+        }
+        // Most runs end without an escape: nothing to decode.
+        let plain = s + hay[s..].iter().take_while(|&&b| token_byte(b)).count();
+        if !matches!(hay.get(plain), Some(b'%' | b'\\')) {
             return;
         }
         let mut i = s;
@@ -228,6 +233,10 @@ impl Pass<'_> {
             return;
         }
         let quoted = s > 0 && matches!(hay[s - 1], b'"' | b'\'');
+        // Most runs are not followed by a continuation or another literal.
+        if connector(hay, end, quoted).is_none() {
+            return;
+        }
         let mut value = hay[s..end].to_vec();
         let mut kind = None;
         let mut at = end;

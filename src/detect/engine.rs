@@ -8,10 +8,12 @@ use super::context::{self, Outer};
 use super::{decode, Candidate, Detector, MAX_DEPTH};
 use crate::rules::Rule;
 
-/// Extra bytes around keyword regions, longer than any match, so a regex started at a
-/// region's edge is back in step with a whole-blob scan before it reaches a secret that a
-/// keyword can vouch for.
-const REGION_SLACK: usize = 4096;
+/// Extra bytes around keyword regions, longer than any match (a secret of at most 512
+/// characters and its delimiters), so a regex started at a region's edge is back in step with
+/// a whole-blob scan before it reaches a secret that a keyword can vouch for: rule regexes
+/// need a delimiter before the secret, so a scan that starts inside a run of secret
+/// characters skips to the run's end, as a whole-blob scan that matched the run would.
+const REGION_SLACK: usize = 1024;
 
 /// The keyword search of a rule set.
 pub(super) struct Keywords {
@@ -148,13 +150,25 @@ impl Keywords {
 }
 
 /// One pass of the detector over `hay` (a blob, or a value decoded from one at `depth`).
-pub(super) fn detect(det: &Detector, hay: &[u8], outer: Outer, depth: usize) -> Vec<Candidate> {
+/// `project` holds the names that other blobs of the project use at Applivery sinks and
+/// that `hay` may define; `path` is where the blob is (for the sinks it logs).
+pub(super) fn detect(
+    det: &Detector,
+    hay: &[u8],
+    outer: Outer,
+    depth: usize,
+    project: &[Vec<u8>],
+    path: &[u8],
+) -> Vec<Candidate> {
     let hits = det.engine.hits(hay);
     let whole = outer == Outer::Ours;
-    if hits.is_empty() && !whole && det.engine.always.is_empty() {
+    if hits.is_empty() && !whole && det.engine.always.is_empty() && project.is_empty() {
         return Vec::new();
     }
-    let flow = context::Flow::new(det, hay, &hits);
+    if depth == 0 && !hits.is_empty() {
+        super::project::log_sinks(det, hay, &hits, path);
+    }
+    let flow = context::Flow::new(hay, &hits, project);
     let mut out = Vec::new();
     let mut all_regions: Vec<(usize, usize)> = Vec::new();
     for (ri, rule) in det.rules.iter().enumerate() {

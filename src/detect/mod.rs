@@ -12,24 +12,34 @@
 //! 3. checks on the value itself (`secret`): placeholders, runs, sequences, identifiers;
 //! 4. evidence around it (`context`): the key that names it, the structure that holds it,
 //!    the command and its hosts, the path, and the nearest owner named nearby.
+//!
+//! One piece of evidence lies in other blobs: a constant defined in a keys file and used at
+//! an Applivery sink in another (`project`). The detector logs the names it sees used at
+//! sinks; a source that knows the other blobs of the project judges those that define such a
+//! name again, with a view of the detector that knows the names (`Detector::with_project`).
 
 mod context;
 mod decode;
 mod engine;
+mod project;
 mod secret;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_project;
 #[cfg(test)]
 mod tests_v2;
 mod text;
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use anyhow::Result;
 
 use crate::rules::Rule;
 
 pub use decode::decode_base64;
+pub use project::SinkName;
 pub use secret::{looks_random, shannon_entropy};
 pub use text::{line_bounds, line_bounds_near, split_words, LINE_LIMIT};
 
@@ -58,15 +68,22 @@ const PREVIOUS_LINE_MAX: usize = 256;
 /// How deep decoded values are decoded again (a base64 `.env` holding base64 JSON…).
 const MAX_DEPTH: usize = 3;
 
+/// The detector. Cloning it is cheap (its compiled parts are shared); a clone made by
+/// `with_project` also knows the names used at Applivery sinks elsewhere in the project.
+#[derive(Clone)]
 pub struct Detector {
-    rules: Vec<Rule>,
-    engine: engine::Keywords,
+    rules: Arc<Vec<Rule>>,
+    engine: Arc<engine::Keywords>,
     /// Per rule, its keywords lower-cased: the service a key or parent must mention.
-    names: Vec<Vec<String>>,
+    names: Arc<Vec<Vec<String>>>,
     /// Every distinct keyword: asked of every tree entry in a history sweep, so it must be
     /// cheap.
-    path_keywords: Vec<PathKeyword>,
-    words: secret::Words,
+    path_keywords: Arc<Vec<PathKeyword>>,
+    words: Arc<secret::Words>,
+    /// Where the names seen at Applivery sinks are logged, shared by every clone.
+    sinks: Arc<project::SinkLog>,
+    /// Names used at Applivery sinks in other blobs of the project.
+    project: Option<Arc<project::Project>>,
 }
 
 /// A keyword searched in paths: memchr2 for its rarest letter (either case), then a
@@ -120,12 +137,41 @@ impl Detector {
         distinct.dedup();
         let path_keywords = distinct.into_iter().map(PathKeyword::new).collect();
         Ok(Detector {
-            rules,
-            engine,
-            names,
-            path_keywords,
-            words: secret::Words::new(),
+            rules: Arc::new(rules),
+            engine: Arc::new(engine),
+            names: Arc::new(names),
+            path_keywords: Arc::new(path_keywords),
+            words: Arc::new(secret::Words::new()),
+            sinks: Arc::new(project::SinkLog::default()),
+            project: None,
         })
+    }
+
+    /// The names this detector (and every clone of it) has seen used at an Applivery sink
+    /// (`Applivery.shared.start(token: Keys.uploadToken …)`) in blobs that do not define
+    /// them, since the last call. Empty unless a blob had such a sink.
+    pub fn take_sink_names(&self) -> Vec<SinkName> {
+        self.sinks.take()
+    }
+
+    /// Whether a blob at `path` could define a name this view knows: one of the language of
+    /// the file that uses it (a Swift constant is defined in Swift, a `$VAR` in a `.env` or a
+    /// CI file), so a cross-file pass reads again only those files. True without a project.
+    pub fn project_reads(&self, path: &[u8]) -> bool {
+        self.project.as_ref().is_none_or(|p| p.reads(path))
+    }
+
+    /// A view of this detector that also judges blobs defining one of `names`: a constant
+    /// of that name is an Applivery value, because another blob of the project uses it at an
+    /// Applivery sink. Its prefilter lets through the blobs that mention a name.
+    pub fn with_project(&self, names: Vec<SinkName>) -> Result<Detector> {
+        let mut d = self.clone();
+        d.project = if names.is_empty() {
+            None
+        } else {
+            Some(Arc::new(project::Project::new(names)?))
+        };
+        Ok(d)
     }
 
     pub fn rules(&self) -> &[Rule] {
@@ -154,7 +200,9 @@ impl Detector {
 
     /// True if any rule could match: the cheap question asked before reading a whole blob.
     pub fn prefilter(&self, hay: &[u8], path: &[u8]) -> bool {
-        self.engine.any(hay) || self.path_matters(path)
+        self.engine.any(hay)
+            || self.path_matters(path)
+            || self.project.as_ref().is_some_and(|p| p.any(hay))
     }
 
     /// Finds every candidate secret in `hay` (a blob at `path`, empty if unknown), sorted by
@@ -166,7 +214,11 @@ impl Detector {
         } else {
             context::Outer::Unknown
         };
-        engine::detect(self, hay, scope, 0)
+        let project = match &self.project {
+            Some(p) => p.names_for(hay, path),
+            None => Vec::new(),
+        };
+        engine::detect(self, hay, scope, 0, &project, path)
     }
 
     /// Whether `value` passes rule `rule`'s checks on the value alone (length, alphabet,

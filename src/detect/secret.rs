@@ -74,8 +74,7 @@ impl Words {
     /// True if `v` is made of words: every segment (split at separators, case changes and
     /// digits) is a known word, a short acronym or a small number, and there are at least two
     /// (`ApplicationTokenProvider`, `APPLIVERY_TOKEN_RELEASE1`, `fake-applivery-token-0001`).
-    pub(super) fn is_identifier(&self, v: &[u8], names: &[String]) -> bool {
-        let segs = segments(v);
+    pub(super) fn is_identifier(&self, segs: &[String], names: &[String]) -> bool {
         segs.len() >= 2
             && segs
                 .iter()
@@ -84,8 +83,7 @@ impl Words {
 
     /// True if most of `v` (60% of its characters) is words of three letters or more, or it
     /// contains a rule's name: a path, a URL, a sentence, never a generated token.
-    fn wordy(&self, v: &[u8], names: &[String]) -> bool {
-        let segs = segments(v);
+    fn wordy(&self, v: &[u8], segs: &[String], names: &[String]) -> bool {
         if segs
             .iter()
             .any(|s| names.iter().any(|n| s.contains(n.as_str())))
@@ -102,8 +100,13 @@ impl Words {
 
     /// True if a segment of `v` marks a placeholder (`your_app_token`, `REPLACE_WITH_TOKEN`)
     /// and most of it is words.
-    fn is_placeholder(&self, v: &[u8], stopwords: &[String], names: &[String]) -> bool {
-        let segs = segments(v);
+    fn is_placeholder(
+        &self,
+        v: &[u8],
+        segs: &[String],
+        stopwords: &[String],
+        names: &[String],
+    ) -> bool {
         let marked = segs
             .iter()
             .any(|s| PLACEHOLDER.contains(&s.as_str()) || stopwords.iter().any(|w| w == s));
@@ -153,7 +156,9 @@ pub(super) fn segments(v: &[u8]) -> Vec<String> {
     out
 }
 
-/// The checks every candidate of `rule` must pass, on its (decoded) value.
+/// The checks every candidate of `rule` must pass, on its (decoded) value. Cheapest first:
+/// most candidates near a keyword are random strings that pass them all, so the order
+/// matters only for cost.
 pub(super) fn value_ok(rule: &Rule, v: &[u8], words: &Words, names: &[String]) -> bool {
     let check = &rule.secret;
     if v.len() < check.min_len || v.len() > check.max_len {
@@ -164,6 +169,13 @@ pub(super) fn value_ok(rule: &Rule, v: &[u8], words: &Words, names: &[String]) -
             return false;
         }
     }
+    let token = matches!(check.shape, Shape::Token | Shape::Random);
+    if token && !generated(v) {
+        return false;
+    }
+    if check.shape == Shape::Random && hex_only(v) {
+        return false;
+    }
     if let Some(min) = check.min_entropy {
         if shannon_entropy(v) < min {
             return false;
@@ -172,18 +184,17 @@ pub(super) fn value_ok(rule: &Rule, v: &[u8], words: &Words, names: &[String]) -
     if rule.allowlist.regexes.iter().any(|r| r.is_match(v)) {
         return false;
     }
-    if words.is_placeholder(v, &rule.allowlist.stopwords, names) {
+    let segs = segments(v);
+    if words.is_placeholder(v, &segs, &rule.allowlist.stopwords, names) {
         return false;
     }
-    match check.shape {
-        Shape::Any => true,
-        Shape::Token => token_like(v, words, names),
-        Shape::Random => token_like(v, words, names) && !hex_only(v),
-    }
+    // Paths and dotted names (`ios-app/Pods/Applivery/Sources`, `com.acme.shop.release`),
+    // identifiers made of words.
+    !(token && (words.is_identifier(&segs, names) || words.wordy(v, &segs, names)))
 }
 
-/// Not a run, a sequence, a handful of characters repeated, or an identifier made of words.
-fn token_like(v: &[u8], words: &Words, names: &[String]) -> bool {
+/// Not a run, a sequence, or a handful of characters repeated.
+fn generated(v: &[u8]) -> bool {
     let body: Vec<u8> = v.iter().copied().filter(|&b| b != b'=').collect();
     if body.windows(6).any(|w| w.iter().all(|&c| c == w[0])) {
         return false;
@@ -196,11 +207,7 @@ fn token_like(v: &[u8], words: &Words, names: &[String]) -> bool {
         seen[b as usize] = true;
     }
     let distinct = seen.iter().filter(|&&x| x).count();
-    if body.len() >= 16 && distinct <= 8 {
-        return false;
-    }
-    // Paths and dotted names (`ios-app/Pods/Applivery/Sources`, `com.acme.shop.release`).
-    !words.is_identifier(v, names) && !words.wordy(v, names)
+    !(body.len() >= 16 && distinct <= 8)
 }
 
 /// Ids and hashes: only hex digits, of one case.

@@ -89,9 +89,39 @@ pub fn scan(det: &Detector, opts: &DirOptions) -> Result<Report> {
         walk.overrides(ob.build()?);
     }
 
+    // Names logged by an earlier scan with this detector are not this tree's.
+    det.take_sink_names();
+    walk_files(&walk, det, opts, &root, &shared);
+    let mut findings = shared.findings.into_inner().unwrap();
+    // A constant used at an Applivery sink in one file and defined in another: the files
+    // that could define such a name are judged again, knowing it (detect/project.rs). This
+    // costs nothing unless a file of the tree had such a sink.
+    let names = det.take_sink_names();
+    if !names.is_empty() {
+        let view = det.with_project(names)?;
+        let again = Shared {
+            seen: (opts.paths.len() > 1).then(Mutex::default),
+            ..Shared::default()
+        };
+        walk_files(&walk, &view, opts, &root, &again);
+        super::add_new(&mut findings, again.findings.into_inner().unwrap());
+    }
+
+    report.findings = findings;
+    report.errors = shared.errors.into_inner().unwrap();
+    report.summary.skipped = shared.skipped.into_inner().unwrap();
+    report.summary.files = shared.files.into_inner();
+    report.summary.bytes = shared.bytes.into_inner();
+    report.summary.binary = shared.binary.into_inner();
+    report.summary.duration = started.elapsed();
+    report.sort();
+    Ok(report)
+}
+
+/// Walks the tree in parallel and scans every file with `det` into `shared` (in a
+/// cross-file pass, every file it could define a name in: `Detector::project_reads`).
+fn walk_files(walk: &WalkBuilder, det: &Detector, opts: &DirOptions, root: &Path, shared: &Shared) {
     walk.build_parallel().run(|| {
-        let shared = &shared;
-        let root = &root;
         let mut buf = Vec::new();
         Box::new(move |entry| {
             match entry {
@@ -103,21 +133,13 @@ pub fn scan(det: &Detector, opts: &DirOptions) -> Result<Report> {
                         .unwrap()
                         .push(Problem::new(path, reason));
                 }
+                // A cross-file pass reads only files that could define a name it knows.
+                Ok(ent) if !det.project_reads(ent.path().as_os_str().as_encoded_bytes()) => {}
                 Ok(ent) => visit(det, opts, root, &ent, shared, &mut buf),
             }
             WalkState::Continue
         })
     });
-
-    report.findings = shared.findings.into_inner().unwrap();
-    report.errors = shared.errors.into_inner().unwrap();
-    report.summary.skipped = shared.skipped.into_inner().unwrap();
-    report.summary.files = shared.files.into_inner();
-    report.summary.bytes = shared.bytes.into_inner();
-    report.summary.binary = shared.binary.into_inner();
-    report.summary.duration = started.elapsed();
-    report.sort();
-    Ok(report)
 }
 
 /// Reported path: relative to the root, `/` separators, no leading `./`.
@@ -191,7 +213,20 @@ fn visit(
     // A path named on the command line is what the user asked for: it is read if it can be
     // (a FIFO, `<(cmd)`), and if it cannot be scanned that is an error, not a skip.
     let named = ent.depth() == 0;
-    let meta = match std::fs::metadata(path) {
+    // A regular file (the directory entry says so) is opened and asked its size through the
+    // open file: one lookup of its path instead of two. Anything else is looked at first, so
+    // a FIFO is opened only when named.
+    let mut opened = None;
+    let looked = if ft.is_file() {
+        File::open(path).and_then(|f| {
+            let m = f.metadata()?;
+            opened = Some(f);
+            Ok(m)
+        })
+    } else {
+        std::fs::metadata(path)
+    };
+    let meta = match looked {
         Ok(m) => m,
         Err(e) => {
             let reason = if e.kind() == std::io::ErrorKind::NotFound && ft.is_symlink() {
@@ -244,16 +279,18 @@ fn visit(
             return;
         }
     }
-    let scanned = File::open(path).and_then(|mut f| {
+    let file = match opened {
+        Some(f) => Ok(f),
+        None => File::open(path),
+    };
+    let scanned = file.and_then(|mut f| {
         if meta.len() <= CHUNK as u64 {
-            buf.clear();
-            buf.reserve(meta.len() as usize + 1);
-            f.read_to_end(buf)?;
+            let n = read_whole(&mut f, meta.len() as usize, buf)?;
             Ok(crate::extract::scan(
                 det,
                 &opts.archives,
                 shown.as_bytes(),
-                buf,
+                &buf[..n],
             ))
         } else {
             // An archive is read through the file (a zip seeks to each member); anything
@@ -338,6 +375,31 @@ fn record(
             .lock()
             .unwrap()
             .push(Problem::new(shown, super::io_reason(&e))),
+    }
+}
+
+/// Reads `f` to its end into `buf` and returns how many bytes it holds. `buf` keeps its
+/// length between files, so its bytes are zeroed once, not for every file; `len` (the size
+/// the walk saw) sizes it, so a file costs two reads, the second one seeing its end.
+/// (`File::read_to_end` would first ask the kernel for the file's size and position again.)
+fn read_whole(f: &mut File, len: usize, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    if buf.len() <= len {
+        buf.resize(len + 1, 0);
+    }
+    let mut n = 0;
+    loop {
+        match f.read(&mut buf[n..]) {
+            Ok(0) => return Ok(n),
+            Ok(k) => {
+                n += k;
+                if n == buf.len() {
+                    // The file grew since the walk saw it.
+                    buf.resize(2 * n, 0);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 

@@ -34,6 +34,23 @@ pub fn finding(det: &Detector, provenance: Provenance, hit: Hit) -> Finding {
     f
 }
 
+/// Adds to `findings` those of `more` not already in it (same place, rule and secret): the
+/// second look of a cross-file pass (`Detector::with_project`) finds again what the first
+/// one found.
+pub fn add_new(findings: &mut Vec<Finding>, more: Vec<Finding>) {
+    let key = |f: &Finding| {
+        (
+            f.path.clone(),
+            f.line,
+            f.column,
+            f.rule.clone(),
+            f.secret.clone(),
+        )
+    };
+    let known: std::collections::HashSet<_> = findings.iter().map(key).collect();
+    findings.extend(more.into_iter().filter(|f| !known.contains(&key(f))));
+}
+
 /// The path of a member (or, with no members, of the blob itself) inside `at`.
 pub fn member_path(at: &Provenance, members: Vec<String>) -> String {
     let mut p = at.clone();

@@ -717,3 +717,30 @@ fn inline_marker_lets_a_deliberate_value_through() {
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("fixture.env:1"), "{}", out.stderr);
 }
+
+#[test]
+fn a_constant_staged_with_its_applivery_sink_is_found_where_it_is_defined() {
+    // Keys.swift never says Applivery; AppDelegate.swift, staged in the same commit, passes
+    // the constant to the SDK. The finding is the definition.
+    let r = Repo::new();
+    r.add("README.md", "# shop\n");
+    r.commit("init");
+    r.add(
+        "Sources/Keys.swift",
+        format!(
+            "enum Keys {{\n    static let uploadToken = \"{}\"\n}}\n",
+            token(41)
+        ),
+    );
+    r.add(
+        "Sources/AppDelegate.swift",
+        "import Applivery\nApplivery.shared.start(token: Keys.uploadToken, appStoreRelease: false)\n",
+    );
+    let (code, v) = r.staged_json();
+    assert_eq!(code, 1);
+    assert_eq!(located(&v), vec![("Sources/Keys.swift".to_string(), 2)]);
+    // Without the sink the keys file alone is not about Applivery.
+    r.git(&["rm", "-q", "--cached", "Sources/AppDelegate.swift"]);
+    let (code, v) = r.staged_json();
+    assert_eq!(code, 0, "{v}");
+}

@@ -156,14 +156,18 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
     graph.finish_walk();
 
     // Pass 3: blobs.
-    let blobs = scan::blobs(
-        det,
-        &store,
-        &graph,
-        (opts.max_file_size, &opts.archives),
-        &pool,
-        &progress,
-    );
+    det.take_sink_names();
+    let limits = (opts.max_file_size, &opts.archives);
+    let mut blobs = scan::blobs(det, &store, &graph, limits, &pool, &progress);
+    // A constant used at an Applivery sink in one blob and defined in another
+    // (detect/project.rs): the blobs are read again, knowing its name. Nothing is read again
+    // unless a blob had such a sink.
+    let names = det.take_sink_names();
+    if !names.is_empty() {
+        let view = det.with_project(names)?;
+        let again = scan::blobs(&view, &store, &graph, limits, &pool, &progress);
+        blobs.add_new(again);
+    }
     progress.finish_and_clear();
 
     // Pass 4: provenance, on a thread with room for deep trees.

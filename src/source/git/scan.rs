@@ -33,6 +33,19 @@ pub(crate) struct Blobs {
 }
 
 impl Blobs {
+    /// Takes the hits of a second look at the same blobs (`Detector::with_project`) that the
+    /// first one did not have; its errors and counts were counted the first time.
+    pub(crate) fn add_new(&mut self, again: Blobs) {
+        for (blob, hits) in again.hits {
+            let known = self.hits.entry(blob).or_default();
+            for h in hits {
+                if !known.contains(&h) {
+                    known.push(h);
+                }
+            }
+        }
+    }
+
     fn absorb(&mut self, other: Blobs) {
         self.hits.extend(other.hits);
         self.errors.extend(other.errors);

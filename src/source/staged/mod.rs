@@ -165,16 +165,33 @@ fn scan(
         }
     };
 
-    let mut renames = Renames::new(
-        changes
-            .iter()
-            .filter(|c| c.new.is_none())
-            .filter_map(|c| c.old)
-            .filter(|&(_, m)| is_file(m))
-            .map(|(oid, _)| oid),
-    );
+    let deleted = || {
+        Renames::new(
+            changes
+                .iter()
+                .filter(|c| c.new.is_none())
+                .filter_map(|c| c.old)
+                .filter(|&(_, m)| is_file(m))
+                .map(|(oid, _)| oid),
+        )
+    };
+    let mut renames = deleted();
+    det.take_sink_names();
     for c in &changes {
         scan_change(det, archives, &objects, c, &mut renames, &mut report);
+    }
+    // A constant used at an Applivery sink in one staged file and defined in another
+    // (detect/project.rs): the staged files are judged again, knowing its name. Only the
+    // change is read, never the rest of the repository.
+    let names = det.take_sink_names();
+    if !names.is_empty() {
+        let view = det.with_project(names)?;
+        let mut again = Report::new(ScanKind::Staged, root.to_path_buf());
+        let mut renames = deleted();
+        for c in &changes {
+            scan_change(&view, archives, &objects, c, &mut renames, &mut again);
+        }
+        super::add_new(&mut report.findings, again.findings);
     }
     report.summary.duration = started.elapsed();
     Ok(report)

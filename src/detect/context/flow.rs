@@ -1,0 +1,194 @@
+//! Values defined in one place and used at an Applivery sink in another: `Bearer "+uploadToken`
+//! names `uploadToken`, and the constant assigned that name anywhere in the blob is an
+//! Applivery value whatever its own key says.
+
+use std::collections::HashSet;
+
+use super::super::engine::Hit;
+use super::super::text::{is_key, is_word_byte, line_bounds_near, LINE_LIMIT};
+
+/// Values named at an Applivery sink — `Bearer "+uploadToken`, `token: Secrets.key` — on the
+/// lines around a keyword: a constant assigned one of these names anywhere in the blob is
+/// an Applivery value.
+pub(crate) struct Flow {
+    names: HashSet<Vec<u8>>,
+    /// Those of the names that another blob of the project uses at an Applivery sink (a
+    /// strict reading of a call's arguments and headers, unlike the words after `token` and
+    /// `bearer` gathered here).
+    project: HashSet<Vec<u8>>,
+    /// Where those names are defined (`uploadToken = …`): regions the rules must run in.
+    pub(crate) anchors: Vec<(usize, usize)>,
+}
+
+/// Words around a sink that are never the name of a value.
+const NOT_NAMES: &[&str] = &[
+    "bearer",
+    "authorization",
+    "auth",
+    "self",
+    "this",
+    "string",
+    "let",
+    "var",
+    "val",
+    "const",
+    "new",
+    "null",
+    "nil",
+    "true",
+    "false",
+    "env",
+    "process",
+    "http",
+    "https",
+    "str",
+    "format",
+    "header",
+    "headers",
+    "value",
+    "content",
+    "type",
+    "application",
+    "json",
+];
+
+impl Flow {
+    /// The names used at sinks around `hits`, and `project`: names used at Applivery sinks
+    /// in other blobs.
+    pub(crate) fn new(hay: &[u8], hits: &[Hit], project: &[Vec<u8>]) -> Flow {
+        let mut names: HashSet<Vec<u8>> = project.iter().cloned().collect();
+        let mut seen_lines = HashSet::new();
+        for h in hits.iter().filter(|h| !h.encoded) {
+            let (ls, le) = line_bounds_near(hay, h.start, h.end, LINE_LIMIT);
+            let (mut a, mut b) = (ls, le);
+            for _ in 0..15 {
+                if a == 0 || h.start - a > 4096 {
+                    break;
+                }
+                a = line_bounds_near(hay, a - 1, a - 1, LINE_LIMIT).0;
+            }
+            for _ in 0..15 {
+                if b >= hay.len() || b - h.end > 4096 {
+                    break;
+                }
+                let next = (b + 1).min(hay.len());
+                b = line_bounds_near(hay, next, next, LINE_LIMIT).1;
+            }
+            let mut at = a;
+            while at < b {
+                let (s, e) = line_bounds_near(hay, at, at, LINE_LIMIT);
+                if seen_lines.insert(s) {
+                    sink_names(&hay[s..e], &mut names);
+                }
+                at = e + 1;
+            }
+        }
+        let mut anchors = Vec::new();
+        // The first 64 occurrences of each name, as one search per name would find them
+        // (leftmost, not overlapping each other), in one pass over the blob for all names:
+        // a file of a hundred thousand `token = <value>` lines has as many names, and a
+        // pass per name was quadratic in its findings.
+        let list: Vec<&Vec<u8>> = names.iter().collect();
+        let mut taken = vec![(0u8, 0usize); list.len()];
+        let mut anchor = |n: &[u8], p: usize| {
+            let after = &hay[p + n.len()..(p + n.len() + 8).min(hay.len())];
+            let whole = (p == 0 || !is_word_byte(hay[p - 1]) || hay[p - 1] == b'.')
+                && !after.first().is_some_and(|&b| is_word_byte(b) && b != b'.');
+            if whole && is_key(after) {
+                anchors.push((p, p + n.len()));
+            }
+        };
+        // The plain NFA: built in one pass, and searched once, a faster automaton would not
+        // repay its construction.
+        let ac = aho_corasick::AhoCorasick::builder()
+            .kind(Some(aho_corasick::AhoCorasickKind::NoncontiguousNFA))
+            .build(&list);
+        match ac {
+            Ok(ac) if !list.is_empty() => {
+                for m in ac.find_overlapping_iter(hay) {
+                    let (count, end) = &mut taken[m.pattern().as_usize()];
+                    if *count < 64 && m.start() >= *end {
+                        *count += 1;
+                        *end = m.end();
+                        anchor(list[m.pattern().as_usize()], m.start());
+                    }
+                }
+            }
+            _ => {
+                for n in &list {
+                    for p in memchr::memmem::find_iter(hay, n.as_slice()).take(64) {
+                        anchor(n, p);
+                    }
+                }
+            }
+        }
+        anchors.sort_unstable();
+        Flow {
+            names,
+            project: project.iter().cloned().collect(),
+            anchors,
+        }
+    }
+
+    /// True if one of the names occurs in `text` (a cheap test before `has`).
+    pub(super) fn named_in(&self, text: &[u8]) -> bool {
+        self.names
+            .iter()
+            .any(|n| memchr::memmem::find(text, n).is_some())
+    }
+
+    /// True if another blob of the project uses `name` at an Applivery sink.
+    pub(super) fn project_has(&self, name: &[u8]) -> bool {
+        self.project.contains(name)
+    }
+
+    pub(super) fn has(&self, name: &[u8]) -> bool {
+        !name.is_empty() && self.names.contains(name)
+    }
+}
+
+/// The identifiers that follow a secret-like word on a line (`"Bearer "+uploadToken`,
+/// `Bearer \(Self.key)`, `token: Secrets.key`, `bearer_auth(TOKEN)`); the last segment of a
+/// dotted name.
+fn sink_names(line: &[u8], out: &mut HashSet<Vec<u8>>) {
+    const SINKS: &[&[u8]] = &[b"bearer", b"token", b"authorization"];
+    for sink in SINKS {
+        let mut from = 0;
+        while let Some(p) = super::super::text::find_ci(&line[from..], sink) {
+            let start = from + p + sink.len();
+            from = start;
+            let end = (start + 48).min(line.len());
+            let mut i = start;
+            let mut taken = 0;
+            while i < end && taken < 2 {
+                if is_word_byte(line[i]) {
+                    let ws = i;
+                    while i < end && (is_word_byte(line[i])) {
+                        i += 1;
+                    }
+                    let word = &line[ws..i];
+                    // A quoted word is a string (`"token": …`), a tag is markup: no variable.
+                    let quoted = ws > 0
+                        && (matches!(line[ws - 1], b'"' | b'\'' | b'<' | b'/')
+                            && matches!(line.get(i), Some(b'"' | b'\'' | b'>')));
+                    if quoted {
+                        taken += 1;
+                        continue;
+                    }
+                    let last = word.rsplit(|&b| b == b'.').next().unwrap_or(word);
+                    let lower = String::from_utf8_lossy(last).to_ascii_lowercase();
+                    if last.len() >= 2
+                        && last.iter().any(u8::is_ascii_alphabetic)
+                        && !NOT_NAMES.contains(&lower.as_str())
+                        && !line[ws.saturating_sub(1)..ws].starts_with(b"-")
+                    {
+                        out.insert(last.to_vec());
+                    }
+                    taken += 1;
+                } else {
+                    i += 1;
+                }
+            }
+        }
+    }
+}
