@@ -6,7 +6,7 @@
 //! result. A finding keeps the position of the text as written and says how it was decoded.
 
 use super::context::{Flow, Judge, Outer};
-use super::engine::{self, Hit};
+use super::keywords::Hit;
 use super::{Candidate, Detector};
 
 /// One decoding pass over a haystack.
@@ -17,7 +17,13 @@ pub(super) struct Pass<'a> {
     pub depth: usize,
     pub flow: &'a Flow,
     pub hits: &'a [Hit],
+    /// Scans a decoded document as a blob of its own (`engine::detect`): handed down, as
+    /// decoding sits below the engine that calls it.
+    pub rescan: Rescan,
 }
+
+/// `engine::detect`'s signature: detector, text, outer scope, depth, project names, path.
+pub(super) type Rescan = fn(&Detector, &[u8], Outer, usize, &[Vec<u8>], &[u8]) -> Vec<Candidate>;
 
 /// The longest text decoded as one value.
 const MAX_ENCODED: usize = 1 << 20;
@@ -158,7 +164,7 @@ impl Pass<'_> {
             Outer::Unknown
         };
         decoded.push(b'\n');
-        for c in engine::detect(self.det, &decoded, outer, self.depth + 1, &[], b"") {
+        for c in (self.rescan)(self.det, &decoded, outer, self.depth + 1, &[], b"") {
             let secret = self.det.secret(&c, &decoded).into_owned();
             let mut how = vec!["base64"];
             how.extend(c.decoded);
@@ -329,51 +335,6 @@ fn printable(b: &[u8]) -> bool {
         })
         .count();
     ok * 100 >= b.len() * 97 && !b.contains(&0)
-}
-
-/// The base64 forms of `keyword` at each of the three alignments, in lower, capitalised and
-/// upper case (and URL-safe): the characters fully determined by the keyword's bytes.
-pub(super) fn base64_forms(keyword: &str) -> Vec<String> {
-    const STD: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out: Vec<String> = Vec::new();
-    let lower = keyword.to_ascii_lowercase();
-    let mut cap = lower.clone();
-    if let Some(f) = cap.get_mut(0..1) {
-        f.make_ascii_uppercase();
-    }
-    for variant in [lower.clone(), cap, keyword.to_ascii_uppercase()] {
-        let k = variant.as_bytes();
-        if k.len() < 6 {
-            continue;
-        }
-        for off in 0..3usize {
-            let mut bytes = vec![0u8; off];
-            bytes.extend_from_slice(k);
-            let bits = bytes.len() * 8;
-            let mut form = String::new();
-            let mut j = 0;
-            while 6 * j + 6 <= bits {
-                if 6 * j >= 8 * off {
-                    let mut v = 0u32;
-                    for b in 0..6 {
-                        let bit = 6 * j + b;
-                        let byte = bytes[bit / 8];
-                        v = (v << 1) | ((byte >> (7 - bit % 8)) & 1) as u32;
-                    }
-                    form.push(STD[v as usize] as char);
-                }
-                j += 1;
-            }
-            if form.len() >= 6 && !out.contains(&form) {
-                let url = form.replace('+', "-").replace('/', "_");
-                out.push(form);
-                if !out.contains(&url) {
-                    out.push(url);
-                }
-            }
-        }
-    }
-    out
 }
 
 /// Decodes standard or URL-safe base64 (padding optional) and drops one trailing newline

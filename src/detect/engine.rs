@@ -1,12 +1,9 @@
-//! The cheap passes: the keyword prefilter (one literal search for every rule's keywords and
-//! their base64 forms), the regions around keyword occurrences where rule regexes run, the
-//! regex runs themselves, and the final merge of overlapping candidates.
-
-use anyhow::{bail, Result};
+//! The cheap passes after the keyword prefilter (`keywords.rs`): the regions around keyword
+//! occurrences where rule regexes run, the regex runs themselves, the decoding pass, and the
+//! final merge of overlapping candidates.
 
 use super::context::{self, Outer};
 use super::{decode, Candidate, Detector, MAX_DEPTH};
-use crate::rules::Rule;
 
 /// Extra bytes around keyword regions, longer than any match (a secret of at most 512
 /// characters and its delimiters), so a regex started at a region's edge is back in step with
@@ -14,140 +11,6 @@ use crate::rules::Rule;
 /// need a delimiter before the secret, so a scan that starts inside a run of secret
 /// characters skips to the run's end, as a whole-blob scan that matched the run would.
 const REGION_SLACK: usize = 1024;
-
-/// The keyword search of a rule set.
-pub(super) struct Keywords {
-    /// One alternation of every rule's keywords, ASCII case-insensitive, then their base64
-    /// forms. The regex engine's literal search (SIMD "Teddy" over the case variants of the
-    /// keywords' prefixes, as in ripgrep) runs at memory speed; an Aho-Corasick automaton with
-    /// ASCII case folding falls back to a rare-byte prefilter that ran at a third of it.
-    regex: Option<regex::bytes::Regex>,
-    /// Per alternative: the keyword it stands for (index into `keywords`), and its base64
-    /// form (empty for the keyword itself).
-    patterns: Vec<(usize, Vec<u8>)>,
-    /// The lower-cased keywords.
-    keywords: Vec<String>,
-    /// For each keyword, the rules it activates.
-    keyword_rules: Vec<Vec<usize>>,
-    /// Rules without keywords run on every blob.
-    always: Vec<usize>,
-}
-
-/// A keyword occurrence.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Hit {
-    pub start: usize,
-    pub end: usize,
-    pub keyword: usize,
-    /// Found in base64 form: the text around it is encoded.
-    pub encoded: bool,
-}
-
-impl Keywords {
-    pub(super) fn new(rules: &[Rule]) -> Result<Keywords> {
-        let mut keywords: Vec<String> = Vec::new();
-        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
-        let mut always = Vec::new();
-        for (i, r) in rules.iter().enumerate() {
-            if r.keywords.is_empty() {
-                always.push(i);
-            }
-            for k in &r.keywords {
-                let k = k.to_ascii_lowercase();
-                match keywords.iter().position(|p| p == &k) {
-                    Some(p) => keyword_rules[p].push(i),
-                    None => {
-                        keywords.push(k);
-                        keyword_rules.push(vec![i]);
-                    }
-                }
-            }
-        }
-        let mut alternatives = Vec::new();
-        let mut patterns = Vec::new();
-        for (ki, k) in keywords.iter().enumerate() {
-            alternatives.push(regex::escape(k));
-            patterns.push((ki, Vec::new()));
-        }
-        for (ki, k) in keywords.iter().enumerate() {
-            for form in decode::base64_forms(k) {
-                alternatives.push(format!("(?-i:{})", regex::escape(&form)));
-                patterns.push((ki, form.into_bytes()));
-            }
-        }
-        let regex = if alternatives.is_empty() {
-            None
-        } else {
-            match regex::bytes::RegexBuilder::new(&format!("(?i){}", alternatives.join("|")))
-                .unicode(false)
-                .size_limit(64 << 20)
-                .build()
-            {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    // Name the rule (and its file) with the most keywords: the likely culprit.
-                    let r = rules.iter().max_by_key(|r| r.keywords.len());
-                    let (origin, id) = r.map_or(("", ""), |r| (r.origin.as_str(), r.id.as_str()));
-                    bail!(
-                        "{origin}: rule '{id}': keywords: too many or too long to search ({})",
-                        e.to_string()
-                            .split_whitespace()
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    );
-                }
-            }
-        };
-        Ok(Keywords {
-            regex,
-            patterns,
-            keywords,
-            keyword_rules,
-            always,
-        })
-    }
-
-    pub(super) fn any(&self, hay: &[u8]) -> bool {
-        !self.always.is_empty() || self.regex.as_ref().is_some_and(|k| k.is_match(hay))
-    }
-
-    /// Every keyword occurrence, in order.
-    pub(super) fn hits(&self, hay: &[u8]) -> Vec<Hit> {
-        let Some(re) = &self.regex else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for m in re.find_iter(hay) {
-            let found = m.as_bytes();
-            // A plain search does not say which alternative matched; the text does.
-            let plain = self
-                .keywords
-                .iter()
-                .position(|k| k.as_bytes().eq_ignore_ascii_case(found));
-            let (keyword, encoded) = match plain {
-                Some(k) => (k, false),
-                None => (
-                    self.patterns
-                        .iter()
-                        .find(|(_, form)| form.as_slice() == found)
-                        .map_or(0, |p| p.0),
-                    true,
-                ),
-            };
-            out.push(Hit {
-                start: m.start(),
-                end: m.end(),
-                keyword,
-                encoded,
-            });
-        }
-        out
-    }
-
-    fn rules_of(&self, keyword: usize) -> &[usize] {
-        &self.keyword_rules[keyword]
-    }
-}
 
 /// One pass of the detector over `hay` (a blob, or a value decoded from one at `depth`).
 /// `project` holds the names that other blobs of the project use at Applivery sinks and
@@ -160,9 +23,9 @@ pub(super) fn detect(
     project: &[Vec<u8>],
     path: &[u8],
 ) -> Vec<Candidate> {
-    let hits = det.engine.hits(hay);
+    let hits = det.keywords.hits(hay);
     let whole = outer == Outer::Ours;
-    if hits.is_empty() && !whole && det.engine.always.is_empty() && project.is_empty() {
+    if hits.is_empty() && !whole && det.keywords.always.is_empty() && project.is_empty() {
         return Vec::new();
     }
     if depth == 0 && !hits.is_empty() {
@@ -174,7 +37,7 @@ pub(super) fn detect(
     for (ri, rule) in det.rules.iter().enumerate() {
         let mine: Vec<(usize, usize)> = hits
             .iter()
-            .filter(|h| !h.encoded && det.engine.rules_of(h.keyword).contains(&ri))
+            .filter(|h| !h.encoded && det.keywords.rules_of(h.keyword).contains(&ri))
             .map(|h| (h.start, h.end))
             .collect();
         let near = rule.context.as_ref().filter(|c| c.keyword_near);
@@ -217,6 +80,7 @@ pub(super) fn detect(
             depth,
             flow: &flow,
             hits: &hits,
+            rescan: detect,
         };
         ctx.run(&all_regions, &encoded, &mut out);
     }

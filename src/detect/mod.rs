@@ -21,6 +21,7 @@
 mod context;
 mod decode;
 mod engine;
+mod keywords;
 mod project;
 mod secret;
 #[cfg(test)]
@@ -73,7 +74,7 @@ const MAX_DEPTH: usize = 3;
 #[derive(Clone)]
 pub struct Detector {
     rules: Arc<Vec<Rule>>,
-    engine: Arc<engine::Keywords>,
+    keywords: Arc<keywords::Keywords>,
     /// Per rule, its keywords lower-cased: the service a key or parent must mention.
     names: Arc<Vec<Vec<String>>>,
     /// Every distinct keyword: asked of every tree entry in a history sweep, so it must be
@@ -123,7 +124,7 @@ impl Detector {
     /// Compiles the keyword search of `rules`. Fails (with the rule's file and id) only for
     /// keyword sets too large to search in bounded memory.
     pub fn new(rules: Vec<Rule>) -> Result<Detector> {
-        let engine = engine::Keywords::new(&rules)?;
+        let keywords = keywords::Keywords::new(&rules)?;
         let names: Vec<Vec<String>> = rules
             .iter()
             .map(|r| r.keywords.iter().map(|k| k.to_ascii_lowercase()).collect())
@@ -138,7 +139,7 @@ impl Detector {
         let path_keywords = distinct.into_iter().map(PathKeyword::new).collect();
         Ok(Detector {
             rules: Arc::new(rules),
-            engine: Arc::new(engine),
+            keywords: Arc::new(keywords),
             names: Arc::new(names),
             path_keywords: Arc::new(path_keywords),
             words: Arc::new(secret::Words::new()),
@@ -200,7 +201,7 @@ impl Detector {
 
     /// True if any rule could match: the cheap question asked before reading a whole blob.
     pub fn prefilter(&self, hay: &[u8], path: &[u8]) -> bool {
-        self.engine.any(hay)
+        self.keywords.any(hay)
             || self.path_matters(path)
             || self.project.as_ref().is_some_and(|p| p.any(hay))
     }

@@ -21,7 +21,7 @@ use std::sync::Mutex;
 
 use anyhow::Result;
 
-use super::engine::Hit;
+use super::keywords::Hit;
 use super::text::{
     contains_ci, find_ci, hosts_ok, is_key, line_bounds_near, split_words, LINE_LIMIT,
 };

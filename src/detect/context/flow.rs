@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use super::super::engine::Hit;
+use super::super::keywords::Hit;
 use super::super::text::{is_key, is_word_byte, line_bounds_near, LINE_LIMIT};
 
 /// Values named at an Applivery sink — `Bearer "+uploadToken`, `token: Secrets.key` — on the
