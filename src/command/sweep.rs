@@ -221,10 +221,11 @@ fn read_list(file: &Path) -> Result<(String, Vec<String>)> {
         io::stdin().lock().lines().collect()
     } else {
         let f = std::fs::File::open(file)
-            .map_err(|e| anyhow!("--repos-from {name}: {}", source::io_reason(&e)))?;
+            .map_err(|e| anyhow!("--repos-from {name}: {}", crate::report::io_reason(&e)))?;
         io::BufReader::new(f).lines().collect()
     };
-    let lines = lines.map_err(|e| anyhow!("--repos-from {name}: {}", source::io_reason(&e)))?;
+    let lines =
+        lines.map_err(|e| anyhow!("--repos-from {name}: {}", crate::report::io_reason(&e)))?;
     Ok((name, lines))
 }
 
@@ -379,7 +380,7 @@ impl Sweep<'_> {
                 format!(
                     "cannot write its report to {}: {}",
                     f.display(),
-                    source::io_reason(&e)
+                    crate::report::io_reason(&e)
                 )
             })?;
         }

@@ -261,7 +261,7 @@ fn lines(mut r: impl BufRead) -> Result<Vec<String>> {
     r.read_to_end(&mut bytes).map_err(|e| {
         anyhow!(
             "cannot read standard input: {}",
-            crate::source::io_reason(&e)
+            crate::report::io_reason(&e)
         )
     })?;
     let utf16 = |be: bool| {

@@ -22,16 +22,14 @@ const MAX_REPORT: u64 = 1 << 30;
 /// Reads the JSON report at `path`. The error is one line naming the file.
 pub fn load(path: &Path) -> Result<Report, String> {
     let shown = path.display();
-    let meta = std::fs::metadata(path)
-        .map_err(|e| format!("{shown}: {}", crate::source::io_reason(&e)))?;
+    let meta = std::fs::metadata(path).map_err(|e| format!("{shown}: {}", super::io_reason(&e)))?;
     if !meta.is_file() {
         return Err(format!("{shown}: not a file"));
     }
     if meta.len() > MAX_REPORT {
         return Err(format!("{shown}: larger than {} MiB", MAX_REPORT >> 20));
     }
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("{shown}: {}", crate::source::io_reason(&e)))?;
+    let bytes = std::fs::read(path).map_err(|e| format!("{shown}: {}", super::io_reason(&e)))?;
     let v: Value =
         serde_json::from_slice(&bytes).map_err(|e| format!("{shown}: not a JSON report ({e})"))?;
     from_value(&v).map_err(|e| format!("{shown}: {e}"))

@@ -44,6 +44,24 @@ impl ScanKind {
     }
 }
 
+/// One line of explanation for an I/O error, without Rust's `(os error N)` noise: the
+/// reason a [`Problem`] gives.
+pub fn io_reason(e: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        NotFound => "no such file or directory".into(),
+        PermissionDenied => "permission denied".into(),
+        InvalidData => format!("invalid data: {e}"),
+        _ => {
+            let s = e.to_string();
+            match s.find(" (os error") {
+                Some(i) => s[..i].to_lowercase(),
+                None => s,
+            }
+        }
+    }
+}
+
 /// An input that was not scanned, and why.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Problem {

@@ -92,7 +92,7 @@ pub fn scan(det: &Detector, opts: &DirOptions) -> Result<Report> {
     // Names logged by an earlier scan with this detector are not this tree's.
     det.take_sink_names();
     walk_files(&walk, det, opts, &root, &shared);
-    let mut findings = shared.findings.into_inner().unwrap();
+    let mut findings = crate::sync::into_inner(shared.findings);
     // A constant used at an Applivery sink in one file and defined in another: the files
     // that could define such a name are judged again, knowing it (detect/project.rs). This
     // costs nothing unless a file of the tree had such a sink.
@@ -104,12 +104,12 @@ pub fn scan(det: &Detector, opts: &DirOptions) -> Result<Report> {
             ..Shared::default()
         };
         walk_files(&walk, &view, opts, &root, &again);
-        super::add_new(&mut findings, again.findings.into_inner().unwrap());
+        super::add_new(&mut findings, crate::sync::into_inner(again.findings));
     }
 
     report.findings = findings;
-    report.errors = shared.errors.into_inner().unwrap();
-    report.summary.skipped = shared.skipped.into_inner().unwrap();
+    report.errors = crate::sync::into_inner(shared.errors);
+    report.summary.skipped = crate::sync::into_inner(shared.skipped);
     report.summary.files = shared.files.into_inner();
     report.summary.bytes = shared.bytes.into_inner();
     report.summary.binary = shared.binary.into_inner();
@@ -127,11 +127,7 @@ fn walk_files(walk: &WalkBuilder, det: &Detector, opts: &DirOptions, root: &Path
             match entry {
                 Err(err) => {
                     let (path, reason) = walk_error(&err);
-                    shared
-                        .errors
-                        .lock()
-                        .unwrap()
-                        .push(Problem::new(path, reason));
+                    crate::sync::lock(&shared.errors).push(Problem::new(path, reason));
                 }
                 // A cross-file pass reads only files that could define a name it knows.
                 Ok(ent) if !det.project_reads(ent.path().as_os_str().as_encoded_bytes()) => {}
@@ -174,7 +170,7 @@ fn walk_error(err: &ignore::Error) -> (String, String) {
                 {
                     "broken symbolic link".to_string()
                 } else {
-                    super::io_reason(e)
+                    crate::report::io_reason(e)
                 };
                 (p, reason)
             }
@@ -204,7 +200,7 @@ fn visit(
     }
     // A symlink named on the command line is followed, as the user asked for it by name.
     if ft.is_symlink() && ent.depth() > 0 {
-        shared.skipped.lock().unwrap().push(Problem::new(
+        crate::sync::lock(&shared.skipped).push(Problem::new(
             shown,
             "symbolic link not followed (use --follow-symlinks)",
         ));
@@ -232,13 +228,9 @@ fn visit(
             let reason = if e.kind() == std::io::ErrorKind::NotFound && ft.is_symlink() {
                 "broken symbolic link".to_string()
             } else {
-                super::io_reason(&e)
+                crate::report::io_reason(&e)
             };
-            shared
-                .errors
-                .lock()
-                .unwrap()
-                .push(Problem::new(shown, reason));
+            crate::sync::lock(&shared.errors).push(Problem::new(shown, reason));
             return;
         }
     };
@@ -247,7 +239,7 @@ fn visit(
     }
     if let Some(seen) = &shared.seen {
         let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        if !seen.lock().unwrap().insert(key) {
+        if !crate::sync::lock(seen).insert(key) {
             return;
         }
     }
@@ -264,15 +256,15 @@ fn visit(
         }
         let problem = Problem::new(shown, format!("not a regular file ({kind})"));
         if named {
-            shared.errors.lock().unwrap().push(problem);
+            crate::sync::lock(&shared.errors).push(problem);
         } else {
-            shared.skipped.lock().unwrap().push(problem);
+            crate::sync::lock(&shared.skipped).push(problem);
         }
         return;
     }
     if let Some(max) = opts.max_file_size {
         if meta.len() > max {
-            shared.skipped.lock().unwrap().push(Problem::new(
+            crate::sync::lock(&shared.skipped).push(Problem::new(
                 shown,
                 format!("larger than --max-file-size ({} > {max} bytes)", meta.len()),
             ));
@@ -342,7 +334,7 @@ fn record(
                     .fetch_add(size.unwrap_or(s.bytes), Ordering::Relaxed);
                 if named {
                     // Counted is not enough for a file the user named: say it was not scanned.
-                    shared.skipped.lock().unwrap().push(Problem::new(
+                    crate::sync::lock(&shared.skipped).push(Problem::new(
                         shown.as_str(),
                         "binary data (NUL byte in the first 8 KiB), not scanned",
                     ));
@@ -352,29 +344,26 @@ fn record(
                 shared.bytes.fetch_add(s.bytes, Ordering::Relaxed);
             }
             if !s.skipped.is_empty() {
-                let mut sk = shared.skipped.lock().unwrap();
+                let mut sk = crate::sync::lock(&shared.skipped);
                 for (members, reason) in s.skipped {
                     sk.push(Problem::new(super::member_path(&at, members), reason));
                 }
             }
             if !s.errors.is_empty() {
-                let mut er = shared.errors.lock().unwrap();
+                let mut er = crate::sync::lock(&shared.errors);
                 for (members, reason) in s.errors {
                     er.push(Problem::new(super::member_path(&at, members), reason));
                 }
             }
             if !s.hits.is_empty() {
-                let mut fs = shared.findings.lock().unwrap();
+                let mut fs = crate::sync::lock(&shared.findings);
                 for h in s.hits {
                     fs.push(super::finding(det, at.clone(), h));
                 }
             }
         }
-        Err(e) => shared
-            .errors
-            .lock()
-            .unwrap()
-            .push(Problem::new(shown, super::io_reason(&e))),
+        Err(e) => crate::sync::lock(&shared.errors)
+            .push(Problem::new(shown, crate::report::io_reason(&e))),
     }
 }
 

@@ -57,20 +57,3 @@ pub fn member_path(at: &Provenance, members: Vec<String>) -> String {
     p.members.extend(members);
     p.path()
 }
-
-/// One line of explanation for an I/O error, without Rust's `(os error N)` noise.
-pub fn io_reason(e: &std::io::Error) -> String {
-    use std::io::ErrorKind::*;
-    match e.kind() {
-        NotFound => "no such file or directory".into(),
-        PermissionDenied => "permission denied".into(),
-        InvalidData => format!("invalid data: {e}"),
-        _ => {
-            let s = e.to_string();
-            match s.find(" (os error") {
-                Some(i) => s[..i].to_lowercase(),
-                None => s,
-            }
-        }
-    }
-}

@@ -36,7 +36,7 @@ pub fn scan(det: &Detector, label: &str) -> Report {
         }
         Err(e) => report
             .errors
-            .push(Problem::new(label, super::io_reason(&e))),
+            .push(Problem::new(label, crate::report::io_reason(&e))),
     }
     report.summary.duration = started.elapsed();
     report

@@ -107,7 +107,7 @@ impl Git {
             format!(
                 "cannot run {}: {}",
                 self.program.display(),
-                crate::source::io_reason(&e)
+                crate::report::io_reason(&e)
             )
         })?;
         let mut stderr = child.stderr.take().expect("stderr is piped");
@@ -128,7 +128,7 @@ impl Git {
                     break None;
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-                Err(e) => return Err(crate::source::io_reason(&e)),
+                Err(e) => return Err(crate::report::io_reason(&e)),
             }
         };
         let err = reader.join().unwrap_or_default();

@@ -212,7 +212,7 @@ fn inflate_reason(e: &io::Error) -> String {
 
 /// Reads a loose object file.
 fn read_loose(path: &Path) -> Result<(Kind, Vec<u8>), String> {
-    let f = File::open(path).map_err(|e| crate::source::io_reason(&e))?;
+    let f = File::open(path).map_err(|e| crate::report::io_reason(&e))?;
     inflate_loose(io::BufReader::new(f))
 }
 

@@ -138,7 +138,7 @@ fn scan(
             anyhow::anyhow!(
                 "cannot read the index {}: {}",
                 index_path.display(),
-                super::io_reason(&e)
+                crate::report::io_reason(&e)
             )
         })?
     };
