@@ -203,6 +203,19 @@ pub fn filter(
     for (k, v) in counts {
         *report.summary.suppressed.entry(k.to_string()).or_default() += v;
     }
+    if !no_suppress {
+        // An input the config puts out of scope (a fixture of damaged archives, say) that
+        // could not be read does not fail the scan: it is listed among the skipped, with
+        // why, instead of among the errors that make a run exit 2.
+        let (out, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut report.errors)
+            .into_iter()
+            .partition(|e| cfg.is_excluded(file_of(&e.path)));
+        report.errors = kept;
+        for mut e in out {
+            e.reason = format!("in a path excluded by the config: {}", e.reason);
+            report.summary.skipped.push(e);
+        }
+    }
     if report_unused {
         for (mechanism, entries) in [(IGNORE, ignore), (BASELINE, baseline)] {
             for e in entries.iter().filter(|e| !seen.contains(&e.fingerprint)) {
@@ -215,6 +228,16 @@ pub fn filter(
             }
         }
     }
+}
+
+/// The file a problem is about: its path without the ` (blob …)` a history scan adds, and
+/// without the archive member after `!/`.
+fn file_of(path: &str) -> &str {
+    let path = match path.rsplit_once(" (") {
+        Some((p, note)) if note.starts_with("blob ") => p,
+        _ => path,
+    };
+    path.split("!/").next().unwrap_or(path)
 }
 
 #[cfg(test)]
@@ -240,6 +263,14 @@ mod tests {
         assert!(err.starts_with("ig:2:"), "{err}");
         assert!(!err.contains("Zk3q"), "{err}");
         assert!(parse_ignore(&FP.to_uppercase(), "x").is_err());
+    }
+
+    #[test]
+    fn the_file_of_a_problem() {
+        assert_eq!(file_of("t/a.tar (blob 0123abcd)"), "t/a.tar");
+        assert_eq!(file_of("build/app.apk!/classes.dex"), "build/app.apk");
+        assert_eq!(file_of("x.zip!/y (blob 01)"), "x.zip");
+        assert_eq!(file_of("docs/My File (1).txt"), "docs/My File (1).txt");
     }
 
     #[test]

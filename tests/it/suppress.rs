@@ -528,3 +528,56 @@ fn config_is_found_at_the_scan_root() {
     let (_, r, _) = scan(d, &["proj", "--no-config"]);
     assert_eq!(paths(&r), vec!["a.env", "fixtures/b.env"]);
 }
+
+/// A damaged archive in a path the config excludes (test data of an archive library, say)
+/// does not fail a history scan: it is listed among the skipped, with why. The same archive
+/// outside the excluded paths is still an error (exit 2), and `--no-suppress` brings it back.
+#[test]
+fn damaged_archives_in_excluded_paths_are_skipped_not_errors() {
+    let mut r = crate::common::GitRepo::new();
+    // A gzip header, then bytes that do not inflate.
+    let mut damaged = vec![0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff];
+    damaged.extend_from_slice(&[0xde; 64]);
+    r.write("testdata/broken.tar.gz", &damaged);
+    r.write("src/main.c", "int main(void) { return 0; }\n");
+    r.commit("damaged test data");
+    let run = |config: &str, extra: &[&str]| {
+        std::fs::write(r.path.join(".applivery-leaks.toml"), config).unwrap();
+        let out = crate::common::bin()
+            .arg("git")
+            .arg(&r.path)
+            .args(["--format", "json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            crate::common::json_of(&out.stdout),
+        )
+    };
+    let (code, v) = run("", &[]);
+    assert_eq!(code, 2, "{v}");
+    assert!(v["errors"][0]["path"]
+        .as_str()
+        .unwrap()
+        .starts_with("testdata/broken.tar.gz"));
+
+    let (code, v) = run("exclude = [\"testdata/**\"]\n", &[]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["errors"].as_array().unwrap().len(), 0, "{v}");
+    let skipped = &v["summary"]["skipped"][0];
+    assert!(skipped["path"]
+        .as_str()
+        .unwrap()
+        .starts_with("testdata/broken.tar.gz"));
+    assert!(
+        skipped["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("in a path excluded by the config: damaged"),
+        "{skipped}"
+    );
+
+    let (code, _) = run("exclude = [\"testdata/**\"]\n", &["--no-suppress"]);
+    assert_eq!(code, 2);
+}
