@@ -15,34 +15,19 @@ impl Host for GitHub<'_> {
         "GitHub"
     }
 
+    fn token_var(&self) -> &'static str {
+        "GITHUB_TOKEN"
+    }
+
+    fn owner(&self) -> (&'static str, &str) {
+        ("organisation", self.org)
+    }
+
     fn auth(&self, token: &str) -> net::Header<'static> {
         net::Header {
             name: "authorization",
             value: format!("Bearer {}", token.trim()),
             sensitive: true,
-        }
-    }
-
-    fn refusal(&self, status: u16, message: &str, has_token: bool) -> String {
-        let said = if message.is_empty() {
-            format!("HTTP {status}")
-        } else {
-            format!("HTTP {status}: {message}")
-        };
-        let org = crate::report::escape_control(self.org);
-        match status {
-            401 if has_token => format!("GitHub rejected the token in GITHUB_TOKEN ({said})"),
-            401 => format!("GitHub asks for a token: set GITHUB_TOKEN ({said})"),
-            404 => format!(
-                "GitHub organisation '{org}' not found{} ({said})",
-                if has_token {
-                    ", or GITHUB_TOKEN cannot see it"
-                } else {
-                    " (set GITHUB_TOKEN for a private organisation)"
-                }
-            ),
-            403 => format!("GitHub refused to list '{org}' ({said})"),
-            _ => format!("GitHub API: listing '{org}' failed ({said})"),
         }
     }
 }

@@ -18,34 +18,19 @@ impl Host for GitLab<'_> {
         "GitLab"
     }
 
+    fn token_var(&self) -> &'static str {
+        "GITLAB_TOKEN"
+    }
+
+    fn owner(&self) -> (&'static str, &str) {
+        ("group", self.group)
+    }
+
     fn auth(&self, token: &str) -> net::Header<'static> {
         net::Header {
             name: "private-token",
             value: token.trim().to_string(),
             sensitive: true,
-        }
-    }
-
-    fn refusal(&self, status: u16, message: &str, has_token: bool) -> String {
-        let said = if message.is_empty() {
-            format!("HTTP {status}")
-        } else {
-            format!("HTTP {status}: {message}")
-        };
-        let group = crate::report::escape_control(self.group);
-        match status {
-            401 if has_token => format!("GitLab rejected the token in GITLAB_TOKEN ({said})"),
-            401 => format!("GitLab asks for a token: set GITLAB_TOKEN ({said})"),
-            404 => format!(
-                "GitLab group '{group}' not found{} ({said})",
-                if has_token {
-                    ", or GITLAB_TOKEN cannot see it"
-                } else {
-                    " (set GITLAB_TOKEN for a private group)"
-                }
-            ),
-            403 => format!("GitLab refused to list '{group}' ({said})"),
-            _ => format!("GitLab API: listing '{group}' failed ({said})"),
         }
     }
 }

@@ -59,13 +59,39 @@ const MAX_PAGES: usize = 10_000;
 /// Attempts per page when the server fails (5xx) or does not answer.
 const ATTEMPTS: u32 = 3;
 
-/// One host's dialect: how to authenticate, and what its errors mean.
+/// One host's dialect: how to authenticate, and what it lists.
 trait Host {
     /// "GitHub" or "GitLab".
     fn name(&self) -> &'static str;
+    /// The environment variable the token comes from.
+    fn token_var(&self) -> &'static str;
+    /// What is listed ("organisation", "group") and its name.
+    fn owner(&self) -> (&'static str, &str);
     fn auth(&self, token: &str) -> net::Header<'static>;
+
     /// The one-line error for a final non-2xx answer.
-    fn refusal(&self, status: u16, message: &str, has_token: bool) -> String;
+    fn refusal(&self, status: u16, message: &str, has_token: bool) -> String {
+        let said = if message.is_empty() {
+            format!("HTTP {status}")
+        } else {
+            format!("HTTP {status}: {message}")
+        };
+        let (host, var) = (self.name(), self.token_var());
+        let (kind, owner) = self.owner();
+        let owner = crate::report::escape_control(owner);
+        match status {
+            401 if has_token => format!("{host} rejected the token in {var} ({said})"),
+            401 => format!("{host} asks for a token: set {var} ({said})"),
+            404 if has_token => {
+                format!("{host} {kind} '{owner}' not found, or {var} cannot see it ({said})")
+            }
+            404 => format!(
+                "{host} {kind} '{owner}' not found (set {var} for a private {kind}) ({said})"
+            ),
+            403 => format!("{host} refused to list '{owner}' ({said})"),
+            _ => format!("{host} API: listing '{owner}' failed ({said})"),
+        }
+    }
 }
 
 /// Follows every page from `first`, handing each page's JSON array to `page`.
