@@ -167,15 +167,7 @@ fn finding(f: &Value) -> Result<Finding, String> {
             author_email: str_of(f, "email").to_string(),
             date: str_of(f, "date").to_string(),
             summary: str_of(f, "commit_summary").to_string(),
-            commits: f
-                .get("commits")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|c| c.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            commits: strings(f, "commits").unwrap_or_default(),
             commit_count: u64_of(f, "commit_count") as usize,
             in_head: bool_of(f, "in_head"),
             last: f
@@ -196,15 +188,7 @@ fn finding(f: &Value) -> Result<Finding, String> {
 }
 
 fn provenance(p: &Value, path: &str) -> Result<Provenance, String> {
-    let chain: Vec<String> = p
-        .get("chain")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|c| c.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_else(|| vec![path.to_string()]);
+    let chain = strings(p, "chain").unwrap_or_else(|| vec![path.to_string()]);
     let outer = chain.first().cloned().unwrap_or_default();
     let origin = match str_of(p, "kind") {
         "file" => Origin::File(outer),
@@ -291,15 +275,7 @@ fn secret(x: &Value) -> SecretSummary {
         author: str_of(x, "author").to_string(),
         in_head: bool_of(x, "in_head"),
         commit_count: u64_of(x, "commit_count") as usize,
-        repositories: x
-            .get("repositories")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|c| c.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        repositories: strings(x, "repositories").unwrap_or_default(),
     }
 }
 
@@ -323,6 +299,15 @@ fn str_of<'a>(v: &'a Value, k: &str) -> &'a str {
 
 fn opt_str(v: &Value, k: &str) -> Option<String> {
     v.get(k).and_then(Value::as_str).map(str::to_string)
+}
+
+/// The strings of array `k` (other items skipped); None when `k` is not an array.
+fn strings(v: &Value, k: &str) -> Option<Vec<String>> {
+    v.get(k).and_then(Value::as_array).map(|a| {
+        a.iter()
+            .filter_map(|c| c.as_str().map(str::to_string))
+            .collect()
+    })
 }
 
 fn u64_of(v: &Value, k: &str) -> u64 {
