@@ -27,6 +27,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod measure;
+
 /// Bump when the generator changes, so old trees are rebuilt.
 const GENERATOR_VERSION: u32 = 5;
 const RUNS: usize = 5;
@@ -490,16 +492,7 @@ fn measure_with(prog: &Path, args: &[&str], stdin_null: bool, rss: bool) -> Run 
             break s;
         }
         if rss && !time.exists() {
-            if let Ok(st) = fs::read_to_string(format!("/proc/{pid}/status")) {
-                if let Some(l) = st.lines().find(|l| l.starts_with("VmHWM:")) {
-                    let kib: u64 = l
-                        .split_whitespace()
-                        .nth(1)
-                        .and_then(|x| x.parse().ok())
-                        .unwrap_or(0);
-                    peak = peak.max(kib);
-                }
-            }
+            peak = peak.max(measure::vm_hwm_kib(pid).unwrap_or(0));
         }
         std::thread::sleep(Duration::from_millis(2));
     };

@@ -25,6 +25,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod measure;
+
 fn main() {
     let mut dir = PathBuf::from("target/bench-file");
     let mut bin = PathBuf::from("target/release/applivery-leaks");
@@ -131,7 +133,6 @@ fn measure(bin: &Path, file: &Path, format: &str) -> (Duration, u64, usize) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
-    let status_path = format!("/proc/{}/status", child.id());
     let out = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         use std::io::BufRead;
@@ -141,19 +142,11 @@ fn measure(bin: &Path, file: &Path, format: &str) -> (Duration, u64, usize) {
             .filter(|l| l.contains("\"fingerprint\""))
             .count()
     });
-    let mut peak = 0;
-    loop {
-        if let Ok(s) = fs::read_to_string(&status_path) {
-            if let Some(l) = s.lines().find(|l| l.starts_with("VmHWM:")) {
-                let kib = l.split_whitespace().nth(1).and_then(|x| x.parse().ok());
-                peak = peak.max(kib.unwrap_or(0));
-            }
-        }
-        if let Some(st) = child.try_wait().unwrap() {
-            assert!(st.code().is_some_and(|c| c <= 1), "scan failed: {st}");
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    (started.elapsed(), peak, reader.join().unwrap())
+    let s = measure::sample(&mut child, started, Duration::from_millis(5));
+    assert!(
+        s.status.code().is_some_and(|c| c <= 1),
+        "scan failed: {}",
+        s.status
+    );
+    (s.wall, s.peak_kib, reader.join().unwrap())
 }

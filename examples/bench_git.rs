@@ -28,6 +28,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod measure;
+
 struct Args {
     commits: usize,
     files: usize,
@@ -228,47 +230,24 @@ fn run_measured(mut c: Command) -> (Duration, u64) {
     c.stdout(Stdio::null());
     let t = Instant::now();
     let mut child = c.spawn().expect("spawn");
-    let status_path = format!("/proc/{}/status", child.id());
-    let stat_path = format!("/proc/{}/stat", child.id());
-    let mut peak = 0u64;
-    let mut cpu_ticks = 0u64;
-    loop {
-        if let Ok(s) = std::fs::read_to_string(&stat_path) {
-            // Fields after the command name: state is field 3, utime 14, stime 15.
-            if let Some(rest) = s.rsplit_once(')').map(|x| x.1) {
-                let f: Vec<&str> = rest.split_whitespace().collect();
-                let t = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
-                cpu_ticks = cpu_ticks.max(t(11) + t(12));
-            }
-        }
-        if let Ok(s) = std::fs::read_to_string(&status_path) {
-            if let Some(l) = s.lines().find(|l| l.starts_with("VmHWM:")) {
-                let kb: u64 = l
-                    .split_whitespace()
-                    .nth(1)
-                    .and_then(|x| x.parse().ok())
-                    .unwrap_or(0);
-                peak = peak.max(kb);
-            }
-        }
-        if let Some(st) = child.try_wait().unwrap() {
-            // Exit 2 is a scan that listed errors (git.git holds a deliberately damaged tar
-            // in its test suite): timed all the same, and said.
-            assert!(st.code().is_some_and(|c| c <= 2), "{c:?} failed: {st}");
-            if st.code() == Some(2) {
-                println!("         (exit 2: the report lists errors)");
-            }
-            println!(
-                "         ({:.2}s wall, ~{:.2}s CPU: {:?})",
-                t.elapsed().as_secs_f64(),
-                cpu_ticks as f64 / 100.0,
-                c.get_program()
-            );
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
+    let s = measure::sample(&mut child, t, Duration::from_millis(5));
+    // Exit 2 is a scan that listed errors (git.git holds a deliberately damaged tar in its
+    // test suite): timed all the same, and said.
+    assert!(
+        s.status.code().is_some_and(|c| c <= 2),
+        "{c:?} failed: {}",
+        s.status
+    );
+    if s.status.code() == Some(2) {
+        println!("         (exit 2: the report lists errors)");
     }
-    (t.elapsed(), peak)
+    println!(
+        "         ({:.2}s wall, ~{:.2}s CPU: {:?})",
+        s.wall.as_secs_f64(),
+        s.cpu_ticks as f64 / 100.0,
+        c.get_program()
+    );
+    (s.wall, s.peak_kib)
 }
 
 fn sha256(s: &str) -> String {

@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod measure;
+
 fn main() {
     let max: usize = std::env::args()
         .nth(1)
@@ -135,26 +137,13 @@ fn run_measured(mut c: Command) -> (Duration, u64) {
     c.stdout(Stdio::null());
     let t = Instant::now();
     let mut child = c.spawn().expect("spawn");
-    let status_path = format!("/proc/{}/status", child.id());
-    let mut peak = 0u64;
-    loop {
-        if let Ok(s) = std::fs::read_to_string(&status_path) {
-            if let Some(l) = s.lines().find(|l| l.starts_with("VmHWM:")) {
-                let kb: u64 = l
-                    .split_whitespace()
-                    .nth(1)
-                    .and_then(|x| x.parse().ok())
-                    .unwrap_or(0);
-                peak = peak.max(kb);
-            }
-        }
-        if let Some(st) = child.try_wait().unwrap() {
-            assert!(st.code().is_some_and(|c| c <= 1), "{c:?} failed: {st}");
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    (t.elapsed(), peak)
+    let s = measure::sample(&mut child, t, Duration::from_millis(5));
+    assert!(
+        s.status.code().is_some_and(|c| c <= 1),
+        "{c:?} failed: {}",
+        s.status
+    );
+    (s.wall, s.peak_kib)
 }
 
 /// xorshift64*: deterministic, no dependency.
