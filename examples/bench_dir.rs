@@ -27,22 +27,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-mod measure;
+mod common;
+use common::Rng;
 
 /// Bump when the generator changes, so old trees are rebuilt.
 const GENERATOR_VERSION: u32 = 5;
 const RUNS: usize = 5;
 
-struct Rng(u64);
-
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
@@ -492,7 +484,7 @@ fn measure_with(prog: &Path, args: &[&str], stdin_null: bool, rss: bool) -> Run 
             break s;
         }
         if rss && !time.exists() {
-            peak = peak.max(measure::vm_hwm_kib(pid).unwrap_or(0));
+            peak = peak.max(common::vm_hwm_kib(pid).unwrap_or(0));
         }
         std::thread::sleep(Duration::from_millis(2));
     };

@@ -25,7 +25,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-mod measure;
+mod common;
+use common::Rng;
 
 fn main() {
     let mut dir = PathBuf::from("target/bench-file");
@@ -80,17 +81,7 @@ fn main() {
     }
 }
 
-/// A fixed-seed splitmix64: the same files on every machine.
-struct Rng(u64);
-
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
     fn token(&mut self) -> String {
         const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
         (0..24)
@@ -142,7 +133,7 @@ fn measure(bin: &Path, file: &Path, format: &str) -> (Duration, u64, usize) {
             .filter(|l| l.contains("\"fingerprint\""))
             .count()
     });
-    let s = measure::sample(&mut child, started, Duration::from_millis(5));
+    let s = common::sample(&mut child, started, Duration::from_millis(5));
     assert!(
         s.status.code().is_some_and(|c| c <= 1),
         "scan failed: {}",

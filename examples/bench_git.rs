@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-mod measure;
+mod common;
 
 struct Args {
     commits: usize,
@@ -230,7 +230,7 @@ fn run_measured(mut c: Command) -> (Duration, u64) {
     c.stdout(Stdio::null());
     let t = Instant::now();
     let mut child = c.spawn().expect("spawn");
-    let s = measure::sample(&mut child, t, Duration::from_millis(5));
+    let s = common::sample(&mut child, t, Duration::from_millis(5));
     // Exit 2 is a scan that listed errors (git.git holds a deliberately damaged tar in its
     // test suite): timed all the same, and said.
     assert!(

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-mod measure;
+mod common;
 
 fn main() {
     let max: usize = std::env::args()
@@ -137,7 +137,7 @@ fn run_measured(mut c: Command) -> (Duration, u64) {
     c.stdout(Stdio::null());
     let t = Instant::now();
     let mut child = c.spawn().expect("spawn");
-    let s = measure::sample(&mut child, t, Duration::from_millis(5));
+    let s = common::sample(&mut child, t, Duration::from_millis(5));
     assert!(
         s.status.code().is_some_and(|c| c <= 1),
         "{c:?} failed: {}",

@@ -1,6 +1,6 @@
 //! What the benchmark programs share: a running child's peak memory (`VmHWM`) and CPU time,
-//! sampled from /proc until it exits. (A folder, not `examples/measure.rs`, so Cargo does not
-//! take it for a benchmark of its own.)
+//! sampled from /proc until it exits, and a fixed-seed random generator for their inputs. (A
+//! folder, not `examples/common.rs`, so Cargo does not take it for a benchmark of its own.)
 
 // Each benchmark uses the part it needs.
 #![allow(dead_code)]
@@ -51,4 +51,18 @@ fn cpu_ticks_of(pid: u32) -> Option<u64> {
     let f: Vec<&str> = s.rsplit_once(')')?.1.split_whitespace().collect();
     let t = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
     Some(t(11) + t(12))
+}
+
+/// A fixed-seed splitmix64: the same inputs on every machine. Each benchmark adds the draws
+/// it needs (`impl common::Rng { … }`).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
 }
