@@ -183,48 +183,60 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
     let placed = std::thread::scope(|s| {
         std::thread::Builder::new()
             .stack_size(PROVENANCE_STACK)
-            .spawn_scoped(s, || match &boundary {
-                None => {
-                    let interesting: Vec<bool> = graph
-                        .blobs
-                        .iter()
-                        .map(|b| blobs.hits.contains_key(&objects::id(*b)) || noted.contains(b))
-                        .collect();
-                    // A tree on a cycle of deltas is listed from the store (`graph::Places`).
-                    let repo = store.open().expect("the repository opened before");
-                    let objects = Objects::new(&repo, store.loose()).expect("opened before");
-                    let read = |o| objects.read(o).ok().map(|t| t.data().to_vec());
-                    let mut trees = graph::Places::new(&graph, interesting, &read);
-                    provenance::place(&commits, &mut trees, &blobs.hits, &noted, head_tree, |_| {
-                        true
-                    })
-                }
-                Some(b) => {
-                    // Each worker thread needs its own handle: libgit2 handles are not Sync.
-                    let repo = store.open().expect("the repository opened before");
-                    let objects = Objects::new(&repo, store.loose()).expect("opened before");
-                    let interesting: FxHashSet<Oid> = blobs
-                        .hits
-                        .keys()
-                        .map(objects::oid)
-                        .chain(noted.iter().copied())
-                        .collect();
-                    let mut trees = walk::ObjectTrees {
-                        objects: &objects,
-                        interesting: &interesting,
-                        memo: FxHashMap::default(),
-                    };
-                    let mut before = findings::BoundaryCheck::new(det, &objects, b);
-                    provenance::place(&commits, &mut trees, &blobs.hits, &noted, head_tree, |p| {
-                        !before.had(p)
-                    })
-                }
+            .spawn_scoped(s, || -> Result<provenance::Placed, String> {
+                // The thread's own handle (libgit2 handles are not Sync): trees are read
+                // from it in a range, and on a cycle of deltas in a full sweep
+                // (`graph::Places`).
+                let repo = store.open()?;
+                let objects = Objects::new(&repo, store.loose())?;
+                Ok(match &boundary {
+                    None => {
+                        let interesting: Vec<bool> = graph
+                            .blobs
+                            .iter()
+                            .map(|b| blobs.hits.contains_key(&objects::id(*b)) || noted.contains(b))
+                            .collect();
+                        let read = |o| objects.read(o).ok().map(|t| t.data().to_vec());
+                        let mut trees = graph::Places::new(&graph, interesting, &read);
+                        provenance::place(
+                            &commits,
+                            &mut trees,
+                            &blobs.hits,
+                            &noted,
+                            head_tree,
+                            |_| true,
+                        )
+                    }
+                    Some(b) => {
+                        let interesting: FxHashSet<Oid> = blobs
+                            .hits
+                            .keys()
+                            .map(objects::oid)
+                            .chain(noted.iter().copied())
+                            .collect();
+                        let mut trees = walk::ObjectTrees {
+                            objects: &objects,
+                            interesting: &interesting,
+                            memo: FxHashMap::default(),
+                        };
+                        let mut before = findings::BoundaryCheck::new(det, &objects, b);
+                        provenance::place(
+                            &commits,
+                            &mut trees,
+                            &blobs.hits,
+                            &noted,
+                            head_tree,
+                            |p| !before.had(p),
+                        )
+                    }
+                })
             })
             .map(|h| h.join())
     });
     let placed = match placed {
-        Ok(Ok(p)) => p,
-        _ => bail!("provenance failed (the history is too deep to follow)"),
+        Ok(Ok(Ok(p))) => p,
+        Ok(Ok(Err(e))) => bail!("provenance: cannot read the repository again: {e}"),
+        _ => bail!("provenance failed: its thread could not start or stopped early"),
     };
 
     // Pass 5: findings and summary.
