@@ -10,12 +10,12 @@ use anyhow::Result;
 
 use crate::cli::{Cli, Command, Format, ScanArgs};
 use crate::detect::Detector;
-use crate::report::{self, Report};
+use crate::report::Report;
 use crate::rules::Rule;
 use crate::source;
 
 pub use crate::command::output::{error_line, say, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
-use crate::command::output::{exit_code, nothing_scanned, tell, write_report};
+use crate::command::output::{exit_code, nothing_scanned, say_written, tell, write_report};
 use crate::command::project::{archive_settings, load_rules, rules_of, threads, Project};
 use crate::command::rules::{check_rules, list_rules};
 
@@ -99,13 +99,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             let rules = crate::rules::default_rules();
             let written =
                 write_report(&report, &rules, a.format, a.show_secrets, a.output.as_ref())?;
-            if let (Some(path), false) = (written, a.quiet) {
-                // As for scans: with the report in a file, the log still says what it holds.
-                say(format_args!(
-                    "{}",
-                    report::text::summary_line(&report, &path.display().to_string())
-                ));
-            }
+            say_written(&report, written, a.quiet);
             Ok(exit_code(&report, a.verify.fail_on))
         }
         Command::Merge(a) => crate::command::merge::run(&a),
@@ -144,13 +138,7 @@ pub fn finish_with(
         scan.show_secrets,
         scan.output.as_ref(),
     )?;
-    if let (Some(path), false) = (written, scan.quiet) {
-        // A CI log otherwise shows nothing but an exit code.
-        say(format_args!(
-            "{}",
-            report::text::summary_line(&report, &path.display().to_string())
-        ));
-    }
+    say_written(&report, written, scan.quiet);
     let code = exit_code(&report, scan.verify.fail_on);
     after(&report, code);
     Ok(code)

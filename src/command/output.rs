@@ -47,6 +47,17 @@ pub fn emit(
     write_report(report, rules, format, show_secrets, output).map(|_| ())
 }
 
+/// With the report in a file, one line on stderr says what it holds, unless `quiet`: a CI
+/// log otherwise shows nothing but an exit code.
+pub(crate) fn say_written(report: &Report, written: Option<&Path>, quiet: bool) {
+    if let (Some(path), false) = (written, quiet) {
+        say(format_args!(
+            "{}",
+            report::text::summary_line(report, &path.display().to_string())
+        ));
+    }
+}
+
 /// [`emit`]; returns the file the report went to, if it went to one.
 pub(crate) fn write_report<'p>(
     report: &Report,
