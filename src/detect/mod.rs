@@ -31,6 +31,7 @@ mod tests_project;
 #[cfg(test)]
 mod tests_v2;
 mod text;
+mod wordlike;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -43,6 +44,7 @@ pub use decode::decode_base64;
 pub use project::SinkName;
 pub use secret::{looks_random, shannon_entropy};
 pub use text::{line_bounds, line_bounds_near, split_words, LINE_LIMIT};
+pub use wordlike::{is_word_like, margin as word_margin, THRESHOLD as WORD_THRESHOLD};
 
 /// A candidate secret: which rule matched, where its text lies in the haystack (as written,
 /// possibly encoded or split), and — when that text is not the secret itself — the secret
