@@ -126,6 +126,10 @@ pub struct ScanArgs {
     /// `applivery-leaks/<command>`. Give each SARIF upload of one commit its own.
     #[arg(long, value_name = "CATEGORY", value_parser = sarif_category)]
     pub sarif_category: Option<String>,
+    /// Print the evidence that decided each finding (the key, the call, the host, the
+    /// block, the path) in the text report; JSON, SARIF and HTML always carry it.
+    #[arg(long)]
+    pub explain: bool,
     #[command(flatten)]
     pub verify: VerifyOptions,
 }

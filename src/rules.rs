@@ -85,6 +85,9 @@ struct SecretSpec {
     regex: Option<String>,
     /// How the captured text is encoded; the checks and the report use the decoded value.
     decode: Option<String>,
+    /// When a value that reads as words (`RPScreenRecorderDelegate`) is dropped: `weak`
+    /// (default: unless strong evidence names it) or `always`.
+    words: Option<String>,
 }
 
 /// Context settings as written: in `[contexts.NAME]` (shared) or `[rules.context]`, where
@@ -110,6 +113,11 @@ struct ContextSpec {
     section_break: Option<String>,
     /// A keyword must occur within `max_distance` bytes of the secret.
     keyword_near: Option<bool>,
+    /// The value must be named (a secret-like key, a credential argument of a call, a
+    /// header): no value without a name is reported, whatever scope it is in.
+    named: Option<bool>,
+    /// A regex the words of the value's name must match (`(?i)key|token|secret`).
+    key: Option<String>,
 }
 
 impl ContextSpec {
@@ -129,6 +137,8 @@ impl ContextSpec {
             hosts: self.hosts.or(b.hosts),
             section_break: self.section_break.or(b.section_break),
             keyword_near: self.keyword_near.or(b.keyword_near),
+            named: self.named.or(b.named),
+            key: self.key.or(b.key),
         }
     }
 }
@@ -208,6 +218,17 @@ pub struct SecretCheck {
     /// Anchored: the whole (decoded) secret must match.
     pub regex: Option<Regex>,
     pub decode: Decode,
+    pub words: Words,
+}
+
+/// When a value made of words (`detect::is_word_like`) is dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Words {
+    /// Unless strong evidence names it: an Applivery key, an Applivery call, an Applivery
+    /// host, a credential key in an Applivery block.
+    Weak,
+    /// Always.
+    Always,
 }
 
 /// How a captured secret is encoded.
@@ -235,6 +256,10 @@ pub struct Context {
     /// A keyword must occur within `max_distance` bytes of the secret; the detector then runs
     /// the rule's regex only around keyword occurrences.
     pub keyword_near: bool,
+    /// Only named values are reported (no inverted burden for values without a key).
+    pub named: bool,
+    /// The value's name must match this.
+    pub key: Option<Regex>,
 }
 
 #[derive(Debug, Default)]
@@ -407,6 +432,11 @@ fn compile(spec: RuleSpec, cache: &mut Cache) -> Result<Rule> {
         Some("token") => Shape::Token,
         Some(other) => bail!("secret.shape '{other}' is not one of any, token, random"),
     };
+    let word_policy = match spec.secret.words.as_deref() {
+        None | Some("weak") => Words::Weak,
+        Some("always") => Words::Always,
+        Some(other) => bail!("secret.words '{other}' is not one of weak, always"),
+    };
     let decode = match spec.secret.decode.as_deref() {
         None | Some("none") => Decode::None,
         Some("base64") => Decode::Base64,
@@ -468,6 +498,12 @@ fn compile(spec: RuleSpec, cache: &mut Cache) -> Result<Rule> {
                 .map(|p| compile_cached(cache, p, "context.section_break"))
                 .transpose()?,
             keyword_near: c.keyword_near.unwrap_or(false),
+            named: c.named.unwrap_or(false),
+            key: c
+                .key
+                .as_deref()
+                .map(|p| compile_cached(cache, p, "context.key"))
+                .transpose()?,
         }),
     };
     let paths = if spec.allowlist.paths.is_empty() {
@@ -531,6 +567,7 @@ fn compile(spec: RuleSpec, cache: &mut Cache) -> Result<Rule> {
             shape,
             regex: secret_regex,
             decode,
+            words: word_policy,
         },
         context,
         allowlist,

@@ -125,6 +125,7 @@ pub fn finish_with(
 ) -> Result<u8> {
     let cfg = &project.config;
     report.sarif_category = scan.sarif_category.clone();
+    report.explain = scan.explain;
     project.suppress(&mut report, scan);
     report.sort();
     nothing_scanned(&mut report);

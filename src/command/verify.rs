@@ -114,7 +114,26 @@ pub fn findings(
         let r = rules.iter().find(|r| r.id == id)?;
         Verifier::from_name(r.verifier.as_deref()?)
     };
-    run_with_progress(findings, &verifier_of, &settings, quiet)
+    run_with_progress(findings, &verifier_of, &settings, quiet)?;
+    // Legacy account API keys: no current endpoint verifies them, and a 401 from today's API
+    // would say nothing about them. Unknown, with that reason, never "revoked".
+    for f in findings.iter_mut() {
+        let legacy = rules
+            .iter()
+            .any(|r| r.id == f.rule && r.verifier.as_deref() == Some(verify::LEGACY));
+        let live = f
+            .verification
+            .as_ref()
+            .is_some_and(|v| v.status == crate::finding::VerifyStatus::Live);
+        if legacy && !live {
+            f.verification = Some(crate::finding::Verification::unsent(
+                crate::finding::VerifyStatus::Unknown,
+                verify::LEGACY_REASON,
+                crate::time::rfc3339(std::time::SystemTime::now()),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn run_with_progress(

@@ -37,15 +37,20 @@ fn path_is_evidence() {
 #[test]
 fn inverted_burden_within_an_applivery_scope() {
     let t = "Zk3qP9xVb2LmN7wQe4RtY6uA"; // applivery-leaks:allow
-                                        // A list item under a parent that names Applivery; a bare literal in its section.
+                                        // A value with no name is reported only where the structure is about a credential: a
+                                        // list under a credential key of an Applivery block, a section about its token.
     assert_eq!(
         found(&format!("- kind: applivery\n  targets:\n    - {t}\n"), ""),
         vec![t]
     );
     assert_eq!(
-        found(&format!("## Applivery\n\n```\n{t}\n```\n"), ""),
+        found(&format!("## Applivery token\n\n```\n{t}\n```\n"), ""),
         vec![t]
     );
+    // Not merely because Applivery is named around it (issue 18): a section about
+    // Applivery, a command that mentions it, a nearby line.
+    assert!(found(&format!("echo 'applivery upload' {t}\n"), "").is_empty());
+    assert!(found(&format!("## Applivery\n\n```\n{t}\n```\n"), "").is_empty());
     // Objective-C message sends are judged by their receiver.
     assert_eq!(
         found(

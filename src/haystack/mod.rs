@@ -40,6 +40,8 @@ pub struct Hit {
     /// The archive members from the blob to the text the hit is in (`extract`); empty when
     /// it is in the blob itself.
     pub members: Vec<String>,
+    /// What decided that the value is a credential.
+    pub evidence: Vec<crate::finding::Reason>,
 }
 
 /// Markers that, anywhere on a secret's line, mark it as deliberately allowed.

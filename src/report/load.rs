@@ -184,6 +184,17 @@ fn finding(f: &Value) -> Result<Finding, String> {
     if let Some(v) = f.get("verification").filter(|v| v.is_object()) {
         out.verification = Some(verification(v)?);
     }
+    out.decoded = strings(f, "decoded").unwrap_or_default();
+    if let Some(ev) = f.get("evidence").and_then(Value::as_array) {
+        out.evidence = ev
+            .iter()
+            .map(|r| crate::finding::Reason {
+                kind: str_of(r, "kind").to_string(),
+                text: str_of(r, "text").to_string(),
+                line: r.get("line").and_then(Value::as_u64),
+            })
+            .collect();
+    }
     Ok(out)
 }
 

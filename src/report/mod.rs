@@ -183,6 +183,8 @@ pub struct Report {
     pub summary: Summary,
     /// `--sarif-category`: replaces the default SARIF category `applivery-leaks/<kind>`.
     pub sarif_category: Option<String>,
+    /// `--explain`: the text report shows each finding's evidence.
+    pub explain: bool,
 }
 
 impl Report {
@@ -195,6 +197,7 @@ impl Report {
             warnings: Vec::new(),
             summary: Summary::default(),
             sarif_category: None,
+            explain: false,
         }
     }
 

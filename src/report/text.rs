@@ -129,6 +129,18 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
                 f.decoded.join(" in ")
             )?;
         }
+        if report.explain {
+            for r in &f.evidence {
+                let line = r.line.map(|l| format!(" (line {l})")).unwrap_or_default();
+                writeln!(
+                    out,
+                    "  {} because {}: {}{line}",
+                    p.dim("·"),
+                    r.kind,
+                    esc(&r.text)
+                )?;
+            }
+        }
         if let Some(v) = &f.verification {
             // The reason, and the request it rests on: enough to judge the verdict.
             let asked = v
