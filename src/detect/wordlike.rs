@@ -29,6 +29,11 @@ use std::sync::OnceLock;
 /// tokens (about 1 in 100,000 reach it) against names from real code (docs/rules.md).
 pub const THRESHOLD: f64 = 14.0;
 
+/// Margins at or above this are names beyond doubt: no uniformly random token of a million
+/// reaches it (the highest is about 18), while names of three words or more do. A value
+/// that strong evidence names (`APPLIVERY_APP_TOKEN=`) is still dropped above it.
+pub const CERTAIN: f64 = 25.0;
+
 const ENGLISH: &str = include_str!("words/english.txt");
 const CODE: &str = include_str!("../detect-words.txt");
 
@@ -288,6 +293,11 @@ pub fn is_word_like(v: &[u8]) -> bool {
     margin(v) >= THRESHOLD
 }
 
+/// True if `v` is a name beyond doubt (`EXPORTABLE_CONFIG_STORES`), whatever names it.
+pub fn is_surely_words(v: &[u8]) -> bool {
+    margin(v) >= CERTAIN
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,5 +351,34 @@ mod tests {
                 Run::Lower
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod scratch {
+    #[test]
+    #[ignore]
+    fn scratch_tail() {
+        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut s: u64 = 42;
+        let mut next = || {
+            s = s.wrapping_add(0x9E3779B97F4A7C15);
+            let mut z = s;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
+            z ^ (z >> 31)
+        };
+        let n: usize = std::env::var("N").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
+        let mut m: Vec<f64> = (0..n)
+            .map(|_| {
+                let t: Vec<u8> = (0..24).map(|_| A[(next() % 64) as usize]).collect();
+                super::margin(&t)
+            })
+            .collect();
+        m.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        eprintln!("n={n} max={:.1} top={:?}", m[n - 1], &m[n - 10..]);
+        for t in [10.0, 14.0, 20.0, 25.0, 30.0] {
+            eprintln!("T={t} rejected {}", m.iter().filter(|&&x| x >= t).count());
+        }
     }
 }

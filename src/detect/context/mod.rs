@@ -294,6 +294,10 @@ impl Judge<'_> {
         if rule.secret.words == Words::Always && !strict(value) {
             return None;
         }
+        // Even an Applivery key does not make a class name a token.
+        if crate::detect::wordlike::is_surely_words(value) {
+            return None;
+        }
         if f.name == Some(Class::Ours) {
             ev.push(key_ev(f.key?));
             ev.extend(host_ev());
