@@ -270,6 +270,10 @@ pub struct SweepArgs {
     /// GitLab's address (self-managed: https://gitlab.example.com).
     #[arg(long, value_name = "URL", default_value = "https://gitlab.com")]
     pub gitlab_url: String,
+    /// Also accept clone URLs on HOST from an organisation or group listing (repeatable);
+    /// by default only the API's own host (github.com for api.github.com) is accepted.
+    #[arg(long, value_name = "HOST")]
+    pub allow_clone_host: Vec<String>,
     /// Leave out archived repositories of an organisation or group.
     #[arg(long)]
     pub skip_archived: bool,

@@ -11,7 +11,7 @@ use anyhow::{anyhow, bail, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::paste::{self, Kind, Pasted};
-use crate::cli::{Command, VerifyArgs, VerifyOptions};
+use crate::cli::{Command, FailOn, VerifyArgs, VerifyOptions};
 use crate::finding::{Finding, VerifyStatus};
 use crate::provenance::{Origin, Provenance};
 use crate::report::{escape_control, Problem, Report, ScanKind};
@@ -39,6 +39,10 @@ pub fn check(cmd: &Command) -> Result<()> {
             return Ok(())
         }
     };
+    if opts.fail_on == FailOn::Live && !opts.verify {
+        // Nothing unverified is live: without --verify this gate could never fail.
+        bail!("--fail-on live needs --verify (without it no finding is verified, so none is live and the scan would always pass)");
+    }
     if opts.verify {
         settings(opts)?;
     }
@@ -228,7 +232,9 @@ pub fn report(a: &VerifyArgs) -> Result<Report> {
         }
     }
     if report.findings.is_empty() && report.errors.is_empty() {
-        report.warnings.push("no tokens given".into());
+        // `jq … | applivery-leaks verify --fail-on live` fed nothing by a failing `jq` must
+        // not report success.
+        bail!("no tokens given: standard input held none (nothing was verified)");
     }
     let verifier_of = |rule: &str| match rule {
         APP_RULE => Some(Verifier::App),
@@ -240,7 +246,7 @@ pub fn report(a: &VerifyArgs) -> Result<Report> {
     report.sort();
     for e in &report.errors {
         eprintln!(
-            "applivery-leaks: {}: {}",
+            "applivery-leaks: error: {}: {}",
             escape_control(&e.path),
             escape_control(&e.reason)
         );

@@ -53,6 +53,8 @@ struct Shared {
     files: AtomicU64,
     bytes: AtomicU64,
     binary: AtomicU64,
+    /// Entries the walk handed over that are not directories (read or not).
+    entries: AtomicU64,
 }
 
 pub fn scan(det: &Detector, opts: &DirOptions) -> Result<Report> {
@@ -113,9 +115,35 @@ pub fn scan(det: &Detector, opts: &DirOptions) -> Result<Report> {
     report.summary.files = shared.files.into_inner();
     report.summary.bytes = shared.bytes.into_inner();
     report.summary.binary = shared.binary.into_inner();
+    if honour {
+        report.summary.ignored = ignored(&walk, shared.entries.into_inner());
+    }
     report.summary.duration = started.elapsed();
     report.sort();
     Ok(report)
+}
+
+/// How many files .gitignore, .ignore and git's excludes kept out of the walk: the same walk
+/// with them off (names only, nothing read) counts `walked` plus those.
+fn ignored(walk: &WalkBuilder, walked: u64) -> u64 {
+    let mut all = walk.clone();
+    all.ignore(false)
+        .git_ignore(false)
+        .git_global(false)
+        .git_exclude(false)
+        .parents(false);
+    let n = AtomicU64::new(0);
+    all.build_parallel().run(|| {
+        Box::new(|entry| {
+            if let Ok(e) = entry {
+                if e.file_type().is_some_and(|t| !t.is_dir()) {
+                    n.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            WalkState::Continue
+        })
+    });
+    n.into_inner().saturating_sub(walked)
 }
 
 /// Walks the tree in parallel and scans every file with `det` into `shared` (in a
@@ -198,6 +226,7 @@ fn visit(
     if ft.is_dir() {
         return;
     }
+    shared.entries.fetch_add(1, Ordering::Relaxed);
     // A symlink named on the command line is followed, as the user asked for it by name.
     if ft.is_symlink() && ent.depth() > 0 {
         crate::sync::lock(&shared.skipped).push(Problem::new(
