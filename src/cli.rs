@@ -116,7 +116,8 @@ pub struct ScanArgs {
     /// Report only findings not in this previous JSON report.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
-    /// Show every finding: ignore inline markers, the ignore file and the baseline.
+    /// Show every finding: ignore the config's exclude, disable and placeholders, inline
+    /// markers, the ignore file and the baseline (each is still read and checked).
     #[arg(long)]
     pub no_suppress: bool,
     /// List ignore-file and baseline entries that matched nothing.
