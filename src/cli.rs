@@ -320,7 +320,8 @@ impl SweepArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct MergeArgs {
-    /// JSON reports of `dir`, `git` or sweeps (shards, per-repository reports).
+    /// JSON reports of `dir`, `git` or sweeps (shards, per-repository reports); `-` reads
+    /// one from standard input.
     #[arg(value_name = "REPORT", required = true)]
     pub reports: Vec<PathBuf>,
     /// Output format.

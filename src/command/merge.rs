@@ -10,6 +10,9 @@ use crate::command::output::{emit, exit_code, tell};
 use crate::report::{escape_control, load, merge};
 
 pub fn run(a: &MergeArgs) -> Result<u8> {
+    if a.reports.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        anyhow::bail!("merge: standard input (-) can be given once");
+    }
     let mut parts = Vec::with_capacity(a.reports.len());
     for path in &a.reports {
         parts.push(load::load(path).map_err(|e| anyhow!("{}", escape_control(&e)))?);

@@ -49,6 +49,16 @@ pub fn check(cmd: &Command) -> Result<()> {
     Ok(())
 }
 
+/// A number as a message shows it: `1e308`, not its 309 digits.
+fn short_number(x: f64) -> String {
+    let a = x.abs();
+    if a.is_finite() && a != 0.0 && !(1e-3..1e6).contains(&a) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
 /// The flags as verification settings; every problem is a one-line error.
 pub fn settings(opts: &VerifyOptions) -> Result<Settings> {
     let api = match &opts.api_url {
@@ -72,7 +82,7 @@ pub fn settings(opts: &VerifyOptions) -> Result<Settings> {
             "--verify-rps must be between {} and {} requests per second (got {})",
             r.start(),
             r.end(),
-            opts.verify_rps
+            short_number(opts.verify_rps)
         );
     }
     if !t.contains(&opts.verify_timeout) {
@@ -80,7 +90,7 @@ pub fn settings(opts: &VerifyOptions) -> Result<Settings> {
             "--verify-timeout must be between {} and {} seconds (got {})",
             t.start(),
             t.end(),
-            opts.verify_timeout
+            short_number(opts.verify_timeout)
         );
     }
     let loopback = match std::env::var_os(LOOPBACK_ENV) {

@@ -169,13 +169,22 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
         writeln!(out)?;
     }
     let s = &report.summary;
-    let mut line = format!(
-        "{} finding(s); scanned {} file(s), {} in {:.2}s",
-        report.findings.len(),
-        s.files,
-        human_bytes(s.bytes),
-        s.duration.as_secs_f64()
-    );
+    let mut line = if report.kind == ScanKind::Verify {
+        // `verify` reads tokens, not files.
+        format!(
+            "{} token(s) checked in {:.2}s",
+            report.findings.len(),
+            s.duration.as_secs_f64()
+        )
+    } else {
+        format!(
+            "{} finding(s); scanned {} file(s), {} in {:.2}s",
+            report.findings.len(),
+            s.files,
+            human_bytes(s.bytes),
+            s.duration.as_secs_f64()
+        )
+    };
     if s.binary > 0 {
         line.push_str(&format!("; {} binary skipped", s.binary));
     }

@@ -694,3 +694,49 @@ fn output_dir_never_follows_a_planted_link() {
         .unwrap()
         .contains("\"findings\""));
 }
+
+#[test]
+fn small_rough_edges() {
+    // clap's errors are one line in the shape of every other error.
+    let o = bin().args(["dir", "--no-such-flag"]).output().unwrap();
+    let e = one_error_line(&o);
+    assert!(e.contains("--no-such-flag"), "{e}");
+    // A huge number is not echoed digit by digit.
+    let o = bin()
+        .args(["verify", "--verify-timeout", "1e308", "x"])
+        .output()
+        .unwrap();
+    let e = one_error_line(&o);
+    assert!(e.contains("1e308") && e.len() < 200, "{e}");
+    // merge reads a report from standard input.
+    let (d, _) = tree_with_token(0x17_1101);
+    let o = bin()
+        .args(["dir", "--format", "json", d.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let report = o.stdout;
+    let o = bin()
+        .args(["merge", "-", "--format", "json"])
+        .write_stdin(report)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(json_of(&o.stdout)["findings"].as_array().unwrap().len(), 1);
+    // verify's summary counts tokens, not files.
+    let o = bin()
+        .args([
+            "verify",
+            "--api-url",
+            "http://127.0.0.1:9",
+            "--verify-timeout",
+            "0.5",
+        ])
+        .write_stdin(format!("{}\n", token(0x17_1102)))
+        .output()
+        .unwrap();
+    let out = stdout(&o);
+    assert!(
+        out.contains("1 token(s) checked") && !out.contains("file(s)"),
+        "{out}"
+    );
+}

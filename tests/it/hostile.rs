@@ -134,7 +134,9 @@ fn threads_and_file_sizes_are_bounded_with_one_line_errors() {
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         let e = stderr(&o);
         assert!(
-            first_line(&e).starts_with("error:") && first_line(&e).contains(want),
+            e.lines().count() == 1
+                && first_line(&e).starts_with("applivery-leaks: error:")
+                && first_line(&e).contains(want),
             "{args:?}: {e}"
         );
         assert!(!e.contains("panicked"), "{e}");
