@@ -20,7 +20,9 @@ use crate::source::staged::index;
 /// What the review's files are compared with: the range's tip, or the index.
 enum Tip {
     Tree(Option<Oid>),
-    Index(PathBuf),
+    /// The index file, and its entries by path once read (read once, however many files
+    /// are asked about).
+    Index(PathBuf, std::cell::OnceCell<Staged>),
 }
 
 /// A repository's files at the base of a review, and whether the review changes them.
@@ -111,7 +113,7 @@ impl Pinned {
             dirs,
             root: root.to_path_buf(),
             base,
-            tip: Tip::Index(index_path.to_path_buf()),
+            tip: Tip::Index(index_path.to_path_buf(), std::cell::OnceCell::new()),
             base_name: "HEAD".into(),
             reviewed: "the staged changes".into(),
         })
@@ -161,7 +163,12 @@ impl Pinned {
         let base = blob_at(&objects, self.base, rel)?;
         let tip = match &self.tip {
             Tip::Tree(t) => blob_at(&objects, *t, rel)?,
-            Tip::Index(p) => index_blob(p, rel)?,
+            Tip::Index(p, entries) => {
+                if entries.get().is_none() {
+                    let _ = entries.set(index_entries(p)?);
+                }
+                entries.get().and_then(|i| i.blob(rel))
+            }
         };
         Ok((base.is_some() || tip.is_some(), base != tip))
     }
@@ -197,21 +204,39 @@ fn blob_at(objects: &Objects, tree: Option<Oid>, rel: &str) -> Result<Option<Oid
     Ok(None)
 }
 
-/// The staged blob id at `rel` in the index file at `path`.
-fn index_blob(path: &Path, rel: &str) -> Result<Option<Oid>> {
+/// An index file, read once.
+enum Staged {
+    Fast(index::IndexFile),
+    Libgit2(git2::Index),
+    Empty,
+}
+
+impl Staged {
+    /// The staged blob id at `rel`.
+    fn blob(&self, rel: &str) -> Option<Oid> {
+        match self {
+            Staged::Fast(idx) => idx
+                .entries
+                .iter()
+                .find(|e| idx.path(e) == rel.as_bytes())
+                .map(|e| idx.oid(e)),
+            Staged::Libgit2(idx) => idx.get_path(Path::new(rel), 0).map(|e| e.id),
+            Staged::Empty => None,
+        }
+    }
+}
+
+/// Reads the index file at `path` (with git's reader where ours does not handle it).
+fn index_entries(path: &Path) -> Result<Staged> {
     let fast =
         index::read(path).map_err(|e| anyhow!("cannot read the index {}: {e}", path.display()))?;
     if let Some(idx) = fast {
-        return Ok(idx
-            .entries
-            .iter()
-            .find(|e| idx.path(e) == rel.as_bytes())
-            .map(|e| idx.oid(e)));
+        return Ok(Staged::Fast(idx));
     }
     if !path.exists() {
-        return Ok(None);
+        return Ok(Staged::Empty);
     }
-    let idx = git2::Index::open(path)
-        .map_err(|e| anyhow!("cannot read the index {}: {}", path.display(), e.message()))?;
-    Ok(idx.get_path(Path::new(rel), 0).map(|e| e.id))
+    git2::Index::open(path)
+        .map(Staged::Libgit2)
+        .map_err(|e| anyhow!("cannot read the index {}: {}", path.display(), e.message()))
 }
