@@ -64,6 +64,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                 archives: archive_settings(&a.archives, &exclude)?,
                 exclude,
                 threads,
+                progress: !a.scan.quiet && io::stderr().is_terminal(),
             };
             let det = Detector::new(rules_of(&project.config, &a.scan.rules)?)?;
             let report = source::dir::scan(&det, &opts)?;

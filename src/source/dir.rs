@@ -30,6 +30,8 @@ pub struct DirOptions {
     /// How archives are opened (their members matched against `exclude` too).
     pub archives: crate::extract::Settings,
     pub threads: usize,
+    /// Draw a progress line on stderr (files and bytes read so far).
+    pub progress: bool,
 }
 
 /// The directory reported paths are relative to: the one directory given, else the current
@@ -55,6 +57,8 @@ struct Shared {
     binary: AtomicU64,
     /// Entries the walk handed over that are not directories (read or not).
     entries: AtomicU64,
+    /// The progress line (hidden unless asked for).
+    progress: Option<indicatif::ProgressBar>,
 }
 
 pub fn scan(det: &Detector, opts: &DirOptions) -> Result<Report> {
@@ -63,6 +67,7 @@ pub fn scan(det: &Detector, opts: &DirOptions) -> Result<Report> {
     let mut report = Report::new(ScanKind::Dir, root.clone());
     let shared = Shared {
         seen: (opts.paths.len() > 1).then(Mutex::default),
+        progress: opts.progress.then(progress_line),
         ..Shared::default()
     };
 
@@ -115,12 +120,29 @@ pub fn scan(det: &Detector, opts: &DirOptions) -> Result<Report> {
     report.summary.files = shared.files.into_inner();
     report.summary.bytes = shared.bytes.into_inner();
     report.summary.binary = shared.binary.into_inner();
+    if let Some(pb) = &shared.progress {
+        pb.finish_and_clear();
+    }
     if honour {
         report.summary.ignored = ignored(&walk, shared.entries.into_inner());
     }
     report.summary.duration = started.elapsed();
     report.sort();
     Ok(report)
+}
+
+/// A spinner with the files and bytes read so far, on stderr (a terminal: the caller asks
+/// only then), redrawn at most a few times a second whatever the rate of files.
+fn progress_line() -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(8));
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} scanned {pos} file(s), {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb.set_message("0.0 MiB");
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    pb
 }
 
 /// How many files .gitignore, .ignore and git's excludes kept out of the walk: the same walk
@@ -369,8 +391,16 @@ fn record(
                     ));
                 }
             } else {
-                shared.files.fetch_add(1, Ordering::Relaxed);
-                shared.bytes.fetch_add(s.bytes, Ordering::Relaxed);
+                let n = shared.files.fetch_add(1, Ordering::Relaxed) + 1;
+                let b = shared.bytes.fetch_add(s.bytes, Ordering::Relaxed) + s.bytes;
+                if let Some(pb) = &shared.progress {
+                    // `inc` is an atomic add and draws at the target's rate; the size is
+                    // formatted only now and then.
+                    pb.inc(1);
+                    if n % 512 == 1 {
+                        pb.set_message(format!("{:.1} MiB", b as f64 / f64::from(1u32 << 20)));
+                    }
+                }
             }
             if !s.skipped.is_empty() {
                 let mut sk = crate::sync::lock(&shared.skipped);

@@ -740,3 +740,55 @@ fn small_rough_edges() {
         "{out}"
     );
 }
+
+/// On a terminal, `dir` shows how far it is (a pseudo-terminal from `script`); `-q` and a
+/// pipe show nothing.
+#[test]
+fn dir_shows_progress_on_a_terminal() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("no `script` (util-linux) to make a terminal: skipped");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    for i in 0..600 {
+        write(d.path(), &format!("f{i}.txt"), "hello\n");
+    }
+    let exe = assert_cmd::cargo::cargo_bin("applivery-leaks");
+    let out = d.path().join("report.txt");
+    let on_tty = |extra: &str| {
+        let cmd = format!(
+            "{} dir {} -j 1 -o {} {extra}",
+            exe.display(),
+            d.path().display(),
+            out.display()
+        );
+        let o = std::process::Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let shown = on_tty("");
+    assert!(
+        shown.contains("scanned") && shown.contains("file(s)"),
+        "{shown}"
+    );
+    let quiet = on_tty("-q");
+    assert!(!quiet.contains("file(s),"), "{quiet}");
+    let piped = bin()
+        .args([
+            "dir",
+            d.path().to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!stderr(&piped).contains(" MiB ("), "{}", stderr(&piped));
+}
