@@ -776,11 +776,11 @@ fn dir_shows_progress_on_a_terminal() {
     };
     let shown = on_tty("");
     assert!(
-        shown.contains("scanned") && shown.contains("file(s)"),
+        shown.contains(" file(s), ") && shown.contains(" MiB ("),
         "{shown}"
     );
     let quiet = on_tty("-q");
-    assert!(!quiet.contains("file(s),"), "{quiet}");
+    assert!(!quiet.contains(" MiB ("), "{quiet}");
     let piped = bin()
         .args([
             "dir",
