@@ -102,10 +102,17 @@ pub fn parse_baseline(text: &str, file: &str) -> Result<Vec<Entry>> {
             c => (format!("{file}:{line}:{c}"), msg),
         }
     };
+    // A JSON report, read once into only what is needed (the common case, and the size that
+    // matters: a monorepo's baseline of 100k findings); else JSON Lines; else the precise
+    // error, from a second look.
+    let typed = serde_json::from_str::<BaselineReport>(text);
     let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let jsonl = serde_json::from_str::<serde_json::Value>(first)
-        .is_ok_and(|v| v.get("fingerprint").is_some());
-    let findings: Vec<BaselineFinding> = if jsonl {
+    let jsonl = typed.is_err()
+        && serde_json::from_str::<serde_json::Value>(first)
+            .is_ok_and(|v| v.get("fingerprint").is_some());
+    let findings: Vec<BaselineFinding> = if let Ok(report) = typed {
+        report.findings
+    } else if jsonl {
         let mut v = Vec::new();
         for (i, l) in text.lines().enumerate() {
             if !l.trim().is_empty() {
