@@ -168,6 +168,14 @@ pub(crate) fn nothing_scanned(report: &mut Report) {
     if s.files > 0 || !report.errors.is_empty() {
         return;
     }
+    if matches!(report.kind, ScanKind::Dir | ScanKind::Git) && s.skipped.len() == 1 {
+        // One input, skipped: name it rather than the scan root (`dir zero.bin`).
+        let only = &s.skipped[0];
+        let reason = format!("nothing was scanned: {}", only.reason);
+        let place = only.path.clone();
+        report.errors.push(report::Problem::new(place, reason));
+        return;
+    }
     let reason = match report.kind {
         ScanKind::Dir if !s.skipped.is_empty() => format!(
             "nothing was scanned: all {} input(s) were skipped",

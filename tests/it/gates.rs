@@ -792,3 +792,47 @@ fn dir_shows_progress_on_a_terminal() {
         .unwrap();
     assert!(!stderr(&piped).contains(" MiB ("), "{}", stderr(&piped));
 }
+
+#[test]
+fn a_binary_file_named_alone_is_named_in_the_error() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("zero.bin"), [0u8; 64]).unwrap();
+    let o = bin()
+        .current_dir(d.path())
+        .args(["dir", "zero.bin", "-q"])
+        .output()
+        .unwrap();
+    let e = one_error_line(&o);
+    assert!(
+        e.starts_with("applivery-leaks: error: zero.bin: nothing was scanned: binary"),
+        "{e}"
+    );
+}
+
+/// A listing whose next page is the page just read stops at once instead of asking
+/// 10,000 times.
+#[test]
+fn a_pagination_loop_stops_at_once() {
+    use crate::sweep_net::{Answer, Api};
+    use serde_json::json;
+    let tmp = tempfile::tempdir().unwrap();
+    let api = Api::start(|req, _| {
+        let host = req.header("host").unwrap().to_string();
+        Answer::json(200, json!([]))
+            .header("Link", format!("<http://{host}{}>; rel=\"next\"", req.path))
+    });
+    let o = sweep_bin(tmp.path())
+        .args([
+            "git",
+            "--github-org",
+            "acme",
+            "--github-api-url",
+            &api.base(),
+        ])
+        .arg("--list-repos")
+        .output()
+        .unwrap();
+    let e = one_error_line(&o);
+    assert!(e.contains("pagination loop"), "{e}");
+    assert_eq!(api.requests().len(), 1);
+}
