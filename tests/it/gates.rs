@@ -836,3 +836,21 @@ fn a_pagination_loop_stops_at_once() {
     assert!(e.contains("pagination loop"), "{e}");
     assert_eq!(api.requests().len(), 1);
 }
+
+/// A branch that is behind its base did not change a file the base changed after the
+/// fork: no notice, and the base's (newer) config is the one used.
+#[test]
+fn a_branch_behind_its_base_is_not_blamed_for_the_base_config() {
+    let mut r = GitRepo::new();
+    r.write("README.md", "hello\n");
+    r.commit("init");
+    r.git(&["checkout", "-q", "-b", "pr"]);
+    r.write("notes.txt", "a note\n");
+    r.commit("a note");
+    r.git(&["checkout", "-q", "main"]);
+    r.write(".applivery-leaks.toml", "exclude = [\"docs/\"]\n");
+    r.commit("config on main");
+    let o = range_scan(&r, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(o.stderr.is_empty(), "{}", stderr(&o));
+}

@@ -31,6 +31,8 @@ pub struct Pinned {
     dirs: LooseDirs,
     root: PathBuf,
     base: Option<Oid>,
+    /// The tree what is reviewed started from (the merge base of a range; HEAD for staged).
+    fork: Option<Oid>,
     tip: Tip,
     /// The base as the user named it (`main`, `HEAD`), for messages.
     pub base_name: String,
@@ -43,11 +45,11 @@ impl Pinned {
     /// `path`.
     pub fn range(path: &Path, since: Option<&str>, range: Option<&str>) -> Result<Pinned> {
         let repo = super::open(path)?;
-        let tree_of = |obj: &git2::Object, spec: &str| -> Result<Oid> {
+        let commit_of = |obj: &git2::Object, spec: &str| -> Result<(Oid, Oid)> {
             let c = obj
                 .peel_to_commit()
                 .map_err(|e| anyhow!("{spec} does not name a commit: {}", e.message()))?;
-            Ok(c.tree_id())
+            Ok((c.id(), c.tree_id()))
         };
         let (base, tip, base_name, reviewed) = match (range, since) {
             (Some(r), _) => {
@@ -58,7 +60,7 @@ impl Pinned {
                     return Err(anyhow!("--range {r}: expected two revisions, A..B"));
                 };
                 let name = r.split("..").next().unwrap_or(r).to_string();
-                (tree_of(a, r)?, tree_of(b, r)?, name, r.to_string())
+                (commit_of(a, r)?, commit_of(b, r)?, name, r.to_string())
             }
             (None, Some(s)) => {
                 let a = repo
@@ -68,13 +70,19 @@ impl Pinned {
                     .revparse_single("HEAD")
                     .map_err(|e| anyhow!("cannot resolve HEAD: {}", e.message()))?;
                 (
-                    tree_of(&a, s)?,
-                    tree_of(&head, "HEAD")?,
+                    commit_of(&a, s)?,
+                    commit_of(&head, "HEAD")?,
                     s.to_string(),
                     format!("{s}..HEAD"),
                 )
             }
             (None, None) => return Err(anyhow!("a pinned scan needs --range or --since")),
+        };
+        // What the range itself changed is judged from where it forked: a branch behind its
+        // base does not "change" a file the base changed after the fork.
+        let fork = match repo.merge_base(base.0, tip.0) {
+            Ok(m) => repo.find_commit(m).map(|c| c.tree_id()).unwrap_or(base.1),
+            Err(_) => base.1,
         };
         let dirs = LooseDirs::new(&repo.commondir().join("objects"));
         let root = super::scan_root(path)?;
@@ -82,8 +90,9 @@ impl Pinned {
             repo,
             dirs,
             root,
-            base: Some(base),
-            tip: Tip::Tree(Some(tip)),
+            base: Some(base.1),
+            fork: Some(fork),
+            tip: Tip::Tree(Some(tip.1)),
             base_name,
             reviewed,
         })
@@ -113,6 +122,7 @@ impl Pinned {
             dirs,
             root: root.to_path_buf(),
             base,
+            fork: base,
             tip: Tip::Index(index_path.to_path_buf(), std::cell::OnceCell::new()),
             base_name: "HEAD".into(),
             reviewed: "the staged changes".into(),
@@ -156,11 +166,12 @@ impl Pinned {
         Ok(Some(obj.data().to_vec()))
     }
 
-    /// Whether `rel` is tracked at the base or in what is reviewed; and whether the two
-    /// differ (added, deleted or changed).
+    /// Whether `rel` is tracked at the base, the fork point or in what is reviewed; and
+    /// whether what is reviewed changed it since the fork (added, deleted or changed).
     pub fn state(&self, rel: &str) -> Result<(bool, bool)> {
         let objects = self.objects()?;
-        let base = blob_at(&objects, self.base, rel)?;
+        let at_base = blob_at(&objects, self.base, rel)?;
+        let base = blob_at(&objects, self.fork, rel)?;
         let tip = match &self.tip {
             Tip::Tree(t) => blob_at(&objects, *t, rel)?,
             Tip::Index(p, entries) => {
@@ -170,7 +181,10 @@ impl Pinned {
                 entries.get().and_then(|i| i.blob(rel))
             }
         };
-        Ok((base.is_some() || tip.is_some(), base != tip))
+        Ok((
+            at_base.is_some() || base.is_some() || tip.is_some(),
+            base != tip,
+        ))
     }
 
     fn objects(&self) -> Result<Objects<'_>> {
