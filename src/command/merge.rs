@@ -23,6 +23,10 @@ pub fn run(a: &MergeArgs) -> Result<u8> {
     let root = std::env::current_dir().unwrap_or_else(|_| ".".into());
     let mut report = merge::combine(kind, root, parts);
     report.sarif_category = a.sarif_category.clone();
+    if !a.show_secrets {
+        // Reports written with --show-secrets hold full tokens, in names too.
+        report.redact_names();
+    }
     tell(&report, a.quiet);
     let rules = crate::rules::default_rules();
     emit(&report, &rules, a.format, a.show_secrets, a.output.as_ref())?;

@@ -854,3 +854,28 @@ fn a_branch_behind_its_base_is_not_blamed_for_the_base_config() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(o.stderr.is_empty(), "{}", stderr(&o));
 }
+
+/// A report written with --show-secrets holds the token in a file's name too; merging it
+/// without --show-secrets redacts both.
+#[test]
+fn merge_redacts_a_token_in_a_name() {
+    let d = tempfile::tempdir().unwrap();
+    let tok = token(0x17_0301);
+    write(d.path(), &format!("applivery/{tok}.env"), &env_line(&tok));
+    let o = bin()
+        .args(["dir", "--show-secrets", "--format", "json"])
+        .arg(d.path())
+        .output()
+        .unwrap();
+    assert!(stdout(&o).contains(&format!("{tok}.env")), "{}", stdout(&o));
+    for format in ["json", "text", "html", "markdown", "sarif"] {
+        let m = bin()
+            .args(["merge", "-", "--format", format])
+            .write_stdin(o.stdout.clone())
+            .output()
+            .unwrap();
+        assert_eq!(m.status.code(), Some(1), "{}", stderr(&m));
+        let all = format!("{}{}", stdout(&m), stderr(&m));
+        assert!(!all.contains(&tok[4..]), "{format}: {all}");
+    }
+}
