@@ -809,17 +809,22 @@ fn a_binary_file_named_alone_is_named_in_the_error() {
     );
 }
 
-/// A listing whose next page is the page just read stops at once instead of asking
-/// 10,000 times.
+/// A listing whose next page is one already read stops at once instead of asking 10,000
+/// times.
 #[test]
 fn a_pagination_loop_stops_at_once() {
     use crate::sweep_net::{Answer, Api};
     use serde_json::json;
     let tmp = tempfile::tempdir().unwrap();
+    // Page 1 links to page 2, which links back to page 1.
     let api = Api::start(|req, _| {
         let host = req.header("host").unwrap().to_string();
-        Answer::json(200, json!([]))
-            .header("Link", format!("<http://{host}{}>; rel=\"next\"", req.path))
+        let next = if req.path.ends_with("&page=2") {
+            req.path.trim_end_matches("&page=2").to_string()
+        } else {
+            format!("{}&page=2", req.path)
+        };
+        Answer::json(200, json!([])).header("Link", format!("<http://{host}{next}>; rel=\"next\""))
     });
     let o = sweep_bin(tmp.path())
         .args([
@@ -834,7 +839,7 @@ fn a_pagination_loop_stops_at_once() {
         .unwrap();
     let e = one_error_line(&o);
     assert!(e.contains("pagination loop"), "{e}");
-    assert_eq!(api.requests().len(), 1);
+    assert_eq!(api.requests().len(), 2);
 }
 
 /// A branch that is behind its base did not change a file the base changed after the

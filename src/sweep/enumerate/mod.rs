@@ -124,6 +124,7 @@ fn pages(
     let started = Instant::now();
     let mut waited = Duration::ZERO;
     let mut next = Some(first);
+    let mut visited: std::collections::HashSet<Url> = std::collections::HashSet::new();
     let mut pages_read = 0;
     while let Some(url) = next.take() {
         pages_read += 1;
@@ -196,9 +197,10 @@ fn pages(
         };
         page(&items)?;
         next = next_page(&answer, &url, &base, host)?;
-        if next.as_ref() == Some(&url) {
+        visited.insert(url);
+        if next.as_ref().is_some_and(|n| visited.contains(n)) {
             return Err(format!(
-                "{} API: the next page is the page just read (a pagination loop)",
+                "{} API: the next page is one already read (a pagination loop)",
                 host.name()
             ));
         }
