@@ -53,6 +53,21 @@ pub fn run(a: &GitArgs) -> Result<u8> {
     if a.scan.report_unused {
         bail!("--report-unused works on one repository, not on a sweep of many");
     }
+    // A report directory that cannot be written fails now, not after the listing and the
+    // first clone.
+    if !a.sweep.list_repos {
+        if let Some(d) = &a.sweep.output_dir {
+            std::fs::create_dir_all(d)
+                .with_context(|| format!("cannot create --output-dir {}", d.display()))?;
+            crate::command::output::check_dir(d).map_err(|e| {
+                anyhow!(
+                    "cannot write reports to --output-dir {}: {}",
+                    escape_control(&d.display().to_string()),
+                    crate::report::io_reason(&e)
+                )
+            })?;
+        }
+    }
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let shard = shard(a)?;
     let all = gather(a, &cwd)?;
@@ -106,17 +121,6 @@ pub fn run(a: &GitArgs) -> Result<u8> {
     } else {
         None
     };
-    if let Some(d) = &a.sweep.output_dir {
-        std::fs::create_dir_all(d)
-            .with_context(|| format!("cannot create --output-dir {}", d.display()))?;
-        crate::command::output::check_dir(d).map_err(|e| {
-            anyhow!(
-                "cannot write reports to --output-dir {}: {}",
-                escape_control(&d.display().to_string()),
-                crate::report::io_reason(&e)
-            )
-        })?;
-    }
     let mut sweep = Sweep {
         a,
         det: &det,

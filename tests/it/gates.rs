@@ -884,3 +884,18 @@ fn merge_redacts_a_token_in_a_name() {
         assert!(!all.contains(&tok[4..]), "{format}: {all}");
     }
 }
+
+/// An --output-dir that cannot be created fails before any listing or clone.
+#[test]
+fn an_unusable_output_dir_fails_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let o = sweep_bin(tmp.path())
+        .args(["git", "--repos-from", "/dev/null", "--output-dir"])
+        .arg(file.join("sub"))
+        .output()
+        .unwrap();
+    let e = one_error_line(&o);
+    assert!(e.contains("--output-dir"), "{e}");
+}
