@@ -116,7 +116,8 @@ pub struct ScanArgs {
     /// Report only findings not in this previous JSON report.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
-    /// Show every finding: ignore inline markers, the ignore file and the baseline.
+    /// Show every finding: ignore the config's exclude, disable and placeholders, inline
+    /// markers, the ignore file and the baseline (each is still read and checked).
     #[arg(long)]
     pub no_suppress: bool,
     /// List ignore-file and baseline entries that matched nothing.
@@ -274,6 +275,10 @@ pub struct SweepArgs {
     /// GitLab's address (self-managed: https://gitlab.example.com).
     #[arg(long, value_name = "URL", default_value = "https://gitlab.com")]
     pub gitlab_url: String,
+    /// Also accept clone URLs on HOST from an organisation or group listing (repeatable);
+    /// by default only the API's own host (github.com for api.github.com) is accepted.
+    #[arg(long, value_name = "HOST")]
+    pub allow_clone_host: Vec<String>,
     /// Leave out archived repositories of an organisation or group.
     #[arg(long)]
     pub skip_archived: bool,
@@ -319,7 +324,8 @@ impl SweepArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct MergeArgs {
-    /// JSON reports of `dir`, `git` or sweeps (shards, per-repository reports).
+    /// JSON reports of `dir`, `git` or sweeps (shards, per-repository reports); `-` reads
+    /// one from standard input.
     #[arg(value_name = "REPORT", required = true)]
     pub reports: Vec<PathBuf>,
     /// Output format.

@@ -306,8 +306,7 @@ pub use crate::verify::VERIFIERS;
 
 /// Parses and compiles the rules in `text`; `origin` names the file in error messages.
 pub fn parse_rules(text: &str, origin: &str) -> Result<Vec<Rule>> {
-    let file: RuleFile = toml::from_str(text)
-        .map_err(|e| anyhow::anyhow!("{origin}: {}", one_line(&e.to_string())))?;
+    let file: RuleFile = toml::from_str(text).map_err(|e| toml_error(&e, text, origin))?;
     if file.rules.is_empty() {
         bail!("{origin}: no [[rules]] defined");
     }
@@ -354,6 +353,58 @@ pub fn default_rules() -> Vec<Rule> {
     parse_rules(DEFAULT_RULES, DEFAULT_RULES_NAME).expect("default rules compile")
 }
 
+/// A TOML error as one line, `origin:LINE: message`, that never echoes the file's text: the
+/// wrong file passed as a rule or config file (a `.env`) may hold a token, and the parser's
+/// own display quotes the offending line. Quoted words in the message are kept only when
+/// they look like the format's own key names (`unknown field `bogus``); anything else
+/// quoted is shown as `…`.
+pub fn toml_error(e: &toml::de::Error, text: &str, origin: &str) -> anyhow::Error {
+    let place = match e.span() {
+        Some(s) => {
+            let line = text.as_bytes()[..s.start.min(text.len())]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1;
+            format!("{origin}:{line}")
+        }
+        None => origin.to_string(),
+    };
+    anyhow::anyhow!("{place}: {}", without_quoted_text(&one_line(e.message())))
+}
+
+/// `msg` with every quoted (`"…"`, `` `…` ``, `'…'`) part that is not a plain lowercase key
+/// name replaced by `…`.
+pub fn without_quoted_text(msg: &str) -> String {
+    let key_like = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 32
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'-' || b == b'.')
+    };
+    let mut out = String::new();
+    let mut rest = msg;
+    while let Some(i) = rest.find(['"', '`', '\'']) {
+        let q = rest.as_bytes()[i] as char;
+        out.push_str(&rest[..=i]);
+        let after = &rest[i + 1..];
+        match after.find(q) {
+            Some(j) => {
+                let inner = &after[..j];
+                out.push_str(if key_like(inner) { inner } else { "…" });
+                out.push(q);
+                rest = &after[j + 1..];
+            }
+            None => {
+                out.push('…');
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Collapses a multi-line parser message into one line.
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -378,7 +429,24 @@ pub fn compile_regex(pattern: &str, what: &str) -> Result<Regex> {
         .unicode(false)
         .size_limit(64 << 20)
         .build()
-        .map_err(|e| anyhow::anyhow!("invalid {what} regex: {}", one_line(&e.to_string())))
+        .map_err(|e| anyhow::anyhow!("invalid {what} regex: {}", regex_reason(&e)))
+}
+
+/// Why a regex did not compile, without the pattern: the regex crate's message quotes it,
+/// and a pattern is the file's text (the wrong file passed may hold a token).
+fn regex_reason(e: &regex::Error) -> String {
+    let full = e.to_string();
+    match full
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("error: "))
+    {
+        Some(reason) => reason.to_string(),
+        None => match e {
+            regex::Error::CompiledTooBig(_) => "the compiled pattern is too large".into(),
+            _ => "not a valid pattern".into(),
+        },
+    }
 }
 
 fn compile(spec: RuleSpec, cache: &mut Cache) -> Result<Rule> {
@@ -596,23 +664,31 @@ impl From<ExampleSpec> for Example {
 /// The most keywords one rule may have.
 pub const MAX_KEYWORDS: usize = 1000;
 
+/// A rule file to load: read from `path`, or its `text` when it was already read (from the
+/// base commit of a reviewed range, say, where the file on disk is the one under review).
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub path: std::path::PathBuf,
+    pub text: Option<String>,
+}
+
 /// Builds the active rule set: defaults (unless disabled) plus every extra file; every rule
 /// also allowlists the `placeholders` (project config). Duplicate ids are an error: reports
 /// and baselines key on them. Disabling rules by id is the project config's business.
-pub fn load(
-    use_defaults: bool,
-    extra_files: &[std::path::PathBuf],
-    placeholders: &[Regex],
-) -> Result<Vec<Rule>> {
+pub fn load(use_defaults: bool, extra: &[Source], placeholders: &[Regex]) -> Result<Vec<Rule>> {
     let mut rules = if use_defaults {
         default_rules()
     } else {
         Vec::new()
     };
-    for f in extra_files {
-        for r in load_file(f)? {
+    for f in extra {
+        let loaded = match &f.text {
+            Some(text) => parse_rules(text, &f.path.display().to_string())?,
+            None => load_file(&f.path)?,
+        };
+        for r in loaded {
             if rules.iter().any(|x: &Rule| x.id == r.id) {
-                bail!("{}: rule '{}' is defined twice", f.display(), r.id);
+                bail!("{}: rule '{}' is defined twice", f.path.display(), r.id);
             }
             rules.push(r);
         }

@@ -12,6 +12,7 @@ mod ci_formats;
 mod cli;
 mod docs;
 mod fixtures;
+mod gates;
 mod git;
 mod git_objects;
 mod hostile;

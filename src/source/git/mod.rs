@@ -25,6 +25,7 @@ mod graph;
 pub mod objects;
 pub mod packs;
 pub mod parse;
+pub mod pinned;
 mod provenance;
 mod refs;
 mod scan;
