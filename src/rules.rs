@@ -64,7 +64,14 @@ struct RuleSpec {
 #[serde(untagged)]
 enum ExampleSpec {
     Text(String),
-    Located { path: String, text: String },
+    Located {
+        #[serde(default)]
+        path: String,
+        text: String,
+        /// Evidence kinds the finding must rest on (`["key", "host"]`).
+        #[serde(default)]
+        evidence: Vec<String>,
+    },
 }
 
 fn default_severity() -> String {
@@ -299,7 +306,14 @@ pub struct Rule {
 pub struct Example {
     pub path: String,
     pub text: String,
+    /// Evidence kinds (`key`, `call`, `host`, …) the finding must carry; empty: any.
+    pub evidence: Vec<String>,
 }
+
+/// The kinds of evidence a finding can carry (`detect::EvidenceKind`), as examples name them.
+pub const EVIDENCE_KINDS: &[&str] = &[
+    "key", "call", "host", "block", "section", "command", "path", "flow", "nearby", "decoded",
+];
 
 /// The verifiers this build knows; a rule naming another one is rejected at load time.
 pub use crate::verify::VERIFIERS;
@@ -639,7 +653,22 @@ fn compile(spec: RuleSpec, cache: &mut Cache) -> Result<Rule> {
         },
         context,
         allowlist,
-        examples: spec.examples.into_iter().map(Example::from).collect(),
+        examples: {
+            let examples: Vec<Example> = spec.examples.into_iter().map(Example::from).collect();
+            for e in &examples {
+                if let Some(k) = e
+                    .evidence
+                    .iter()
+                    .find(|k| !EVIDENCE_KINDS.contains(&k.as_str()))
+                {
+                    bail!(
+                        "example evidence '{k}' is not one of {}",
+                        EVIDENCE_KINDS.join(", ")
+                    );
+                }
+            }
+            examples
+        },
         negative_examples: spec
             .negative_examples
             .into_iter()
@@ -655,8 +684,17 @@ impl From<ExampleSpec> for Example {
             ExampleSpec::Text(text) => Example {
                 path: String::new(),
                 text,
+                evidence: Vec::new(),
             },
-            ExampleSpec::Located { path, text } => Example { path, text },
+            ExampleSpec::Located {
+                path,
+                text,
+                evidence,
+            } => Example {
+                path,
+                text,
+                evidence,
+            },
         }
     }
 }

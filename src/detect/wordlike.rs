@@ -353,32 +353,3 @@ mod tests {
         );
     }
 }
-
-#[cfg(test)]
-mod scratch {
-    #[test]
-    #[ignore]
-    fn scratch_tail() {
-        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        let mut s: u64 = 42;
-        let mut next = || {
-            s = s.wrapping_add(0x9E3779B97F4A7C15);
-            let mut z = s;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
-            z ^ (z >> 31)
-        };
-        let n: usize = std::env::var("N").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
-        let mut m: Vec<f64> = (0..n)
-            .map(|_| {
-                let t: Vec<u8> = (0..24).map(|_| A[(next() % 64) as usize]).collect();
-                super::margin(&t)
-            })
-            .collect();
-        m.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        eprintln!("n={n} max={:.1} top={:?}", m[n - 1], &m[n - 10..]);
-        for t in [10.0, 14.0, 20.0, 25.0, 30.0] {
-            eprintln!("T={t} rejected {}", m.iter().filter(|&&x| x >= t).count());
-        }
-    }
-}
