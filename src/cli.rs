@@ -131,6 +131,10 @@ pub struct ScanArgs {
     /// block, the path) in the text report; JSON, SARIF and HTML always carry it.
     #[arg(long)]
     pub explain: bool,
+    /// Report a file or stream that takes longer than SECS to scan as not fully scanned
+    /// (exit 2) instead of waiting for it; 0 for no limit.
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub blob_timeout: u64,
     #[command(flatten)]
     pub verify: VerifyOptions,
 }

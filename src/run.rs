@@ -23,6 +23,16 @@ use crate::command::rules::{check_rules, list_rules};
 
 pub fn run(cli: Cli) -> Result<u8> {
     crate::command::verify::check(&cli.command)?;
+    let scan = match &cli.command {
+        Command::Dir(a) => Some(&a.scan),
+        Command::Stdin(a) => Some(&a.scan),
+        Command::Git(a) => Some(&a.scan),
+        Command::Staged(a) => Some(&a.scan),
+        _ => None,
+    };
+    if let Some(s) = scan {
+        crate::haystack::set_blob_budget(std::time::Duration::from_secs(s.blob_timeout));
+    }
     match &cli.command {
         Command::Stdin(a) => check_output(a.scan.output.as_ref())?,
         Command::Git(a) => check_output(a.scan.output.as_ref())?,

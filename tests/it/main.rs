@@ -5,6 +5,7 @@
 mod api;
 mod artefacts;
 mod common;
+mod dense;
 
 mod archives;
 mod ci_action;
