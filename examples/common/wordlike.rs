@@ -568,4 +568,25 @@ mod tests {
             ["std/collections/HashMap"]
         );
     }
+
+    #[test]
+    fn slugs_of_headings_outside_code() {
+        let md =
+            "# Precision on real code\n```sh\n# not a heading at all, a comment\n```\n## Short\n";
+        let mut out = Vec::new();
+        slugs(md.as_bytes(), &mut out);
+        let got: Vec<&[u8]> = out.iter().map(|(t, _)| t.as_slice()).collect();
+        assert_eq!(got, [b"precision-on-real-code".as_slice()]);
+    }
+
+    #[test]
+    fn numbers_and_hex_are_not_names() {
+        assert!(names(
+            "let x = 0x1234567890abcdefABCDEFu128 + 1e10_f64_long_suffix;",
+            Lang::Rust
+        )
+        .is_empty());
+        assert!(!keep(b"0123456789abcdef0123"));
+        assert!(keep(b"a_long_enough_name"));
+    }
 }
