@@ -206,8 +206,8 @@ fn main() {
             .collect()
     };
     let mut failed = false;
-    for (label, set, may_clone) in [
-        ("development set", pick(DEVELOPMENT), a.clone),
+    for (label, set, required) in [
+        ("development set", pick(DEVELOPMENT), true),
         ("extra set (present only)", pick(EXTRA), false),
     ] {
         if set.is_empty() {
@@ -218,7 +218,7 @@ fn main() {
         for repo in set {
             let path = match find_clone(&a.dir, repo) {
                 Some(p) => p,
-                None if may_clone => match clone(&a.dir, repo) {
+                None if required && a.clone => match clone(&a.dir, repo) {
                     Ok(p) => p,
                     Err(e) => {
                         println!("## {repo}: ERROR {e}\n");
@@ -226,6 +226,14 @@ fn main() {
                         continue;
                     }
                 },
+                None if required => {
+                    println!(
+                        "## {repo}: ERROR no clone in {} (--no-clone)\n",
+                        a.dir.display()
+                    );
+                    t.errors += 1;
+                    continue;
+                }
                 None => continue,
             };
             scan_repo(&a, repo, &path, &expected, &mut t);
