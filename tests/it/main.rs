@@ -28,3 +28,4 @@ mod verify;
 mod verify_hosts;
 mod verify_input;
 mod verify_truth;
+mod wordlike;
