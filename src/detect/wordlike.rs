@@ -290,7 +290,41 @@ pub fn margin(v: &[u8]) -> f64 {
 
 /// True if `v` reads as a name people wrote, not a generated token.
 pub fn is_word_like(v: &[u8]) -> bool {
-    margin(v) >= THRESHOLD
+    if dotted(v) {
+        return true;
+    }
+    let m = margin(v);
+    m >= THRESHOLD || (m >= 0.0 && one_case_with_separators(v))
+}
+
+/// `SNAKE_CASE` or `snake_case` (`CPU_ID_AA64ISAR0`, `lsx_vaddwev_h_bu`): every letter in one
+/// case and the words separated. A random base64url token has both cases in all but about 4
+/// in a million draws, and a separator as well in fewer still; such a value needs only to be
+/// cheaper as a name than as random (margin >= 0), whatever its abbreviations.
+fn one_case_with_separators(v: &[u8]) -> bool {
+    let letters = v.iter().filter(|b| b.is_ascii_alphabetic()).count();
+    let upper = v.iter().filter(|b| b.is_ascii_uppercase()).count();
+    let separators = v.iter().filter(|&&b| b == b'_' || b == b'-').count();
+    // Names carry a number or two (`AA64ISAR0`); random draws scatter digits everywhere.
+    let digit_runs = runs(v).iter().filter(|r| r.0 == Run::Digits).count();
+    letters >= 8 && (upper == 0 || upper == letters) && separators >= 1 && digit_runs <= 2
+}
+
+/// A dotted name or a file name (`Self.u16x8_bswap`, `t/t3900/eucJP.txt`,
+/// `WorkspaceState.mode`): generated tokens have no `.` in them — base64 and base64url have
+/// none, hex none — except a JWT, whose three parts are long base64url runs.
+fn dotted(v: &[u8]) -> bool {
+    if !v.contains(&b'.') {
+        return false;
+    }
+    let parts: Vec<&[u8]> = v.split(|&b| b == b'.').collect();
+    let jwt = parts.len() == 3
+        && parts.iter().all(|p| {
+            p.len() >= 8
+                && p.iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    !jwt
 }
 
 /// True if `v` is a name beyond doubt (`EXPORTABLE_CONFIG_STORES`), whatever names it.
