@@ -18,23 +18,24 @@ fn scan(text: &[u8]) -> (Duration, i32) {
     (started.elapsed(), out.status.code().unwrap_or(-1))
 }
 
-/// The best of three runs: the machine's other work only adds time.
+/// The best of five runs: the machine's other work only adds time.
 fn best(text: &[u8]) -> Duration {
-    (0..3).map(|_| scan(text).0).min().unwrap()
+    (0..5).map(|_| scan(text).0).min().unwrap()
 }
 
 #[test]
 fn keyword_dense_text_scans_in_linear_time() {
     // One line of the keyword repeated, and the keyword on every short line: both were
     // super-linear (4 MB of the first took 36 s). Four times the input must not take more
-    // than eight times as long (quadratic would be sixteen).
+    // than ten times as long (quadratic would be sixteen; the old code took minutes). The
+    // small input's time is counted as at least 0.25 s: a process start is noise.
     for unit in [&b"applivery "[..], b"hello world applivery config\n"] {
         let small: Vec<u8> = unit.repeat(256 * 1024 / unit.len());
         let large: Vec<u8> = unit.repeat(1024 * 1024 / unit.len());
         assert_eq!(scan(&small).1, 0);
         let (s, l) = (best(&small), best(&large));
         assert!(
-            l.as_secs_f64() <= 8.0 * s.as_secs_f64().max(0.05),
+            l.as_secs_f64() <= 10.0 * s.as_secs_f64().max(0.25),
             "{:?}: 256 KiB {s:?}, 1 MiB {l:?}",
             String::from_utf8_lossy(unit)
         );
