@@ -160,6 +160,27 @@ pub fn unique_secrets(all: Vec<SecretSummary>) -> Vec<SecretSummary> {
         }
         e.in_head |= s.in_head;
         e.commit_count += s.commit_count;
+        // Exposure maps of different repositories add up (each ref names its repository).
+        match (&mut e.exposure, s.exposure) {
+            (Some(a), Some(b)) => {
+                for r in b.refs {
+                    if !a.refs.contains(&r) {
+                        a.refs.push(r);
+                    }
+                }
+                a.refs.sort();
+                a.introduced.extend(b.introduced);
+                a.introduced.dedup();
+                for p in b.paths {
+                    if !a.paths.contains(&p) {
+                        a.paths.push(p);
+                    }
+                }
+                a.last_commit = a.last_commit.take().or(b.last_commit);
+            }
+            (a @ None, Some(b)) => *a = Some(b),
+            _ => {}
+        }
         for r in s.repositories {
             if !e.repositories.contains(&r) {
                 e.repositories.push(r);
