@@ -161,7 +161,8 @@ fn todo(h: &mut String, inc: &Incident) {
         h.push_str(
             "<li><strong>History</strong>: a revoked token in old commits is useless, so a \
              rewrite is not needed to close the leak (clones and forks keep the old commits \
-             anyway).</li>\n",
+             anyway). To purge it all the same, the exposure map below says which refs hold \
+             it, and the clean-up pack has the commands.</li>\n",
         );
     }
     h.push_str("</ol>\n</section>\n");

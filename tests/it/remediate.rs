@@ -182,6 +182,32 @@ fn exposure_map_names_every_ref_and_tip() {
         assert!(!text.contains(t.as_str()));
     }
 
+    // With --verify, each entry carries its token's verdict and blast radius.
+    let api = Server::start(HashMap::from([
+        (b.a.clone(), Role::Invalid),
+        (b.b.clone(), Role::Live),
+    ]));
+    let (_, verified) = sweep(
+        &b.repo.path,
+        &["--verify", "--api-url", &api.url(), "--verify-rps", "100"],
+    );
+    crate::report::assert_valid(&crate::report::schema(), &verified);
+    let status = |t: &str| {
+        let sha = sha256(t);
+        verified["summary"]["git"]["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["secret_sha256"] == sha.as_str())
+            .unwrap()["verification"]
+            .clone()
+    };
+    assert_eq!(status(&b.a)["status"], "revoked");
+    assert_eq!(status(&b.b)["status"], "live");
+    assert_eq!(status(&b.b)["blast_radius"]["kind"], "app");
+    assert_eq!(status(&b.c)["status"], "revoked");
+    assert_eq!(refs_of(&verified, &b.b), refs_of(&report, &b.b));
+
     // A range has no exposure map (it sees only part of the graph).
     let (_, ranged) = sweep(&b.repo.path, &["--since", &b.c1]);
     for s in ranged["summary"]["git"]["secrets"].as_array().unwrap() {

@@ -251,7 +251,7 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
     let exposures = if ranged {
         std::collections::HashMap::new()
     } else {
-        exposure::map(&objects, &history, &roots.named, &placed, &tags)
+        exposure::map(&history, &roots.named, &roots.tags, &placed, &tags)
     };
     let assembled = findings::assemble(det, &objects, &history, placed, &tags, &exposures);
     report.findings = assembled.findings;

@@ -190,7 +190,7 @@ pub(crate) fn restrict(
 }
 
 /// The commit `oid` names, through annotated tags.
-pub(crate) fn peel_commit(objects: &Objects, mut oid: Oid, spec: &str) -> Result<Oid> {
+fn peel_commit(objects: &Objects, mut oid: Oid, spec: &str) -> Result<Oid> {
     for _ in 0..16 {
         let obj = objects
             .read(oid)
