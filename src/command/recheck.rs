@@ -218,8 +218,8 @@ fn write_text(
         writeln!(
             out,
             "  {} ({}): {}; {}",
-            o.shown,
-            o.rule,
+            escape_control(&o.shown),
+            escape_control(&o.rule),
             escape_control(&history),
             status(o, verify)
         )?;

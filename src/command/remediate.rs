@@ -107,7 +107,8 @@ pub(crate) fn tokens(report: &Report) -> Vec<Token<'_>> {
                 out.push(Token {
                     sha256: f.secret_sha256.clone(),
                     rules: BTreeSet::new(),
-                    shown: redact(&f.secret),
+                    // The report is input: what it says is shown inert.
+                    shown: escape_control(&redact(&f.secret)).replace('`', "'"),
                     verification: verdicts.get(f.secret_sha256.as_str()).copied(),
                     exposure,
                     paths: BTreeSet::new(),
@@ -120,7 +121,7 @@ pub(crate) fn tokens(report: &Report) -> Vec<Token<'_>> {
             }
         };
         let t = &mut out[i];
-        t.rules.insert(f.rule.clone());
+        t.rules.insert(escape_control(&f.rule));
         t.paths.insert(f.path.clone());
         if !f.provenance.members.is_empty() {
             t.archives.insert(f.provenance.outer());
@@ -333,6 +334,12 @@ fn write_file(path: &Path, data: &[u8], executable: bool) -> Result<()> {
     Ok(())
 }
 
+/// Text from the report (paths, ref names: what a repository controls) as Markdown inline
+/// code: control characters escaped, and no backtick to end the span early.
+fn code(s: &str) -> String {
+    format!("`{}`", escape_control(s).replace('`', "'"))
+}
+
 /// Quotes a string for a POSIX shell.
 fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -371,6 +378,11 @@ fn purge(toks: &[Token], replace: &Path) -> String {
     );
     let archives: BTreeSet<&String> = toks.iter().flat_map(|t| &t.archives).collect();
     for a in &archives {
+        if a.chars().any(char::is_control) {
+            // A command line cannot be shown safely: the path is named in revoke.md.
+            m.push_str("# an archive whose path holds control characters: remove it by hand\n");
+            continue;
+        }
         let _ = writeln!(
             m,
             "git filter-repo --sensitive-data-removal --invert-paths --path {}",
@@ -389,7 +401,7 @@ fn purge(toks: &[Token], replace: &Path) -> String {
         .iter()
         .flat_map(|t| t.exposure.into_iter().flat_map(|e| &e.refs))
         .filter(|r| r.at_tip)
-        .map(|r| format!("`{}`", r.name))
+        .map(|r| code(&r.name))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -419,7 +431,7 @@ fn purge(toks: &[Token], replace: &Path) -> String {
         .iter()
         .flat_map(|t| t.exposure.into_iter().flat_map(|e| &e.refs))
         .filter(|r| r.forge_owned())
-        .map(|r| format!("- `{}` (commit `{}`)", r.name, r.commit))
+        .map(|r| format!("- {} (commit {})", code(&r.name), code(&r.commit)))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -456,11 +468,7 @@ fn purge(toks: &[Token], replace: &Path) -> String {
             if intro.is_empty() {
                 "(no exposure map in the report)".to_string()
             } else {
-                intro
-                    .iter()
-                    .map(|c| format!("`{c}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                intro.iter().map(|c| code(c)).collect::<Vec<_>>().join(", ")
             }
         );
     }
@@ -491,8 +499,8 @@ fn revoke(toks: &[Token]) -> String {
         let _ = writeln!(m, "## {}. `{}`: {kind}, {}\n", i + 1, t.shown, t.status());
         let _ = writeln!(
             m,
-            "- SHA-256: `{}`\n- Rules: {}",
-            t.sha256,
+            "- SHA-256: {}\n- Rules: {}",
+            code(&t.sha256),
             t.rules.iter().cloned().collect::<Vec<_>>().join(", ")
         );
         let _ = writeln!(m, "- Opened: {}", opened(t));
@@ -500,7 +508,13 @@ fn revoke(toks: &[Token]) -> String {
             let refs: Vec<String> = e
                 .refs
                 .iter()
-                .map(|r| format!("`{}`{}", r.name, if r.at_tip { " (at tip)" } else { "" }))
+                .map(|r| {
+                    format!(
+                        "{}{}",
+                        code(&r.name),
+                        if r.at_tip { " (at tip)" } else { "" }
+                    )
+                })
                 .collect();
             let _ = writeln!(
                 m,
@@ -517,7 +531,7 @@ fn revoke(toks: &[Token]) -> String {
             "- Paths: {}\n",
             t.paths
                 .iter()
-                .map(|p| format!("`{p}`"))
+                .map(|p| code(p))
                 .collect::<Vec<_>>()
                 .join(", ")
         );

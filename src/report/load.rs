@@ -160,6 +160,7 @@ fn finding(f: &Value) -> Result<Finding, String> {
     if let Some(fp) = f.get("fingerprint").and_then(Value::as_str) {
         out.fingerprint = fp.to_string();
     }
+    out.decoded = strings(f, "decoded").unwrap_or_default();
     // A report written with --show-secrets holds the secret in its context line.
     let shown = redact(&secret);
     out.context_redacted = out.context.replace(&secret, &shown);

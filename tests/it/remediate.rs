@@ -563,3 +563,82 @@ fn remediate_refuses_what_it_cannot_use() {
     );
     assert!(!work.path().join("p/replace-text.txt").exists());
 }
+
+#[test]
+fn archives_encoded_tokens_and_messages_in_the_map_and_the_pack() {
+    use base64::Engine as _;
+    let toks = tokens(3, 0x21_a7c4);
+    let (zipped, encoded, said) = (&toks[0], &toks[1], &toks[2]);
+    let mut repo = GitRepo::new();
+    repo.write(
+        "dist/app.zip",
+        crate::artefacts::zip_of(&[("assets/config.env", env_line(zipped).as_bytes())], false),
+    );
+    let b64 = base64::engine::general_purpose::STANDARD.encode(encoded.as_bytes());
+    repo.write("ci/secret.yml", format!("applivery_api_token_b64: {b64}\n"));
+    let first = repo.commit(&format!("ci: applivery token {said}"));
+    let (code, report) = sweep(&repo.path, &[]);
+    assert_eq!(code, 1, "{report:#}");
+    crate::report::assert_valid(&crate::report::schema(), &report);
+    let zipped_map = exposure_of(&report, zipped);
+    assert_eq!(
+        zipped_map["paths"],
+        serde_json::json!(["dist/app.zip!/assets/config.env"])
+    );
+    assert_eq!(zipped_map["introduced"], serde_json::json!([first]));
+    assert_eq!(
+        exposure_of(&report, said)["paths"],
+        serde_json::json!(["<commit-message>"])
+    );
+    assert_eq!(
+        refs_of(&report, said),
+        map(&[("refs/heads/main", &first, true)])
+    );
+
+    let work = tempfile::TempDir::new().unwrap();
+    let path = work.path().join("r.json");
+    std::fs::write(&path, report.to_string()).unwrap();
+    let pack = work.path().join("pack");
+    let out = bin()
+        .arg("remediate")
+        .arg(&path)
+        .arg("--out")
+        .arg(&pack)
+        .arg("--repo")
+        .arg(&repo.path)
+        .arg("-q")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let replace = std::fs::read_to_string(pack.join("replace-text.txt")).unwrap();
+    // Each token, and the part of the encoded one's base64 that is always the same.
+    for t in [zipped, encoded, said] {
+        assert!(replace.contains(&format!("{t}==>")), "{replace}");
+    }
+    let stable = &b64[..(encoded.len() / 3) * 4];
+    assert!(replace.contains(&format!("{stable}==>")), "{replace}");
+    let purge = std::fs::read_to_string(pack.join("purge.md")).unwrap();
+    assert!(
+        purge.contains(
+            "git filter-repo --sensitive-data-removal --invert-paths --path 'dist/app.zip'"
+        ),
+        "{purge}"
+    );
+    for f in [
+        "purge.md",
+        "revoke.md",
+        "report.json",
+        "incident.html",
+        "recheck.sh",
+    ] {
+        let body = std::fs::read_to_string(pack.join(f)).unwrap();
+        for t in [zipped, encoded, said, &b64] {
+            assert!(!body.contains(t.as_str()), "{f} holds a full token");
+        }
+    }
+}
