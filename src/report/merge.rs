@@ -168,15 +168,19 @@ pub fn unique_secrets(all: Vec<SecretSummary>) -> Vec<SecretSummary> {
                         a.refs.push(r);
                     }
                 }
+                // Sorted, so the result does not depend on the order the inputs came in.
                 a.refs.sort();
                 a.introduced.extend(b.introduced);
+                a.introduced.sort();
                 a.introduced.dedup();
-                for p in b.paths {
-                    if !a.paths.contains(&p) {
-                        a.paths.push(p);
-                    }
+                a.paths.extend(b.paths);
+                a.paths.sort();
+                a.paths.dedup();
+                // "The newest commit" has no meaning across repositories: each finding's
+                // last_commit says it per place.
+                if a.last_commit != b.last_commit {
+                    a.last_commit = None;
                 }
-                a.last_commit = a.last_commit.take().or(b.last_commit);
             }
             (a @ None, Some(b)) => *a = Some(b),
             _ => {}
