@@ -433,11 +433,17 @@ fn pack(h: &mut String, report: &Report, inc: &Incident) {
     let dir = report.pack_dir.as_deref().unwrap_or("remediation/");
     h.push_str("<section id=\"pack\">\n<h2>Clean-up pack</h2>\n");
     if report.pack_dir.is_none() {
+        let from = if report.summary.repositories.is_some() {
+            "from each repository's JSON report (<code>--output-dir</code>), one pack per \
+             repository"
+        } else {
+            "next to this report, from its JSON form"
+        };
         let _ = writeln!(
             h,
-            "<p>Write it next to this report from its JSON form: <code>applivery-leaks \
-             remediate REPORT.json --out {}</code> (<code>replace-text.txt</code> there holds \
-             the full tokens: delete it after the purge).</p>",
+            "<p>Write it {from}: <code>applivery-leaks remediate REPORT.json --out {}</code> \
+             (<code>replace-text.txt</code> there holds the full tokens: delete it after the \
+             purge).</p>",
             esc(dir)
         );
     }

@@ -642,3 +642,86 @@ fn archives_encoded_tokens_and_messages_in_the_map_and_the_pack() {
         }
     }
 }
+
+#[test]
+fn recheck_fails_closed_on_what_it_cannot_read() {
+    let mut repo = GitRepo::new();
+    let t = tokens(1, 0x21_0bad).remove(0);
+    repo.write(".env", env_line(&t));
+    repo.commit("leak");
+    let work = tempfile::TempDir::new().unwrap();
+    let report = work.path().join("r.json");
+    bin()
+        .args(["git", "-q", "--format", "json", "-o"])
+        .arg(&report)
+        .arg(&repo.path)
+        .output()
+        .unwrap();
+    let one_line_exit_2 = |args: &[&std::ffi::OsStr], what: &str| {
+        let out = bin().arg("recheck").args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{what}: {err}");
+        assert_eq!(err.lines().count(), 1, "{what}: {err}");
+        assert!(err.starts_with("applivery-leaks: error: "), "{what}: {err}");
+        assert!(!err.contains(t.as_str()));
+    };
+    let missing = work.path().join("missing.txt");
+    one_line_exit_2(
+        &[
+            report.as_os_str(),
+            "--repo".as_ref(),
+            repo.path.as_os_str(),
+            "--tokens".as_ref(),
+            missing.as_os_str(),
+        ],
+        "a --tokens file that is not there",
+    );
+    one_line_exit_2(
+        &[
+            missing.as_os_str(),
+            "--repo".as_ref(),
+            repo.path.as_os_str(),
+        ],
+        "a report that is not there",
+    );
+    let not_repo = work.path().join("plain");
+    std::fs::create_dir(&not_repo).unwrap();
+    one_line_exit_2(
+        &[report.as_os_str(), "--repo".as_ref(), not_repo.as_os_str()],
+        "a directory that is no repository",
+    );
+    // A report of a directory scan is not one remediation can use.
+    let dir_report = work.path().join("dir.json");
+    bin()
+        .args(["dir", "-q", "--format", "json", "-o"])
+        .arg(&dir_report)
+        .arg(&repo.path)
+        .output()
+        .unwrap();
+    one_line_exit_2(
+        &[
+            dir_report.as_os_str(),
+            "--repo".as_ref(),
+            repo.path.as_os_str(),
+        ],
+        "a dir report",
+    );
+    // Still there: exit 1, and the JSON form says where.
+    let out = bin()
+        .arg("recheck")
+        .arg(&report)
+        .arg("--repo")
+        .arg(&repo.path)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v = json_of(&out.stdout);
+    assert_eq!(v["tokens"][0]["history"], "present");
+    assert_eq!(v["tokens"][0]["paths"], serde_json::json!([".env"]));
+    assert_eq!(
+        v["tokens"][0]["exposure"]["refs"][0]["ref"],
+        "refs/heads/main"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(t.as_str()));
+}
