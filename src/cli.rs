@@ -129,7 +129,8 @@ pub struct ScanArgs {
     /// Report only findings not in this previous JSON report.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
-    /// Show every finding: ignore inline markers, the ignore file and the baseline.
+    /// Show every finding: ignore the config's exclude, disable and placeholders, inline
+    /// markers, the ignore file and the baseline (each is still read and checked).
     #[arg(long)]
     pub no_suppress: bool,
     /// List ignore-file and baseline entries that matched nothing.
@@ -139,6 +140,14 @@ pub struct ScanArgs {
     /// `applivery-leaks/<command>`. Give each SARIF upload of one commit its own.
     #[arg(long, value_name = "CATEGORY", value_parser = sarif_category)]
     pub sarif_category: Option<String>,
+    /// Print the evidence that decided each finding (the key, the call, the host, the
+    /// block, the path) in the text report; JSON, SARIF and HTML always carry it.
+    #[arg(long)]
+    pub explain: bool,
+    /// Report a file or stream that takes longer than SECS to scan as not fully scanned
+    /// (exit 2) instead of waiting for it; 0 for no limit.
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub blob_timeout: u64,
     #[command(flatten)]
     pub verify: VerifyOptions,
 }
@@ -283,6 +292,10 @@ pub struct SweepArgs {
     /// GitLab's address (self-managed: https://gitlab.example.com).
     #[arg(long, value_name = "URL", default_value = "https://gitlab.com")]
     pub gitlab_url: String,
+    /// Also accept clone URLs on HOST from an organisation or group listing (repeatable);
+    /// by default only the API's own host (github.com for api.github.com) is accepted.
+    #[arg(long, value_name = "HOST")]
+    pub allow_clone_host: Vec<String>,
     /// Leave out archived repositories of an organisation or group.
     #[arg(long)]
     pub skip_archived: bool,
@@ -328,7 +341,8 @@ impl SweepArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct MergeArgs {
-    /// JSON reports of `dir`, `git` or sweeps (shards, per-repository reports).
+    /// JSON reports of `dir`, `git` or sweeps (shards, per-repository reports); `-` reads
+    /// one from standard input.
     #[arg(value_name = "REPORT", required = true)]
     pub reports: Vec<PathBuf>,
     /// Output format.

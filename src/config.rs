@@ -51,6 +51,8 @@ pub struct Config {
     pub placeholders: Vec<Regex>,
     /// Default output format when `--format` is not given.
     pub format: Option<Format>,
+    /// The text of rule files already read (from the base of a reviewed range), by path.
+    pub pinned_rules: std::collections::HashMap<PathBuf, String>,
 }
 
 /// `root/name`, or just `name` when the root is the current directory (nicer messages).
@@ -72,10 +74,6 @@ fn line_of(text: &str, at: usize) -> usize {
         .filter(|&&b| b == b'\n')
         .count()
         + 1
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 impl Config {
@@ -109,13 +107,8 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
         let name = path.display().to_string();
         let at = |span: Range<usize>| format!("{name}:{}", line_of(text, span.start));
-        let file: ConfigFile = toml::from_str(text).map_err(|e| {
-            let place = match e.span() {
-                Some(s) => at(s),
-                None => name.clone(),
-            };
-            anyhow::anyhow!("{place}: {}", one_line(e.message()))
-        })?;
+        let file: ConfigFile =
+            toml::from_str(text).map_err(|e| rules::toml_error(&e, text, &name))?;
 
         let mut cfg = Config {
             file: Some(path.to_path_buf()),
@@ -210,18 +203,66 @@ impl Config {
     /// config's disabled ids; every rule also allowlists the config's placeholders. A
     /// disabled id that names no loaded rule is an error at its line.
     pub fn load_rules(&self, files: &[PathBuf], defaults: bool) -> Result<Vec<Rule>> {
-        let mut extra = files.to_vec();
+        let mut rules = self.all_rules(files, defaults, &self.placeholders)?;
+        rules.retain(|r| !self.is_disabled(&r.id));
+        Ok(rules)
+    }
+
+    /// The rules a scan runs: the active rules of [`Config::load_rules`], then the rules the
+    /// config disables, and no placeholder in any allowlist. Suppression drops (and counts)
+    /// the findings of disabled rules and the placeholder values afterwards, so a summary
+    /// says what the config hid and `--no-suppress` shows it. Disabled rules come last: of
+    /// overlapping candidates the rule listed first wins, so a disabled rule never hides an
+    /// active one's finding.
+    pub fn scan_rules(&self, files: &[PathBuf], defaults: bool) -> Result<Vec<Rule>> {
+        let rules = self.all_rules(files, defaults, &[])?;
+        let (mut active, disabled): (Vec<Rule>, Vec<Rule>) =
+            rules.into_iter().partition(|r| !self.is_disabled(&r.id));
+        active.extend(disabled);
+        Ok(active)
+    }
+
+    /// Whether the config disables rule `id`.
+    pub fn is_disabled(&self, id: &str) -> bool {
+        self.disable.iter().any(|(d, _)| d == id)
+    }
+
+    /// Whether a found secret is one of the config's placeholders.
+    pub fn is_placeholder(&self, secret: &str) -> bool {
+        self.placeholders
+            .iter()
+            .any(|r| r.is_match(secret.as_bytes()))
+    }
+
+    /// Every loaded rule, disabled ones included; an error if none would be active.
+    fn all_rules(
+        &self,
+        files: &[PathBuf],
+        defaults: bool,
+        placeholders: &[Regex],
+    ) -> Result<Vec<Rule>> {
+        let mut extra: Vec<rules::Source> = files
+            .iter()
+            .map(|p| rules::Source {
+                path: p.clone(),
+                text: None,
+            })
+            .collect();
         for (file, line) in &self.rules {
-            if !file.is_file() {
+            let text = self.pinned_rules.get(file).cloned();
+            if text.is_none() && !file.is_file() {
                 bail!(
                     "{}: rule file {} not found (paths are relative to the config file)",
                     self.place(*line),
                     file.display()
                 );
             }
-            extra.push(file.clone());
+            extra.push(rules::Source {
+                path: file.clone(),
+                text,
+            });
         }
-        let mut rules = rules::load(defaults, &extra, &self.placeholders)?;
+        let rules = rules::load(defaults, &extra, placeholders)?;
         for (id, line) in &self.disable {
             if !rules.iter().any(|r| &r.id == id) {
                 bail!(
@@ -230,8 +271,7 @@ impl Config {
                 );
             }
         }
-        rules.retain(|r| !self.disable.iter().any(|(id, _)| id == &r.id));
-        if rules.is_empty() {
+        if rules.iter().all(|r| self.is_disabled(&r.id)) {
             bail!(
                 "no rules to scan with: {} disables every loaded rule",
                 self.file

@@ -164,6 +164,19 @@ pub struct Finding {
     /// Private-tenant Applivery hosts (`*.<tenant>.applivery.io`) named in the same blob:
     /// the only hosts besides the configured API that verification may send this secret to.
     pub tenant_hosts: Vec<String>,
+    /// What decided that the value is a credential (the key, the call, the host, the block,
+    /// the path, the flow from a constant), strongest first.
+    pub evidence: Vec<Reason>,
+}
+
+/// One piece of the evidence behind a finding: its kind (`key`, `call`, `host`, `block`,
+/// `section`, `command`, `path`, `flow`, `nearby`, `decoded`), the text that is the evidence
+/// (secrets redacted), and its line when it is in the blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    pub kind: String,
+    pub text: String,
+    pub line: Option<u64>,
 }
 
 impl Finding {
@@ -202,6 +215,7 @@ impl Finding {
             inline_allowed: false,
             decoded: Vec::new(),
             tenant_hosts: Vec::new(),
+            evidence: Vec::new(),
         }
     }
 

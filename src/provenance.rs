@@ -55,6 +55,28 @@ impl Provenance {
         }
     }
 
+    /// Rewrites every name it holds (path, members, repository, tag) with `f`, where `f`
+    /// returns a replacement.
+    pub fn rename(&mut self, f: &impl Fn(&str) -> Option<String>) {
+        let put = |s: &mut String| {
+            if let Some(r) = f(s) {
+                *s = r;
+            }
+        };
+        match &mut self.origin {
+            Origin::File(p)
+            | Origin::Stdin(p)
+            | Origin::GitBlob(p)
+            | Origin::GitObject(p)
+            | Origin::TagMessage(p) => put(p),
+            Origin::CommitMessage | Origin::Argument(_) | Origin::VerifyInput => {}
+        }
+        self.members.iter_mut().for_each(put);
+        if let Some(r) = self.repository.as_mut() {
+            put(r);
+        }
+    }
+
     pub fn file(path: impl Into<String>) -> Provenance {
         Provenance::new(Origin::File(path.into()))
     }

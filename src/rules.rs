@@ -64,7 +64,14 @@ struct RuleSpec {
 #[serde(untagged)]
 enum ExampleSpec {
     Text(String),
-    Located { path: String, text: String },
+    Located {
+        #[serde(default)]
+        path: String,
+        text: String,
+        /// Evidence kinds the finding must rest on (`["key", "host"]`).
+        #[serde(default)]
+        evidence: Vec<String>,
+    },
 }
 
 fn default_severity() -> String {
@@ -85,6 +92,9 @@ struct SecretSpec {
     regex: Option<String>,
     /// How the captured text is encoded; the checks and the report use the decoded value.
     decode: Option<String>,
+    /// When a value that reads as words (`RPScreenRecorderDelegate`) is dropped: `weak`
+    /// (default: unless strong evidence names it) or `always`.
+    words: Option<String>,
 }
 
 /// Context settings as written: in `[contexts.NAME]` (shared) or `[rules.context]`, where
@@ -110,6 +120,11 @@ struct ContextSpec {
     section_break: Option<String>,
     /// A keyword must occur within `max_distance` bytes of the secret.
     keyword_near: Option<bool>,
+    /// The value must be named (a secret-like key, a credential argument of a call, a
+    /// header): no value without a name is reported, whatever scope it is in.
+    named: Option<bool>,
+    /// A regex the words of the value's name must match (`(?i)key|token|secret`).
+    key: Option<String>,
 }
 
 impl ContextSpec {
@@ -129,6 +144,8 @@ impl ContextSpec {
             hosts: self.hosts.or(b.hosts),
             section_break: self.section_break.or(b.section_break),
             keyword_near: self.keyword_near.or(b.keyword_near),
+            named: self.named.or(b.named),
+            key: self.key.or(b.key),
         }
     }
 }
@@ -208,6 +225,17 @@ pub struct SecretCheck {
     /// Anchored: the whole (decoded) secret must match.
     pub regex: Option<Regex>,
     pub decode: Decode,
+    pub words: Words,
+}
+
+/// When a value made of words (`detect::is_word_like`) is dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Words {
+    /// Unless strong evidence names it: an Applivery key, an Applivery call, an Applivery
+    /// host, a credential key in an Applivery block.
+    Weak,
+    /// Always.
+    Always,
 }
 
 /// How a captured secret is encoded.
@@ -235,6 +263,10 @@ pub struct Context {
     /// A keyword must occur within `max_distance` bytes of the secret; the detector then runs
     /// the rule's regex only around keyword occurrences.
     pub keyword_near: bool,
+    /// Only named values are reported (no inverted burden for values without a key).
+    pub named: bool,
+    /// The value's name must match this.
+    pub key: Option<Regex>,
 }
 
 #[derive(Debug, Default)]
@@ -274,15 +306,21 @@ pub struct Rule {
 pub struct Example {
     pub path: String,
     pub text: String,
+    /// Evidence kinds (`key`, `call`, `host`, …) the finding must carry; empty: any.
+    pub evidence: Vec<String>,
 }
+
+/// The kinds of evidence a finding can carry (`detect::EvidenceKind`), as examples name them.
+pub const EVIDENCE_KINDS: &[&str] = &[
+    "key", "call", "host", "block", "section", "command", "path", "flow", "nearby", "decoded",
+];
 
 /// The verifiers this build knows; a rule naming another one is rejected at load time.
 pub use crate::verify::VERIFIERS;
 
 /// Parses and compiles the rules in `text`; `origin` names the file in error messages.
 pub fn parse_rules(text: &str, origin: &str) -> Result<Vec<Rule>> {
-    let file: RuleFile = toml::from_str(text)
-        .map_err(|e| anyhow::anyhow!("{origin}: {}", one_line(&e.to_string())))?;
+    let file: RuleFile = toml::from_str(text).map_err(|e| toml_error(&e, text, origin))?;
     if file.rules.is_empty() {
         bail!("{origin}: no [[rules]] defined");
     }
@@ -329,6 +367,58 @@ pub fn default_rules() -> Vec<Rule> {
     parse_rules(DEFAULT_RULES, DEFAULT_RULES_NAME).expect("default rules compile")
 }
 
+/// A TOML error as one line, `origin:LINE: message`, that never echoes the file's text: the
+/// wrong file passed as a rule or config file (a `.env`) may hold a token, and the parser's
+/// own display quotes the offending line. Quoted words in the message are kept only when
+/// they look like the format's own key names (`unknown field `bogus``); anything else
+/// quoted is shown as `…`.
+pub fn toml_error(e: &toml::de::Error, text: &str, origin: &str) -> anyhow::Error {
+    let place = match e.span() {
+        Some(s) => {
+            let line = text.as_bytes()[..s.start.min(text.len())]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1;
+            format!("{origin}:{line}")
+        }
+        None => origin.to_string(),
+    };
+    anyhow::anyhow!("{place}: {}", without_quoted_text(&one_line(e.message())))
+}
+
+/// `msg` with every quoted (`"…"`, `` `…` ``, `'…'`) part that is not a plain lowercase key
+/// name replaced by `…`.
+pub fn without_quoted_text(msg: &str) -> String {
+    let key_like = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 32
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'-' || b == b'.')
+    };
+    let mut out = String::new();
+    let mut rest = msg;
+    while let Some(i) = rest.find(['"', '`', '\'']) {
+        let q = rest.as_bytes()[i] as char;
+        out.push_str(&rest[..=i]);
+        let after = &rest[i + 1..];
+        match after.find(q) {
+            Some(j) => {
+                let inner = &after[..j];
+                out.push_str(if key_like(inner) { inner } else { "…" });
+                out.push(q);
+                rest = &after[j + 1..];
+            }
+            None => {
+                out.push('…');
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Collapses a multi-line parser message into one line.
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -353,7 +443,24 @@ pub fn compile_regex(pattern: &str, what: &str) -> Result<Regex> {
         .unicode(false)
         .size_limit(64 << 20)
         .build()
-        .map_err(|e| anyhow::anyhow!("invalid {what} regex: {}", one_line(&e.to_string())))
+        .map_err(|e| anyhow::anyhow!("invalid {what} regex: {}", regex_reason(&e)))
+}
+
+/// Why a regex did not compile, without the pattern: the regex crate's message quotes it,
+/// and a pattern is the file's text (the wrong file passed may hold a token).
+fn regex_reason(e: &regex::Error) -> String {
+    let full = e.to_string();
+    match full
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("error: "))
+    {
+        Some(reason) => reason.to_string(),
+        None => match e {
+            regex::Error::CompiledTooBig(_) => "the compiled pattern is too large".into(),
+            _ => "not a valid pattern".into(),
+        },
+    }
 }
 
 fn compile(spec: RuleSpec, cache: &mut Cache) -> Result<Rule> {
@@ -406,6 +513,11 @@ fn compile(spec: RuleSpec, cache: &mut Cache) -> Result<Rule> {
         Some("random") => Shape::Random,
         Some("token") => Shape::Token,
         Some(other) => bail!("secret.shape '{other}' is not one of any, token, random"),
+    };
+    let word_policy = match spec.secret.words.as_deref() {
+        None | Some("weak") => Words::Weak,
+        Some("always") => Words::Always,
+        Some(other) => bail!("secret.words '{other}' is not one of weak, always"),
     };
     let decode = match spec.secret.decode.as_deref() {
         None | Some("none") => Decode::None,
@@ -468,6 +580,12 @@ fn compile(spec: RuleSpec, cache: &mut Cache) -> Result<Rule> {
                 .map(|p| compile_cached(cache, p, "context.section_break"))
                 .transpose()?,
             keyword_near: c.keyword_near.unwrap_or(false),
+            named: c.named.unwrap_or(false),
+            key: c
+                .key
+                .as_deref()
+                .map(|p| compile_cached(cache, p, "context.key"))
+                .transpose()?,
         }),
     };
     let paths = if spec.allowlist.paths.is_empty() {
@@ -531,10 +649,26 @@ fn compile(spec: RuleSpec, cache: &mut Cache) -> Result<Rule> {
             shape,
             regex: secret_regex,
             decode,
+            words: word_policy,
         },
         context,
         allowlist,
-        examples: spec.examples.into_iter().map(Example::from).collect(),
+        examples: {
+            let examples: Vec<Example> = spec.examples.into_iter().map(Example::from).collect();
+            for e in &examples {
+                if let Some(k) = e
+                    .evidence
+                    .iter()
+                    .find(|k| !EVIDENCE_KINDS.contains(&k.as_str()))
+                {
+                    bail!(
+                        "example evidence '{k}' is not one of {}",
+                        EVIDENCE_KINDS.join(", ")
+                    );
+                }
+            }
+            examples
+        },
         negative_examples: spec
             .negative_examples
             .into_iter()
@@ -550,8 +684,17 @@ impl From<ExampleSpec> for Example {
             ExampleSpec::Text(text) => Example {
                 path: String::new(),
                 text,
+                evidence: Vec::new(),
             },
-            ExampleSpec::Located { path, text } => Example { path, text },
+            ExampleSpec::Located {
+                path,
+                text,
+                evidence,
+            } => Example {
+                path,
+                text,
+                evidence,
+            },
         }
     }
 }
@@ -559,23 +702,31 @@ impl From<ExampleSpec> for Example {
 /// The most keywords one rule may have.
 pub const MAX_KEYWORDS: usize = 1000;
 
+/// A rule file to load: read from `path`, or its `text` when it was already read (from the
+/// base commit of a reviewed range, say, where the file on disk is the one under review).
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub path: std::path::PathBuf,
+    pub text: Option<String>,
+}
+
 /// Builds the active rule set: defaults (unless disabled) plus every extra file; every rule
 /// also allowlists the `placeholders` (project config). Duplicate ids are an error: reports
 /// and baselines key on them. Disabling rules by id is the project config's business.
-pub fn load(
-    use_defaults: bool,
-    extra_files: &[std::path::PathBuf],
-    placeholders: &[Regex],
-) -> Result<Vec<Rule>> {
+pub fn load(use_defaults: bool, extra: &[Source], placeholders: &[Regex]) -> Result<Vec<Rule>> {
     let mut rules = if use_defaults {
         default_rules()
     } else {
         Vec::new()
     };
-    for f in extra_files {
-        for r in load_file(f)? {
+    for f in extra {
+        let loaded = match &f.text {
+            Some(text) => parse_rules(text, &f.path.display().to_string())?,
+            None => load_file(&f.path)?,
+        };
+        for r in loaded {
             if rules.iter().any(|x: &Rule| x.id == r.id) {
-                bail!("{}: rule '{}' is defined twice", f.display(), r.id);
+                bail!("{}: rule '{}' is defined twice", f.path.display(), r.id);
             }
             rules.push(r);
         }

@@ -14,15 +14,51 @@ use crate::report::Report;
 use crate::rules::Rule;
 use crate::source;
 
+use crate::command::output::{
+    check_output, exit_code, nothing_scanned, say_written, tell, write_report,
+};
 pub use crate::command::output::{error_line, say, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
-use crate::command::output::{exit_code, nothing_scanned, say_written, tell, write_report};
 use crate::command::project::{archive_settings, load_rules, rules_of, threads, Project};
 use crate::command::rules::{check_rules, list_rules};
 
 pub fn run(cli: Cli) -> Result<u8> {
     crate::command::verify::check(&cli.command)?;
+    let scan = match &cli.command {
+        Command::Dir(a) => Some(&a.scan),
+        Command::Stdin(a) => Some(&a.scan),
+        Command::Git(a) => Some(&a.scan),
+        Command::Staged(a) => Some(&a.scan),
+        _ => None,
+    };
+    if let Some(s) = scan {
+        crate::haystack::set_blob_budget(std::time::Duration::from_secs(s.blob_timeout));
+    }
+    match &cli.command {
+        Command::Stdin(a) => check_output(a.scan.output.as_ref())?,
+        Command::Git(a) => check_output(a.scan.output.as_ref())?,
+        Command::Staged(a) => check_output(a.scan.output.as_ref())?,
+        Command::Verify(a) => check_output(a.output.as_ref())?,
+        Command::Merge(a) => check_output(a.output.as_ref())?,
+        _ => {}
+    }
     match cli.command {
         Command::Dir(a) => {
+            // Nothing named exists: one line, not a report of nothing. (With some paths
+            // there, the missing ones are listed as unread inputs of the report.)
+            let missing: Vec<_> = a
+                .paths
+                .iter()
+                .filter_map(|p| std::fs::symlink_metadata(p).err().map(|e| (p, e)))
+                .collect();
+            if missing.len() == a.paths.len() {
+                let (p, e) = &missing[0];
+                anyhow::bail!(
+                    "{}: {}",
+                    crate::report::escape_control(&p.display().to_string()),
+                    crate::report::io_reason(e)
+                );
+            }
+            check_output(a.scan.output.as_ref())?;
             let threads = threads(&a.scan);
             let project = Project::load(&a.scan, &source::dir::scan_root(&a.paths))?;
             let mut exclude = a.exclude.clone();
@@ -38,6 +74,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                 archives: archive_settings(&a.archives, &exclude)?,
                 exclude,
                 threads,
+                progress: !a.scan.quiet && io::stderr().is_terminal(),
             };
             let det = Detector::new(rules_of(&project.config, &a.scan.rules)?)?;
             let report = source::dir::scan(&det, &opts)?;
@@ -50,6 +87,10 @@ pub fn run(cli: Cli) -> Result<u8> {
             finish(report, det.rules(), &project, &a.scan)
         }
         Command::Rules(a) => match &a.action {
+            None if !matches!(a.format, Format::Text | Format::Json) => anyhow::bail!(
+                "rules --format {}: the rule list is written as text or json",
+                a.format.name()
+            ),
             None => list_rules(&load_rules(&a.rules)?, a.format),
             Some(crate::cli::RulesAction::Check { file }) => {
                 let rules = match file {
@@ -76,14 +117,24 @@ pub fn run(cli: Cli) -> Result<u8> {
                 threads: threads(&a.scan),
                 progress: !a.scan.quiet && io::stderr().is_terminal(),
             };
-            let project = Project::load(&a.scan, &source::git::scan_root(&repo)?)?;
+            let project = if opts.since.is_some() || opts.range.is_some() {
+                // A review: the scanner's own files as its base holds them.
+                let pin = source::git::pinned::Pinned::range(
+                    &repo,
+                    opts.since.as_deref(),
+                    opts.range.as_deref(),
+                )?;
+                Project::load_pinned(&a.scan, &pin, true)?
+            } else {
+                Project::load(&a.scan, &source::git::scan_root(&repo)?)?
+            };
             let det = Detector::new(rules_of(&project.config, &a.scan.rules)?)?;
             let report = source::git::scan(&det, &opts)?;
             finish(report, det.rules(), &project, &a.scan)
         }
         Command::Staged(a) => {
             let staged = source::staged::Staged::open(&a.repo)?;
-            let project = Project::load(&a.scan, staged.root())?;
+            let project = Project::load_pinned(&a.scan, &staged.pinned()?, false)?;
             let det = Detector::new(rules_of(&project.config, &a.scan.rules)?)?;
             let report = staged.scan(&det, &archive_settings(&a.archives, &[])?)?;
             // Explain a blocked commit, naming only the findings left after suppression.
@@ -127,12 +178,35 @@ pub fn finish_with(
 ) -> Result<u8> {
     let cfg = &project.config;
     report.sarif_category = scan.sarif_category.clone();
+    report.explain = scan.explain;
     project.suppress(&mut report, scan);
     report.sort();
     nothing_scanned(&mut report);
+    if !scan.show_secrets {
+        report.redact_names();
+    }
     tell(&report, scan.quiet);
+    let ignored = report.summary.ignored;
+    if ignored > 0 && report.summary.files > 0 && !scan.quiet {
+        say(format_args!(
+            "applivery-leaks: note: {ignored} file(s) ignored by .gitignore or .ignore were not \
+             scanned (--no-ignore scans them)"
+        ));
+    }
+    let review_fails = project.tell_changes(&mut report, scan.quiet);
     crate::command::verify::findings(&mut report.findings, rules, &scan.verify, scan.quiet)?;
     let format = scan.format.or(cfg.format).unwrap_or(Format::Text);
+    // A pre-commit hook is silent on a clean commit when asked to be.
+    let silent = scan.quiet
+        && report.kind == crate::report::ScanKind::Staged
+        && format == Format::Text
+        && report.findings.is_empty()
+        && report.errors.is_empty()
+        && !review_fails
+        && scan.output.as_ref().is_none_or(|o| o.as_os_str() == "-");
+    if silent {
+        return Ok(exit_code(&report, scan.verify.fail_on));
+    }
     let written = write_report(
         &report,
         rules,
@@ -141,7 +215,10 @@ pub fn finish_with(
         scan.output.as_ref(),
     )?;
     say_written(&report, written, scan.quiet);
-    let code = exit_code(&report, scan.verify.fail_on);
+    let mut code = exit_code(&report, scan.verify.fail_on);
+    if review_fails && code == EXIT_CLEAN {
+        code = EXIT_ERROR;
+    }
     after(&report, code);
     Ok(code)
 }

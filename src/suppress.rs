@@ -19,6 +19,8 @@ use crate::report::{Report, Unused};
 pub const IGNORE_FILE: &str = ".applivery-leaksignore";
 
 pub const CONFIG_EXCLUDE: &str = "config-exclude";
+pub const CONFIG_DISABLE: &str = "config-disable";
+pub const PLACEHOLDER: &str = "placeholder";
 pub const INLINE: &str = "inline";
 pub const IGNORE: &str = "ignore-file";
 pub const BASELINE: &str = "baseline";
@@ -100,10 +102,17 @@ pub fn parse_baseline(text: &str, file: &str) -> Result<Vec<Entry>> {
             c => (format!("{file}:{line}:{c}"), msg),
         }
     };
+    // A JSON report, read once into only what is needed (the common case, and the size that
+    // matters: a monorepo's baseline of 100k findings); else JSON Lines; else the precise
+    // error, from a second look.
+    let typed = serde_json::from_str::<BaselineReport>(text);
     let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let jsonl = serde_json::from_str::<serde_json::Value>(first)
-        .is_ok_and(|v| v.get("fingerprint").is_some());
-    let findings: Vec<BaselineFinding> = if jsonl {
+    let jsonl = typed.is_err()
+        && serde_json::from_str::<serde_json::Value>(first)
+            .is_ok_and(|v| v.get("fingerprint").is_some());
+    let findings: Vec<BaselineFinding> = if let Ok(report) = typed {
+        report.findings
+    } else if jsonl {
         let mut v = Vec::new();
         for (i, l) in text.lines().enumerate() {
             if !l.trim().is_empty() {
@@ -131,15 +140,20 @@ pub fn parse_baseline(text: &str, file: &str) -> Result<Vec<Entry>> {
         })?;
         report.findings
     };
-    let line_of = |fp: &str| {
-        text.find(&format!("\"{fp}\""))
-            .map(|at| text[..at].matches('\n').count() + 1)
-    };
+    // The line where each fingerprint first appears, in one pass over the text (searching
+    // the text once per finding made a 100k-finding baseline take minutes).
+    let lines = first_lines(text);
+    let line_of = |fp: &str| lines.get(fp).copied();
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for f in findings {
         let line = line_of(&f.fingerprint);
         if !is_fingerprint(&f.fingerprint) {
+            // Once, on the way out: search the text for the bad value itself.
+            let line = line.or_else(|| {
+                text.find(&format!("\"{}\"", f.fingerprint))
+                    .map(|at| text[..at].matches('\n').count() + 1)
+            });
             let at = line.map(|l| format!(":{l}")).unwrap_or_default();
             bail!("{file}{at}: \"fingerprint\" is not a fingerprint (32 lowercase hex digits)");
         }
@@ -154,6 +168,27 @@ pub fn parse_baseline(text: &str, file: &str) -> Result<Vec<Entry>> {
     Ok(out)
 }
 
+/// The 1-based line where each quoted string of 32 characters (a fingerprint's shape) first
+/// appears in `text`.
+fn first_lines(text: &str) -> HashMap<&str, usize> {
+    let mut out = HashMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let b = line.as_bytes();
+        let mut at = 0;
+        while let Some(q) = line[at..].find('"') {
+            let start = at + q + 1;
+            let end = start + 32;
+            if b.get(end) == Some(&b'"') && line.is_char_boundary(end) {
+                out.entry(&line[start..end]).or_insert(i + 1);
+                at = end + 1;
+            } else {
+                at = start;
+            }
+        }
+    }
+    out
+}
+
 /// Reads a baseline report; it is never written back.
 pub fn load_baseline(path: &PathBuf) -> Result<Vec<Entry>> {
     let text = std::fs::read_to_string(path)
@@ -162,7 +197,8 @@ pub fn load_baseline(path: &PathBuf) -> Result<Vec<Entry>> {
 }
 
 /// Removes suppressed findings from `report`, counting each under the first mechanism that
-/// hides it (config exclude, inline marker, ignore file, baseline), and with
+/// hides it (config exclude, a rule the config disables, a config placeholder, inline
+/// marker, ignore file, baseline), and with
 /// `--report-unused` records the ignore-file and baseline entries that matched no finding.
 /// With `--no-suppress` nothing is removed or counted.
 pub fn filter(
@@ -188,7 +224,11 @@ pub fn filter(
         if no_suppress {
             return true;
         }
-        let by = if f.inline_allowed {
+        let by = if cfg.is_disabled(&f.rule) {
+            CONFIG_DISABLE
+        } else if cfg.is_placeholder(&f.secret) {
+            PLACEHOLDER
+        } else if f.inline_allowed {
             INLINE
         } else if ignored.contains(f.fingerprint.as_str()) {
             IGNORE

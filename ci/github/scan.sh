@@ -46,6 +46,11 @@ if [[ -n ${INPUT_ARGS:-} ]]; then
   read -r -a extra <<<"$INPUT_ARGS"
   args+=("${extra[@]}")
 fi
+# fail-on: live judges only verified findings, so it implies --verify (without it nothing is
+# live and the step would always pass; the scanner refuses that combination).
+if [[ $fail_on == live && " ${args[*]} " != *" --verify "* ]]; then
+  args+=(--verify)
+fi
 
 out_dir=${RUNNER_TEMP:-${TMPDIR:-/tmp}}/applivery-leaks
 mkdir -p "$out_dir"

@@ -66,3 +66,5 @@ impl Rng {
         z ^ (z >> 31)
     }
 }
+
+pub mod wordlike;

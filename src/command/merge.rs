@@ -10,6 +10,9 @@ use crate::command::output::{emit, exit_code, tell};
 use crate::report::{escape_control, load, merge};
 
 pub fn run(a: &MergeArgs) -> Result<u8> {
+    if a.reports.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        anyhow::bail!("merge: standard input (-) can be given once");
+    }
     let mut parts = Vec::with_capacity(a.reports.len());
     for path in &a.reports {
         parts.push(load::load(path).map_err(|e| anyhow!("{}", escape_control(&e)))?);
@@ -20,6 +23,10 @@ pub fn run(a: &MergeArgs) -> Result<u8> {
     let root = std::env::current_dir().unwrap_or_else(|_| ".".into());
     let mut report = merge::combine(kind, root, parts);
     report.sarif_category = a.sarif_category.clone();
+    if !a.show_secrets {
+        // Reports written with --show-secrets hold full tokens, in names too.
+        report.redact_names();
+    }
     tell(&report, a.quiet);
     let rules = crate::rules::default_rules();
     emit(&report, &rules, a.format, a.show_secrets, a.output.as_ref())?;

@@ -19,7 +19,7 @@ pub const EXIT_ERROR: u8 = 2;
 pub fn tell(report: &Report, quiet: bool) {
     for e in &report.errors {
         say(format_args!(
-            "applivery-leaks: cannot read {}: {}",
+            "applivery-leaks: error: {}: {}",
             report::escape_control(&e.place()),
             report::escape_control(&e.reason)
         ));
@@ -45,6 +45,45 @@ pub fn emit(
     output: Option<&PathBuf>,
 ) -> Result<()> {
     write_report(report, rules, format, show_secrets, output).map(|_| ())
+}
+
+/// Checks, before any scanning, that a report can be written to `output`: a mistyped
+/// directory must not cost a whole sweep and then fail naming an internal temporary file.
+/// A new file's directory must exist and take a new file (probed with a file created and
+/// removed at once); an existing path must not be a directory.
+pub fn check_output(output: Option<&PathBuf>) -> Result<()> {
+    let Some(path) = output.filter(|p| p.as_os_str() != "-") else {
+        return Ok(());
+    };
+    let shown = report::escape_control(&path.display().to_string());
+    if path.is_dir() {
+        anyhow::bail!("cannot write report to {shown}: is a directory");
+    }
+    if path.exists() {
+        // A file, a device, a FIFO or a link to one: written (or replaced) at the end.
+        return Ok(());
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    check_dir(&dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot write report to {shown}: {}: {}",
+            report::escape_control(&dir.display().to_string()),
+            report::io_reason(&e)
+        )
+    })
+}
+
+/// Whether a new file can be created in `dir`.
+pub fn check_dir(dir: &Path) -> io::Result<()> {
+    let probe = dir.join(format!(".applivery-leaks-probe-{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)?;
+    std::fs::remove_file(&probe)
 }
 
 /// With the report in a file, one line on stderr says what it holds, unless `quiet`: a CI
@@ -120,23 +159,52 @@ pub fn say(line: std::fmt::Arguments) {
     let _ = writeln!(io::stderr().lock(), "{line}");
 }
 
-/// A directory or history scan that skipped everything it found (`--max-file-size 1`, a
-/// FIFO or a binary file named alone) scanned nothing it was asked to: an error, so a gate
-/// fails closed instead of passing on nothing.
+/// A scan that read nothing it was asked to — an empty directory, everything excluded or
+/// gitignored or skipped (`--max-file-size 1`, a FIFO, a binary file named alone), binary
+/// data on standard input — is an error, so a gate fails closed instead of passing on
+/// nothing. History scans are not judged here: a range with no new blob is a real answer.
 pub(crate) fn nothing_scanned(report: &mut Report) {
     let s = &report.summary;
-    if matches!(report.kind, ScanKind::Dir | ScanKind::Git)
-        && s.files == 0
-        && !s.skipped.is_empty()
-        && report.errors.is_empty()
-    {
-        let reason = format!(
+    if s.files > 0 || !report.errors.is_empty() {
+        return;
+    }
+    if matches!(report.kind, ScanKind::Dir | ScanKind::Git) && s.skipped.len() == 1 {
+        // One input, skipped: name it rather than the scan root (`dir zero.bin`).
+        let only = &s.skipped[0];
+        let reason = format!("nothing was scanned: {}", only.reason);
+        let place = only.path.clone();
+        report.errors.push(report::Problem::new(place, reason));
+        return;
+    }
+    let reason = match report.kind {
+        ScanKind::Dir if !s.skipped.is_empty() => format!(
             "nothing was scanned: all {} input(s) were skipped",
             s.skipped.len()
-        );
-        let root = report.root.display().to_string();
-        report.errors.push(report::Problem::new(root, reason));
-    }
+        ),
+        ScanKind::Dir if s.ignored > 0 => format!(
+            "nothing was scanned: all {} file(s) are ignored by .gitignore or .ignore \
+             (--no-ignore scans them)",
+            s.ignored
+        ),
+        // Binary files were looked at and judged: a tree of images is not "nothing".
+        ScanKind::Dir if s.binary == 0 => "nothing was scanned: no files (an empty \
+                                           directory, or every file excluded)"
+            .to_string(),
+        ScanKind::Git if !s.skipped.is_empty() => format!(
+            "nothing was scanned: all {} input(s) were skipped",
+            s.skipped.len()
+        ),
+        ScanKind::Stdin if s.binary > 0 => {
+            "nothing was scanned: standard input is binary data (NUL byte in the first 8 KiB)"
+                .to_string()
+        }
+        _ => return,
+    };
+    let place = match report.kind {
+        ScanKind::Stdin => "standard input".to_string(),
+        _ => report.root.display().to_string(),
+    };
+    report.errors.push(report::Problem::new(place, reason));
 }
 
 /// 1 if anything that should fail the build was found; else 2 if some input could not be

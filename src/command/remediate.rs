@@ -233,17 +233,26 @@ pub fn run(a: &RemediateArgs) -> Result<u8> {
     let replace = out.join("replace-text.txt");
     write_private(&replace, lines.as_bytes())?;
 
+    // What the pack shows: names that hold a token (a path, a branch) redacted, as in any
+    // report (the report read may have been written with --show-secrets).
+    let mut shown = report.clone();
+    shown.redact_names();
+    let shown_toks = tokens(&shown);
     write_file(
         &out.join("purge.md"),
-        purge(&toks, &replace).as_bytes(),
+        purge(&shown_toks, &replace).as_bytes(),
         false,
     )?;
-    write_file(&out.join("revoke.md"), revoke(&toks).as_bytes(), false)?;
+    write_file(
+        &out.join("revoke.md"),
+        revoke(&shown_toks).as_bytes(),
+        false,
+    )?;
     write_file(&out.join("recheck.sh"), recheck(&repo).as_bytes(), true)?;
     let rules = crate::rules::default_rules();
     let mut json = Vec::new();
     crate::report::json::write(
-        &report,
+        &shown,
         &rules,
         style(crate::report::Format::Json),
         &mut json,
@@ -251,7 +260,7 @@ pub fn run(a: &RemediateArgs) -> Result<u8> {
     .context("cannot render report.json")?;
     write_file(&out.join("report.json"), &json, false)?;
     let mut html = Vec::new();
-    let mut inpack = report.clone();
+    let mut inpack = shown;
     inpack.pack_dir = Some(String::new());
     crate::report::html::write(&inpack, style(crate::report::Format::Html), &mut html)
         .context("cannot render incident.html")?;

@@ -24,16 +24,28 @@ pub(crate) fn check_rules(det: Detector) -> Result<u8> {
             .chain(rule.negative_examples.iter().map(|e| (e, false)));
         for (n, (example, positive)) in cases.enumerate() {
             run += 1;
-            let found = det
-                .detect(example.text.as_bytes(), example.path.as_bytes())
+            let candidates = det.detect(example.text.as_bytes(), example.path.as_bytes());
+            let mine: Vec<_> = candidates.iter().filter(|c| c.rule == ri).collect();
+            // The evidence an example asks for must all be among a finding's.
+            let missing: Vec<&str> = example
+                .evidence
                 .iter()
-                .any(|c| c.rule == ri);
-            if found != positive {
+                .filter(|k| {
+                    !mine
+                        .iter()
+                        .any(|c| c.evidence.iter().any(|e| e.kind.as_str() == k.as_str()))
+                })
+                .map(String::as_str)
+                .collect();
+            let found = !mine.is_empty();
+            if found != positive || (positive && !missing.is_empty()) {
                 failed += 1;
-                let what = if positive {
-                    "example: nothing found"
+                let what = if !found && positive {
+                    "example: nothing found".to_string()
+                } else if positive {
+                    format!("example: found without evidence {}", missing.join(", "))
                 } else {
-                    "negative example: found a secret"
+                    "negative example: found a secret".to_string()
                 };
                 let first = example.text.lines().next().unwrap_or_default();
                 writeln!(

@@ -53,6 +53,21 @@ pub fn run(a: &GitArgs) -> Result<u8> {
     if a.scan.report_unused {
         bail!("--report-unused works on one repository, not on a sweep of many");
     }
+    // A report directory that cannot be written fails now, not after the listing and the
+    // first clone.
+    if !a.sweep.list_repos {
+        if let Some(d) = &a.sweep.output_dir {
+            std::fs::create_dir_all(d)
+                .with_context(|| format!("cannot create --output-dir {}", d.display()))?;
+            crate::command::output::check_dir(d).map_err(|e| {
+                anyhow!(
+                    "cannot write reports to --output-dir {}: {}",
+                    escape_control(&d.display().to_string()),
+                    crate::report::io_reason(&e)
+                )
+            })?;
+        }
+    }
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let shard = shard(a)?;
     let all = gather(a, &cwd)?;
@@ -85,10 +100,11 @@ pub fn run(a: &GitArgs) -> Result<u8> {
     if !quiet {
         match shard {
             Some((s, from)) => eprintln!(
-                "applivery-leaks: shard {s} (from {from}): {} of {total} repositories",
-                repos.len()
+                "applivery-leaks: shard {s} (from {from}): {} of {total} {}",
+                repos.len(),
+                repositories(total)
             ),
-            None => eprintln!("applivery-leaks: {total} repositories"),
+            None => eprintln!("applivery-leaks: {total} {}", repositories(total)),
         }
     }
 
@@ -105,10 +121,6 @@ pub fn run(a: &GitArgs) -> Result<u8> {
     } else {
         None
     };
-    if let Some(d) = &a.sweep.output_dir {
-        std::fs::create_dir_all(d)
-            .with_context(|| format!("cannot create --output-dir {}", d.display()))?;
-    }
     let mut sweep = Sweep {
         a,
         det: &det,
@@ -153,6 +165,14 @@ pub fn run(a: &GitArgs) -> Result<u8> {
     Ok(exit_code(&report, a.scan.verify.fail_on))
 }
 
+fn repositories(n: usize) -> &'static str {
+    if n == 1 {
+        "repository"
+    } else {
+        "repositories"
+    }
+}
+
 /// The shard to sweep: `--shard`, else the scheduler's environment.
 fn shard(a: &GitArgs) -> Result<Option<(Shard, &'static str)>> {
     if let Some(s) = &a.sweep.shard {
@@ -195,11 +215,13 @@ fn gather(a: &GitArgs, cwd: &Path) -> Result<Vec<Repo>> {
         skip_forks: a.sweep.skip_forks,
     };
     for org in &a.sweep.github_org {
-        let api = Api::new(&a.sweep.github_api_url, std::env::var("GITHUB_TOKEN").ok());
+        let mut api = Api::new(&a.sweep.github_api_url, std::env::var("GITHUB_TOKEN").ok());
+        api.clone_hosts.clone_from(&a.sweep.allow_clone_host);
         out.extend(enumerate::github(&api, org, filter).map_err(|e| anyhow!("{e}"))?);
     }
     for group in &a.sweep.gitlab_group {
-        let api = Api::new(&a.sweep.gitlab_url, std::env::var("GITLAB_TOKEN").ok());
+        let mut api = Api::new(&a.sweep.gitlab_url, std::env::var("GITLAB_TOKEN").ok());
+        api.clone_hosts.clone_from(&a.sweep.allow_clone_host);
         out.extend(enumerate::gitlab(&api, group, filter).map_err(|e| anyhow!("{e}"))?);
     }
     let named_none = a.repos.is_empty()
@@ -209,8 +231,24 @@ fn gather(a: &GitArgs, cwd: &Path) -> Result<Vec<Repo>> {
     if named_none {
         out.push(parse(".").map_err(|e| anyhow!("{e}"))?);
     }
+    // One repository named twice (`acme/r.git` and `acme/x/../../acme/r.git`, a link to
+    // it, its `.git`) is swept once: local paths compare by where they really are.
     let mut seen = std::collections::HashSet::new();
-    out.retain(|r| seen.insert(r.identity.clone()));
+    out.retain(|r| {
+        let key = match &r.location {
+            Location::Local(p) => std::fs::canonicalize(p)
+                .map(|c| {
+                    let c = c.to_string_lossy().into_owned();
+                    c.strip_suffix("/.git").map(str::to_string).unwrap_or(c)
+                })
+                .unwrap_or_else(|_| r.identity.clone()),
+            Location::Remote(_) => r.identity.clone(),
+        };
+        seen.insert(key)
+    });
+    if out.is_empty() {
+        bail!("no repositories to sweep: the repositories, lists, organisations and groups given name none");
+    }
     Ok(out)
 }
 
@@ -352,6 +390,9 @@ impl Sweep<'_> {
         self.project.suppress(&mut report, &a.scan);
         self.verify(&mut report.findings)
             .map_err(|e| format!("{e:#}"))?;
+        if !a.scan.show_secrets {
+            report.redact_names();
+        }
         let g = report.summary.git.as_ref();
         report.summary.repositories = Some(Repositories {
             list: vec![RepoOutcome {
@@ -373,7 +414,7 @@ impl Sweep<'_> {
                 color: false,
             };
             let private = a.scan.show_secrets;
-            report::output::write_file(f, private, |w| {
+            report::output::write_file_nofollow(f, private, |w| {
                 report::write(&report, self.det.rules(), style, w)
             })
             .map_err(|e| {

@@ -11,7 +11,7 @@ use anyhow::{anyhow, bail, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::paste::{self, Kind, Pasted};
-use crate::cli::{Command, VerifyArgs, VerifyOptions};
+use crate::cli::{Command, FailOn, VerifyArgs, VerifyOptions};
 use crate::finding::{Finding, VerifyStatus};
 use crate::provenance::{Origin, Provenance};
 use crate::report::{escape_control, Problem, Report, ScanKind};
@@ -42,10 +42,24 @@ pub fn check(cmd: &Command) -> Result<()> {
         | Command::Completions(_)
         | Command::Man(_) => return Ok(()),
     };
+    if opts.fail_on == FailOn::Live && !opts.verify {
+        // Nothing unverified is live: without --verify this gate could never fail.
+        bail!("--fail-on live needs --verify (without it no finding is verified, so none is live and the scan would always pass)");
+    }
     if opts.verify {
         settings(opts)?;
     }
     Ok(())
+}
+
+/// A number as a message shows it: `1e308`, not its 309 digits.
+fn short_number(x: f64) -> String {
+    let a = x.abs();
+    if a.is_finite() && a != 0.0 && !(1e-3..1e6).contains(&a) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
 }
 
 /// The flags as verification settings; every problem is a one-line error.
@@ -71,7 +85,7 @@ pub fn settings(opts: &VerifyOptions) -> Result<Settings> {
             "--verify-rps must be between {} and {} requests per second (got {})",
             r.start(),
             r.end(),
-            opts.verify_rps
+            short_number(opts.verify_rps)
         );
     }
     if !t.contains(&opts.verify_timeout) {
@@ -79,7 +93,7 @@ pub fn settings(opts: &VerifyOptions) -> Result<Settings> {
             "--verify-timeout must be between {} and {} seconds (got {})",
             t.start(),
             t.end(),
-            opts.verify_timeout
+            short_number(opts.verify_timeout)
         );
     }
     let loopback = match std::env::var_os(LOOPBACK_ENV) {
@@ -117,7 +131,26 @@ pub fn findings(
         let r = rules.iter().find(|r| r.id == id)?;
         Verifier::from_name(r.verifier.as_deref()?)
     };
-    run_with_progress(findings, &verifier_of, &settings, quiet)
+    run_with_progress(findings, &verifier_of, &settings, quiet)?;
+    // Legacy account API keys: no current endpoint verifies them, and a 401 from today's API
+    // would say nothing about them. Unknown, with that reason, never "revoked".
+    for f in findings.iter_mut() {
+        let legacy = rules
+            .iter()
+            .any(|r| r.id == f.rule && r.verifier.as_deref() == Some(verify::LEGACY));
+        let live = f
+            .verification
+            .as_ref()
+            .is_some_and(|v| v.status == crate::finding::VerifyStatus::Live);
+        if legacy && !live {
+            f.verification = Some(crate::finding::Verification::unsent(
+                crate::finding::VerifyStatus::Unknown,
+                verify::LEGACY_REASON,
+                crate::time::rfc3339(std::time::SystemTime::now()),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn run_with_progress(
@@ -231,7 +264,9 @@ pub fn report(a: &VerifyArgs) -> Result<Report> {
         }
     }
     if report.findings.is_empty() && report.errors.is_empty() {
-        report.warnings.push("no tokens given".into());
+        // `jq … | applivery-leaks verify --fail-on live` fed nothing by a failing `jq` must
+        // not report success.
+        bail!("no tokens given: standard input held none (nothing was verified)");
     }
     let verifier_of = |rule: &str| match rule {
         APP_RULE => Some(Verifier::App),
@@ -243,7 +278,7 @@ pub fn report(a: &VerifyArgs) -> Result<Report> {
     report.sort();
     for e in &report.errors {
         eprintln!(
-            "applivery-leaks: {}: {}",
+            "applivery-leaks: error: {}: {}",
             escape_control(&e.path),
             escape_control(&e.reason)
         );

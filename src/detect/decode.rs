@@ -7,7 +7,7 @@
 
 use super::context::{Flow, Judge, Outer};
 use super::keywords::Hit;
-use super::{Candidate, Detector};
+use super::{Candidate, Detector, Evidence, EvidenceKind};
 
 /// One decoding pass over a haystack.
 pub(super) struct Pass<'a> {
@@ -131,13 +131,14 @@ impl Pass<'_> {
                 hits: &hits,
                 ..self.judge(ri)
             };
-            if judge.accept(s, e, value) {
+            if let Some(evidence) = judge.accept(s, e, value) {
                 out.push(Candidate {
                     rule: ri,
                     start: s,
                     end: e,
                     secret: Some(value.to_vec()),
                     decoded: how.clone(),
+                    evidence,
                 });
             }
         }
@@ -158,8 +159,8 @@ impl Pass<'_> {
             }
         }
         // A document: judge it on its own, vouched for by where it stands.
-        let outer = if self.outer == Outer::Ours || self.judge(0).vouches(s, e) {
-            Outer::Ours
+        let outer = if self.outer.ours() || self.judge(0).vouches(s, e) {
+            Outer::Secret
         } else {
             Outer::Unknown
         };
@@ -168,12 +169,20 @@ impl Pass<'_> {
             let secret = self.det.secret(&c, &decoded).into_owned();
             let mut how = vec!["base64"];
             how.extend(c.decoded);
+            // The inner evidence lies in the decoded text, not here: kept as words.
+            let mut evidence = vec![Evidence {
+                kind: EvidenceKind::Decoded,
+                text: "a base64 document".into(),
+                at: Some(s),
+            }];
+            evidence.extend(c.evidence.into_iter().map(|x| Evidence { at: None, ..x }));
             out.push(Candidate {
                 rule: c.rule,
                 start: s,
                 end: e,
                 secret: Some(secret),
                 decoded: how,
+                evidence,
             });
         }
     }

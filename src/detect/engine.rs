@@ -24,7 +24,7 @@ pub(super) fn detect(
     path: &[u8],
 ) -> Vec<Candidate> {
     let hits = det.keywords.hits(hay);
-    let whole = outer == Outer::Ours;
+    let whole = outer.ours();
     if hits.is_empty() && !whole && det.keywords.always.is_empty() && project.is_empty() {
         return Vec::new();
     }
@@ -155,13 +155,14 @@ fn run_rule(
             flow,
             hits,
         };
-        if judge.accept(s, e, value) {
+        if let Some(evidence) = judge.accept(s, e, value) {
             out.push(Candidate {
                 rule: ri,
                 start: s,
                 end: e,
                 secret: (!decoded.is_empty()).then_some(secret),
                 decoded,
+                evidence,
             });
         }
     }

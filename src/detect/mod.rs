@@ -31,6 +31,7 @@ mod tests_project;
 #[cfg(test)]
 mod tests_v2;
 mod text;
+mod wordlike;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -43,6 +44,7 @@ pub use decode::decode_base64;
 pub use project::SinkName;
 pub use secret::{looks_random, shannon_entropy};
 pub use text::{line_bounds, line_bounds_near, split_words, LINE_LIMIT};
+pub use wordlike::{is_word_like, margin as word_margin, THRESHOLD as WORD_THRESHOLD};
 
 /// A candidate secret: which rule matched, where its text lies in the haystack (as written,
 /// possibly encoded or split), and — when that text is not the secret itself — the secret
@@ -57,6 +59,75 @@ pub struct Candidate {
     /// How the text was decoded into the secret, outermost first: `base64`, `url`,
     /// `escape`, `concatenation`, `continuation`. Empty for a secret written as is.
     pub decoded: Vec<&'static str>,
+    /// What decided that this value is a credential, strongest first.
+    pub evidence: Vec<Evidence>,
+}
+
+/// One piece of evidence that decided a candidate: what kind, the text that says it (a key,
+/// a call, a host, a parent line; never the value itself), and where that text is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    pub kind: EvidenceKind,
+    /// The words that are the evidence, cut to a readable length.
+    pub text: String,
+    /// Where `text` starts in the haystack; `None` when it is not in it (the file's path).
+    pub at: Option<usize>,
+}
+
+/// The kinds of evidence a finding can rest on (docs/rules.md explains each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EvidenceKind {
+    /// The key, argument label or header word that names the value (`APPLIVERY_APP_TOKEN=`,
+    /// `token:`, `Bearer`).
+    Key,
+    /// An Applivery call the value is passed to (`Applivery.init(`, `[Applivery start…]`).
+    Call,
+    /// An Applivery host the command or request that carries the value calls.
+    Host,
+    /// A parent line above the value that names Applivery (`applivery:`).
+    Block,
+    /// The section header the value is under (`[applivery]`, `## Applivery token`).
+    Section,
+    /// The command that carries the value names Applivery.
+    Command,
+    /// The file's path names Applivery (`ci/applivery.env`).
+    Path,
+    /// The value's name is used at an Applivery sink (here or in another file).
+    Flow,
+    /// The nearest owner named on the lines around the value is Applivery.
+    Nearby,
+    /// The value was decoded from a value the evidence above vouches for.
+    Decoded,
+}
+
+impl EvidenceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvidenceKind::Key => "key",
+            EvidenceKind::Call => "call",
+            EvidenceKind::Host => "host",
+            EvidenceKind::Block => "block",
+            EvidenceKind::Section => "section",
+            EvidenceKind::Command => "command",
+            EvidenceKind::Path => "path",
+            EvidenceKind::Flow => "flow",
+            EvidenceKind::Nearby => "nearby",
+            EvidenceKind::Decoded => "decoded",
+        }
+    }
+
+    pub const ALL: &'static [EvidenceKind] = &[
+        EvidenceKind::Key,
+        EvidenceKind::Call,
+        EvidenceKind::Host,
+        EvidenceKind::Block,
+        EvidenceKind::Section,
+        EvidenceKind::Command,
+        EvidenceKind::Path,
+        EvidenceKind::Flow,
+        EvidenceKind::Nearby,
+        EvidenceKind::Decoded,
+    ];
 }
 
 /// The longest secret a chunk overlap must be able to hold whole.
@@ -85,6 +156,24 @@ pub struct Detector {
     sinks: Arc<project::SinkLog>,
     /// Names used at Applivery sinks in other blobs of the project.
     project: Option<Arc<project::Project>>,
+}
+
+/// True if a path names a credential (`applivery-token.txt`, `secrets/applivery.env`,
+/// `api_key`): a file about Applivery with such a name holds its credential, even on a line
+/// of its own.
+fn path_names_secret(path: &[u8]) -> bool {
+    const WORDS: &[&[u8]] = &[
+        b"token",
+        b"secret",
+        b"credential",
+        b"apikey",
+        b"api_key",
+        b"api-key",
+        b".env",
+        b"password",
+        b"auth",
+    ];
+    WORDS.iter().any(|w| text::contains_ci(path, w))
 }
 
 /// A keyword searched in paths: memchr2 for its rarest letter (either case), then a
@@ -210,10 +299,12 @@ impl Detector {
     /// position. Candidates of different rules that overlap are reported once, for the rule
     /// listed first.
     pub fn detect(&self, hay: &[u8], path: &[u8]) -> Vec<Candidate> {
-        let scope = if self.path_matters(path) {
-            context::Outer::Ours
-        } else {
+        let scope = if !self.path_matters(path) {
             context::Outer::Unknown
+        } else if path_names_secret(path) {
+            context::Outer::Secret
+        } else {
+            context::Outer::Ours
         };
         let project = match &self.project {
             Some(p) => p.names_for(hay, path),

@@ -129,16 +129,20 @@ impl Project {
 /// `hay` (at `path`) does not define.
 pub(super) fn log_sinks(det: &Detector, hay: &[u8], hits: &[Hit], path: &[u8]) {
     let mut found: Vec<SinkName> = Vec::new();
-    let mut seen_lines = Vec::new();
+    // Each line is looked at once, however many hits it has, and each byte is searched for
+    // `Bearer` once: text dense in the keyword costs time linear in its size.
+    let mut line_end = 0;
+    let mut bearer_done = 0;
     for h in hits.iter().filter(|h| !h.encoded) {
         call_arguments(hay, h.end, &mut found);
-        let (ls, le) = line_bounds_near(hay, h.start, h.end, LINE_LIMIT);
-        if !seen_lines.contains(&ls) {
-            seen_lines.push(ls);
-            keyed(hay, ls, le, &mut found);
-            block(hay, ls, le, &mut found);
+        if h.start < line_end {
+            continue;
         }
-        bearer_near(det, hay, ls, le, &mut found);
+        let (ls, le) = line_bounds_near(hay, h.start, h.end, LINE_LIMIT);
+        line_end = le;
+        keyed(hay, ls, le, &mut found);
+        block(hay, ls, le, &mut found);
+        bearer_done = bearer_near(det, hay, ls, le, bearer_done, &mut found);
     }
     // Each check below searches the blob: bound how many names a blob can ask for (a file
     // of a hundred thousand sinks must not make this quadratic).
@@ -352,7 +356,14 @@ fn block(hay: &[u8], ls: usize, le: usize, out: &mut Vec<SinkName>) {
 /// Identifiers spliced into a `Bearer` header on the lines around `ls..le` (three each side)
 /// whose command names no other host: `"Bearer " + uploadToken`, `` `Bearer ${uploadKey}` ``,
 /// `"Bearer \(Keys.token)"`, `"Bearer #{TOKEN}"`, `f"Bearer {token}"`, `"Bearer $TOKEN"`.
-fn bearer_near(det: &Detector, hay: &[u8], ls: usize, le: usize, out: &mut Vec<SinkName>) {
+fn bearer_near(
+    det: &Detector,
+    hay: &[u8],
+    ls: usize,
+    le: usize,
+    done: usize,
+    out: &mut Vec<SinkName>,
+) -> usize {
     let (mut a, mut b) = (ls, le);
     for _ in 0..3 {
         if a > 0 {
@@ -368,7 +379,8 @@ fn bearer_near(det: &Detector, hay: &[u8], ls: usize, le: usize, out: &mut Vec<S
         .filter_map(|r| r.context.as_ref())
         .flat_map(|c| c.hosts.iter().cloned())
         .collect();
-    let mut from = a;
+    // A `bearer` that straddles `done` is found again; names are deduplicated later.
+    let mut from = a.max(done.saturating_sub(5)).min(b);
     while let Some(p) = find_ci(&hay[from..b], b"bearer") {
         let at = from + p + 6;
         from = at;
@@ -417,6 +429,7 @@ fn bearer_near(det: &Detector, hay: &[u8], ls: usize, le: usize, out: &mut Vec<S
             }
         }
     }
+    b
 }
 
 /// Words that are never the name of a constant of the project.

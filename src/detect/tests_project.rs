@@ -147,6 +147,10 @@ fn a_key_that_says_what_the_value_is_decides_against_it() {
         found_with(&d, &format!("applivery:\n  targets:\n    - {T}\n"), ""),
         vec![T]
     );
+    assert_eq!(
+        found_with(&d, &format!("applivery:\n  tokens:\n    - {T}\n"), ""),
+        vec![T]
+    );
     // Another SDK's call beside Applivery's, written as one word or two.
     let sdks = format!(
         "Applivery.shared.start(token: t, appStoreRelease: false)\nOneSignal.initialize(\"{T}\", withLaunchOptions: o)\n"

@@ -37,15 +37,20 @@ fn path_is_evidence() {
 #[test]
 fn inverted_burden_within_an_applivery_scope() {
     let t = "Zk3qP9xVb2LmN7wQe4RtY6uA"; // applivery-leaks:allow
-                                        // A list item under a parent that names Applivery; a bare literal in its section.
+                                        // A value with no name is reported only where the structure is about a credential: a
+                                        // list under a credential key of an Applivery block, a section about its token.
     assert_eq!(
         found(&format!("- kind: applivery\n  targets:\n    - {t}\n"), ""),
         vec![t]
     );
     assert_eq!(
-        found(&format!("## Applivery\n\n```\n{t}\n```\n"), ""),
+        found(&format!("## Applivery token\n\n```\n{t}\n```\n"), ""),
         vec![t]
     );
+    // Not merely because Applivery is named around it (issue 18): a section about
+    // Applivery, a command that mentions it, a nearby line.
+    assert!(found(&format!("echo 'applivery upload' {t}\n"), "").is_empty());
+    assert!(found(&format!("## Applivery\n\n```\n{t}\n```\n"), "").is_empty());
     // Objective-C message sends are judged by their receiver.
     assert_eq!(
         found(
@@ -107,5 +112,60 @@ fn obvious_fakes_are_never_tokens() {
             found(&format!("APPLIVERY_TOKEN={v}\n"), "").is_empty(),
             "{v}"
         );
+    }
+}
+
+#[test]
+fn evidence_kinds_match_the_rule_file_names() {
+    let names: Vec<&str> = EvidenceKind::ALL.iter().map(|k| k.as_str()).collect();
+    assert_eq!(names, crate::rules::EVIDENCE_KINDS);
+}
+
+#[test]
+fn each_finding_says_what_decided_it() {
+    let d = det();
+    let t = "Zk3qP9xVb2LmN7wQe4RtY6uA"; // applivery-leaks:allow
+    let kinds = |text: &str, path: &str| -> Vec<&'static str> {
+        let c = d.detect(text.as_bytes(), path.as_bytes());
+        assert_eq!(c.len(), 1, "{text}");
+        c[0].evidence.iter().map(|e| e.kind.as_str()).collect()
+    };
+    assert_eq!(kinds(&format!("APPLIVERY_APP_TOKEN={t}\n"), ""), ["key"]);
+    assert_eq!(
+        kinds(
+            &format!("curl https://api.applivery.io/v1/integrations/builds -H \"Authorization: Bearer {t}\"\n"),
+            ""
+        ),
+        ["key", "host"]
+    );
+    assert_eq!(
+        kinds(&format!("Applivery.shared.start(token: \"{t}\")\n"), ""),
+        ["key", "call"]
+    );
+    assert_eq!(
+        kinds(&format!("token={t}\n"), "ci/applivery.properties"),
+        ["key", "path"]
+    );
+    assert_eq!(
+        kinds(&format!("applivery:\n  upload:\n    token: {t}\n"), ""),
+        ["key", "block"]
+    );
+    // The evidence's text is the name, never the value.
+    let c = d.detect(format!("APPLIVERY_APP_TOKEN={t}\n").as_bytes(), b"");
+    assert_eq!(c[0].evidence[0].text, "APPLIVERY_APP_TOKEN");
+    assert_eq!(c[0].evidence[0].at, Some(0));
+}
+
+#[test]
+fn prose_commit_messages_and_declarations_name_no_credential() {
+    let d = det();
+    for text in [
+        "Introduce enableCrashReportUploads and disableCrashReportUpload methods to AppliverySDK\n",
+        "public final class FeedbackCoordinator: NSObject, FeedbackComposerDelegate {} // Applivery\n",
+        "import { WorkspaceInviteDialogBox } from \"../applivery/workspace\";\n",
+        "![distribution-audience-ui](https://www.applivery.com/a.png \"distribution-audience-ui | Applivery\")\n",
+        "notifications:\n  slack: applivery-team:wNvbRdPcjj2lRZETkxHu3VEn#builds\n",
+    ] {
+        assert!(d.detect(text.as_bytes(), b"").is_empty(), "{text}");
     }
 }

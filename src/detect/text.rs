@@ -162,8 +162,20 @@ pub(crate) fn logical_line(
     (cs.max(lo), ce.min(hi))
 }
 
-/// None if `text` names no http(s) URL; else whether one of them has an allowed host.
-pub(crate) fn hosts_ok(text: &[u8], hosts: &[String]) -> Option<bool> {
+/// What the URLs of a command say about its hosts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Urls {
+    /// No http(s) URL.
+    None,
+    /// A URL on one of the hosts (the first such host, lower case).
+    Ours(Vec<u8>),
+    /// URLs, none on the hosts.
+    Others,
+}
+
+/// The hosts of the http(s) URLs in `text`, matched against `hosts` (a host or any of its
+/// subdomains).
+pub(crate) fn urls(text: &[u8], hosts: &[String]) -> Urls {
     let mut saw_url = false;
     let mut i = 0;
     while let Some(p) = find_ci(&text[i..], b"://") {
@@ -191,10 +203,23 @@ pub(crate) fn hosts_ok(text: &[u8], hosts: &[String]) -> Option<bool> {
                     && host.ends_with(h.as_bytes())
                     && host[host.len() - h.len() - 1] == b'.')
         }) {
-            return Some(true);
+            return Urls::Ours(host);
         }
     }
-    saw_url.then_some(false)
+    if saw_url {
+        Urls::Others
+    } else {
+        Urls::None
+    }
+}
+
+/// Whether the URLs in `text` go to one of `hosts`: `None` without URLs.
+pub(crate) fn hosts_ok(text: &[u8], hosts: &[String]) -> Option<bool> {
+    match urls(text, hosts) {
+        Urls::None => None,
+        Urls::Ours(_) => Some(true),
+        Urls::Others => Some(false),
+    }
 }
 
 pub(crate) fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {

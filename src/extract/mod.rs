@@ -390,17 +390,27 @@ impl<'a> Walker<'a> {
 
     /// A text read front to back, in bounded chunks; true if it mentions Applivery.
     fn text_stream(&mut self, chain: &[String], r: &mut dyn Read) -> io::Result<bool> {
+        let path = self.text_path(chain);
+        self.text_stream_as(chain, r, &path)
+    }
+
+    /// `text_stream`, judged as if at `path`.
+    fn text_stream_as(
+        &mut self,
+        chain: &[String],
+        r: &mut dyn Read,
+        path: &[u8],
+    ) -> io::Result<bool> {
         self.opened = true;
         let mut watch = Watch {
             inner: r,
             seen: false,
             tail: Vec::new(),
         };
-        let path = self.text_path(chain);
         match &mut self.sink {
             Sink::Detect(det) => {
                 let scanned =
-                    haystack::scan_reader_chunked(det, &mut watch, &path, &mut self.buf, CHUNK);
+                    haystack::scan_reader_chunked(det, &mut watch, path, &mut self.buf, CHUNK);
                 if self.buf.capacity() > 4 * CHUNK {
                     self.buf = Vec::new();
                 }
@@ -546,7 +556,11 @@ impl<'a> Walker<'a> {
         r.take(8).read_to_end(&mut head)?;
         let mut whole = io::Cursor::new(&head[..]).chain(r);
         let mut strings = native::Strings::new(&mut whole, &head);
-        let seen = self.text_stream(chain, &mut strings)?;
+        // A symbol table is no place for a secret, whatever the binary is called
+        // (`Applivery.framework/Applivery` is full of 24-letter Swift symbols): its strings
+        // are judged without the path's scope; a token compiled in stands alone and is
+        // judged by the binary's own context below.
+        let seen = self.text_stream_as(chain, &mut strings, b"")?;
         let tokens = std::mem::take(&mut strings.tokens);
         if seen {
             self.judge(chain, tokens);

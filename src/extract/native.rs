@@ -76,6 +76,11 @@ pub(crate) fn looks_generated(s: &[u8]) -> bool {
     if s.iter().filter(|&&b| b == b'_').count() >= 2 {
         return false;
     }
+    // A Swift or Objective-C symbol made of words (`G6otaUpdateMessageGSqSS_`,
+    // `m2UpdateInteractorOutput`): the word-likeness model says so for any spelling.
+    if crate::detect::is_word_like(s) {
+        return false;
+    }
     // Word-like runs: a capital and three or more lower-case letters, or four or more
     // lower-case letters not after a capital.
     let mut words = 0;

@@ -5,6 +5,7 @@ use super::{Hit, CONTEXT_MAX, INLINE_MARKERS};
 use std::borrow::Cow;
 
 use crate::detect::{Candidate, Detector, MAX_MATCH_LEN};
+use crate::finding::Reason;
 use crate::redact::Known;
 
 /// Runs the detector over `data` and locates candidates that start in `from..to`.
@@ -95,8 +96,32 @@ pub(super) fn locate(
             decoded: c.decoded.clone(),
             tenant_hosts: Vec::new(),
             members: Vec::new(),
+            evidence: reasons(data, c, line, &known),
         });
     }
+}
+
+/// The candidate's evidence for people: each with its line (counted from the secret's, a
+/// few lines away at most) and every known secret in its text redacted.
+fn reasons(data: &[u8], c: &Candidate, line: u64, known: &Known) -> Vec<Reason> {
+    c.evidence
+        .iter()
+        .map(|ev| {
+            let line = ev.at.map(|a| {
+                if a < c.start {
+                    line - memchr::memchr_iter(b'\n', &data[a..c.start]).count() as u64
+                } else {
+                    line + memchr::memchr_iter(b'\n', &data[c.start..a.min(data.len())]).count()
+                        as u64
+                }
+            });
+            Reason {
+                kind: ev.kind.as_str().to_string(),
+                text: known.redact_in(&ev.text).unwrap_or_else(|| ev.text.clone()),
+                line,
+            }
+        })
+        .collect()
 }
 
 /// The end of a line (before `\r\n`) given its newline, as `line_bounds` computes it.

@@ -13,6 +13,27 @@ use locate::{chars, locate};
 
 /// How much of a blob is read at once.
 pub const CHUNK: usize = 8 << 20;
+/// How long one blob streamed in chunks may take before it is reported as not fully scanned
+/// (`--blob-timeout`), in milliseconds; 0 for no limit. Detection is linear in the input
+/// whatever it holds, so this is a last line of defence: a blob that exceeds it is an error
+/// (exit 2), never a clean result.
+static BLOB_BUDGET_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(300_000);
+
+/// Sets the budget of one streamed blob (`--blob-timeout`); zero removes it.
+pub fn set_blob_budget(budget: std::time::Duration) {
+    BLOB_BUDGET_MS.store(
+        budget.as_millis().min(u128::from(u64::MAX)) as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+fn blob_budget() -> Option<std::time::Duration> {
+    match BLOB_BUDGET_MS.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => None,
+        ms => Some(std::time::Duration::from_millis(ms)),
+    }
+}
+
 /// A NUL byte within this prefix marks a binary blob.
 pub const BINARY_PROBE: usize = 8 << 10;
 /// Context lines longer than this are cut around the secret.
@@ -40,6 +61,8 @@ pub struct Hit {
     /// The archive members from the blob to the text the hit is in (`extract`); empty when
     /// it is in the blob itself.
     pub members: Vec<String>,
+    /// What decided that the value is a credential.
+    pub evidence: Vec<crate::finding::Reason>,
 }
 
 /// Markers that, anywhere on a secret's line, mark it as deliberately allowed.
@@ -152,7 +175,18 @@ pub fn scan_reader_chunked<R: Read + ?Sized>(
     let mut hits = Vec::new();
     let mut hosts = Vec::new();
     let mut first = true;
+    let started = std::time::Instant::now();
+    let budget = blob_budget();
     loop {
+        if let Some(b) = budget.filter(|b| started.elapsed() > *b) {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "not fully scanned: over the {}s budget for one blob (--blob-timeout) after {total} bytes",
+                    b.as_secs_f64()
+                ),
+            ));
+        }
         let want = chunk + 2 * margin;
         let eof = fill(r, buf, &mut filled, want, &mut total)?;
         let data = &buf[..filled];

@@ -270,7 +270,7 @@ fn row(h: &mut String, t: &Token, span: (i64, i64)) {
     for p in t.places.iter().take(SHOWN) {
         let _ = write!(
             h,
-            "<li>{}<code>{}</code>{}{}</li>",
+            "<li>{}<code>{}</code>{}{}{}</li>",
             p.repository
                 .as_ref()
                 .map(|r| format!("<span class=\"repo\">{}</span> ", esc(r)))
@@ -284,7 +284,15 @@ fn row(h: &mut String, t: &Token, span: (i64, i64)) {
             p.commit
                 .as_ref()
                 .map(|c| format!(" <span class=\"small\">@{}</span>", esc(short(c))))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            if p.evidence.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "<div class=\"small evidence\">because {}</div>",
+                    esc(&p.evidence)
+                )
+            }
         );
     }
     if t.places.len() > SHOWN {

@@ -27,6 +27,17 @@ pub struct Place {
     pub line: u64,
     pub commit: Option<String>,
     pub in_head: bool,
+    /// What decided the finding there (`key APPLIVERY_APP_TOKEN; host api.applivery.io`).
+    pub evidence: String,
+}
+
+/// A finding's evidence in one line: `kind text` pairs, `; `-separated.
+pub fn evidence_line(f: &Finding) -> String {
+    f.evidence
+        .iter()
+        .map(|r| format!("{} {}", r.kind, r.text))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// One unique token.
@@ -182,6 +193,7 @@ fn add<'a>(t: &mut Token<'a>, f: &'a Finding) {
         line: f.line,
         commit: g.map(|g| g.commit.clone()),
         in_head,
+        evidence: evidence_line(f),
     });
     let Some(g) = g else {
         return;

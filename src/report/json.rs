@@ -39,6 +39,25 @@ pub fn provenance_value(p: &Provenance) -> Value {
     Value::Object(m)
 }
 
+/// A finding's evidence: `[{kind, text, line}]`, `line` absent for evidence outside the text
+/// (the file's path).
+pub fn evidence_value(evidence: &[crate::finding::Reason]) -> Value {
+    Value::Array(
+        evidence
+            .iter()
+            .map(|r| {
+                let mut m = Map::new();
+                m.insert("kind".into(), json!(r.kind));
+                m.insert("text".into(), json!(r.text));
+                if let Some(l) = r.line {
+                    m.insert("line".into(), json!(l));
+                }
+                Value::Object(m)
+            })
+            .collect(),
+    )
+}
+
 pub fn finding_value(f: &Finding, rules: &[Rule], show: bool) -> Value {
     let mut m = Map::new();
     m.insert("rule".into(), json!(f.rule));
@@ -58,6 +77,9 @@ pub fn finding_value(f: &Finding, rules: &[Rule], show: bool) -> Value {
     m.insert("context".into(), json!(f.shown_context(show)));
     if !f.decoded.is_empty() {
         m.insert("decoded".into(), json!(f.decoded));
+    }
+    if !f.evidence.is_empty() {
+        m.insert("evidence".into(), evidence_value(&f.evidence));
     }
     if let Some(g) = &f.git {
         m.insert("commit".into(), json!(g.commit));

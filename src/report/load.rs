@@ -22,8 +22,27 @@ use crate::provenance::{Origin, Provenance};
 /// The most of a report read (a sweep of thousands of repositories stays far below).
 const MAX_REPORT: u64 = 1 << 30;
 
-/// Reads the JSON report at `path`. The error is one line naming the file.
+/// Reads the JSON report at `path` (`-`: standard input). The error is one line naming the
+/// file.
 pub fn load(path: &Path) -> Result<Report, String> {
+    if path.as_os_str() == "-" {
+        use std::io::Read as _;
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(MAX_REPORT + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("standard input: {}", super::io_reason(&e)))?;
+        if bytes.len() as u64 > MAX_REPORT {
+            return Err(format!(
+                "standard input: larger than {} MiB",
+                MAX_REPORT >> 20
+            ));
+        }
+        let v: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| format!("standard input: not a JSON report ({e})"))?;
+        return from_value(&v).map_err(|e| format!("standard input: {e}"));
+    }
     let shown = path.display();
     let meta = std::fs::metadata(path).map_err(|e| format!("{shown}: {}", super::io_reason(&e)))?;
     if !meta.is_file() {
@@ -187,6 +206,17 @@ fn finding(f: &Value) -> Result<Finding, String> {
     }
     if let Some(v) = f.get("verification").filter(|v| v.is_object()) {
         out.verification = Some(verification(v)?);
+    }
+    out.decoded = strings(f, "decoded").unwrap_or_default();
+    if let Some(ev) = f.get("evidence").and_then(Value::as_array) {
+        out.evidence = ev
+            .iter()
+            .map(|r| crate::finding::Reason {
+                kind: str_of(r, "kind").to_string(),
+                text: str_of(r, "text").to_string(),
+                line: r.get("line").and_then(Value::as_u64),
+            })
+            .collect();
     }
     Ok(out)
 }

@@ -179,6 +179,9 @@ pub struct Summary {
     pub bytes: u64,
     /// Binary files recognised and not scanned.
     pub binary: u64,
+    /// Files a directory scan left out because .gitignore / .ignore exclude them (told on
+    /// stderr; not part of the report formats).
+    pub ignored: u64,
     /// Inputs deliberately not scanned (too large, symlink, special file, submodule), with
     /// the reason.
     pub skipped: Vec<Problem>,
@@ -232,9 +235,76 @@ pub struct Report {
     /// Where the incident views link the remediation pack (`remediate --out`), relative to
     /// the report: `remediation/` unless the report is written into the pack itself.
     pub pack_dir: Option<String>,
+    /// `--explain`: the text report shows each finding's evidence.
+    pub explain: bool,
 }
 
 impl Report {
+    /// Redacts every copy of a found secret in the names the report shows: a file, a
+    /// directory or an archive member named with the token (`cfg_<token>/x.env`,
+    /// `x.zip!/applivery/<token>/…`), a repository, a commit summary, the paths of errors,
+    /// skipped inputs and warnings. Fingerprints keep the real path (they were computed
+    /// before); call after suppression, which matches paths, and never with
+    /// `--show-secrets`.
+    pub fn redact_names(&mut self) {
+        let mut known = crate::redact::Known::default();
+        for f in &self.findings {
+            known.insert(std::borrow::Cow::Owned(f.secret.as_bytes().to_vec()));
+        }
+        if let Some(g) = &self.summary.git {
+            for s in &g.secrets {
+                known.insert(std::borrow::Cow::Owned(s.secret.as_bytes().to_vec()));
+            }
+        }
+        if known.is_empty() {
+            return;
+        }
+        let f = |s: &str| known.redact_in(s);
+        let put = |s: &mut String| {
+            if let Some(r) = f(s) {
+                *s = r;
+            }
+        };
+        for x in &mut self.findings {
+            put(&mut x.path);
+            x.provenance.rename(&f);
+            if let Some(g) = x.git.as_mut() {
+                put(&mut g.summary);
+            }
+        }
+        if let Some(g) = self.summary.git.as_mut() {
+            for s in &mut g.secrets {
+                put(&mut s.first_path);
+                s.repositories.iter_mut().for_each(put);
+                // The exposure map names paths and refs: a branch can be named with a token.
+                if let Some(e) = s.exposure.as_mut() {
+                    e.paths.iter_mut().for_each(put);
+                    for r in &mut e.refs {
+                        put(&mut r.name);
+                        if let Some(repo) = r.repository.as_mut() {
+                            put(repo);
+                        }
+                    }
+                }
+            }
+        }
+        for p in self
+            .errors
+            .iter_mut()
+            .chain(self.summary.skipped.iter_mut())
+        {
+            put(&mut p.path);
+            put(&mut p.reason);
+            if let Some(r) = p.repository.as_mut() {
+                put(r);
+            }
+        }
+        self.warnings.iter_mut().for_each(put);
+        for u in &mut self.summary.unused {
+            put(&mut u.file);
+        }
+    }
+
     pub fn new(kind: ScanKind, root: PathBuf) -> Report {
         Report {
             kind,
@@ -245,6 +315,7 @@ impl Report {
             summary: Summary::default(),
             sarif_category: None,
             pack_dir: None,
+            explain: false,
         }
     }
 

@@ -62,6 +62,26 @@ pub fn write_file(
     write_through(OpenOptions::new().write(true).open(path)?, fill)
 }
 
+/// Writes a file whose name the program chose itself, in a directory others may write to (a
+/// sweep's `--output-dir` on a shared volume): whatever was planted at `path` — a symbolic
+/// link, a FIFO, a device — is replaced by the new file, never followed or written through.
+/// The report is written to a fresh name (`O_TMPFILE`, else `O_EXCL` in a new private
+/// directory) and renamed over `path`, which replaces a link itself, not its target.
+pub fn write_file_nofollow(
+    path: &Path,
+    private: bool,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    let old = match fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => return Err(io::Error::other("is a directory")),
+        Ok(m) if m.is_file() => Some(m),
+        Ok(_) => None,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    replace(path, old.as_ref(), private, fill)
+}
+
 fn write_through(
     file: File,
     fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,

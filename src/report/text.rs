@@ -129,6 +129,18 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
                 f.decoded.join(" in ")
             )?;
         }
+        if report.explain {
+            for r in &f.evidence {
+                let line = r.line.map(|l| format!(" (line {l})")).unwrap_or_default();
+                writeln!(
+                    out,
+                    "  {} because {}: {}{line}",
+                    p.dim("·"),
+                    r.kind,
+                    esc(&r.text)
+                )?;
+            }
+        }
         if let Some(v) = &f.verification {
             // The reason, and the request it rests on: enough to judge the verdict.
             let asked = v
@@ -169,13 +181,22 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
         writeln!(out)?;
     }
     let s = &report.summary;
-    let mut line = format!(
-        "{} finding(s); scanned {} file(s), {} in {:.2}s",
-        report.findings.len(),
-        s.files,
-        human_bytes(s.bytes),
-        s.duration.as_secs_f64()
-    );
+    let mut line = if report.kind == ScanKind::Verify {
+        // `verify` reads tokens, not files.
+        format!(
+            "{} token(s) checked in {:.2}s",
+            report.findings.len(),
+            s.duration.as_secs_f64()
+        )
+    } else {
+        format!(
+            "{} finding(s); scanned {} file(s), {} in {:.2}s",
+            report.findings.len(),
+            s.files,
+            human_bytes(s.bytes),
+            s.duration.as_secs_f64()
+        )
+    };
     if s.binary > 0 {
         line.push_str(&format!("; {} binary skipped", s.binary));
     }
@@ -238,28 +259,38 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
     }
     if !report.findings.is_empty() && matches!(report.kind, ScanKind::Dir | ScanKind::Git) {
         writeln!(out)?;
-        write!(out, "{}", next_steps(report.kind))?;
+        let verified = report.findings.iter().any(|f| f.verification.is_some());
+        write!(out, "{}", next_steps(report.kind, verified))?;
     }
     Ok(())
 }
 
 /// What to do about findings, briefly: the person reading a report at a terminal is often
-/// not the one who knows the tool.
-fn next_steps(kind: ScanKind) -> &'static str {
-    match kind {
+/// not the one who knows the tool. After a `--verify` run the findings already say which
+/// tokens still work, so the hint to verify is left out.
+fn next_steps(kind: ScanKind, verified: bool) -> String {
+    let first = match kind {
         ScanKind::Git => concat!(
             "Next: revoke each token in Applivery (app > Settings > Integrations > API Tokens)\n",
             "  and create a new one: deleting a line does not remove a token from history.\n",
-            "  `--verify` tells which still work. Not a secret: put `applivery-leaks:allow` on\n",
-            "  its line. Known and accepted: pass this run's JSON report as `--baseline`.\n",
         ),
         _ => concat!(
             "Next: revoke each token in Applivery (app > Settings > Integrations > API Tokens),\n",
             "  create a new one and read it from a CI secret or an environment variable.\n",
+        ),
+    };
+    let rest = if verified {
+        concat!(
+            "  Not a secret: put `applivery-leaks:allow` on its line. Known and accepted:\n",
+            "  pass this run's JSON report as `--baseline`.\n",
+        )
+    } else {
+        concat!(
             "  `--verify` tells which still work. Not a secret: put `applivery-leaks:allow` on\n",
             "  its line. Known and accepted: pass this run's JSON report as `--baseline`.\n",
-        ),
-    }
+        )
+    };
+    format!("{first}{rest}")
 }
 
 /// One line for standard error when the report went to a file, so a CI log shows more than

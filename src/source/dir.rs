@@ -30,6 +30,8 @@ pub struct DirOptions {
     /// How archives are opened (their members matched against `exclude` too).
     pub archives: crate::extract::Settings,
     pub threads: usize,
+    /// Draw a progress line on stderr (files and bytes read so far).
+    pub progress: bool,
 }
 
 /// The directory reported paths are relative to: the one directory given, else the current
@@ -53,6 +55,10 @@ struct Shared {
     files: AtomicU64,
     bytes: AtomicU64,
     binary: AtomicU64,
+    /// Entries the walk handed over that are not directories (read or not).
+    entries: AtomicU64,
+    /// The progress line (hidden unless asked for).
+    progress: Option<indicatif::ProgressBar>,
 }
 
 pub fn scan(det: &Detector, opts: &DirOptions) -> Result<Report> {
@@ -61,6 +67,7 @@ pub fn scan(det: &Detector, opts: &DirOptions) -> Result<Report> {
     let mut report = Report::new(ScanKind::Dir, root.clone());
     let shared = Shared {
         seen: (opts.paths.len() > 1).then(Mutex::default),
+        progress: opts.progress.then(progress_line),
         ..Shared::default()
     };
 
@@ -113,9 +120,52 @@ pub fn scan(det: &Detector, opts: &DirOptions) -> Result<Report> {
     report.summary.files = shared.files.into_inner();
     report.summary.bytes = shared.bytes.into_inner();
     report.summary.binary = shared.binary.into_inner();
+    if let Some(pb) = &shared.progress {
+        pb.finish_and_clear();
+    }
+    if honour {
+        report.summary.ignored = ignored(&walk, shared.entries.into_inner());
+    }
     report.summary.duration = started.elapsed();
     report.sort();
     Ok(report)
+}
+
+/// A spinner with the files and bytes read so far, on stderr (a terminal: the caller asks
+/// only then), redrawn at most a few times a second whatever the rate of files.
+fn progress_line() -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(8));
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} scanned {pos} file(s), {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb.set_message("0.0 MiB");
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    pb
+}
+
+/// How many files .gitignore, .ignore and git's excludes kept out of the walk: the same walk
+/// with them off (names only, nothing read) counts `walked` plus those.
+fn ignored(walk: &WalkBuilder, walked: u64) -> u64 {
+    let mut all = walk.clone();
+    all.ignore(false)
+        .git_ignore(false)
+        .git_global(false)
+        .git_exclude(false)
+        .parents(false);
+    let n = AtomicU64::new(0);
+    all.build_parallel().run(|| {
+        Box::new(|entry| {
+            if let Ok(e) = entry {
+                if e.file_type().is_some_and(|t| !t.is_dir()) {
+                    n.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            WalkState::Continue
+        })
+    });
+    n.into_inner().saturating_sub(walked)
 }
 
 /// Walks the tree in parallel and scans every file with `det` into `shared` (in a
@@ -198,6 +248,7 @@ fn visit(
     if ft.is_dir() {
         return;
     }
+    shared.entries.fetch_add(1, Ordering::Relaxed);
     // A symlink named on the command line is followed, as the user asked for it by name.
     if ft.is_symlink() && ent.depth() > 0 {
         crate::sync::lock(&shared.skipped).push(Problem::new(
@@ -340,8 +391,16 @@ fn record(
                     ));
                 }
             } else {
-                shared.files.fetch_add(1, Ordering::Relaxed);
-                shared.bytes.fetch_add(s.bytes, Ordering::Relaxed);
+                let n = shared.files.fetch_add(1, Ordering::Relaxed) + 1;
+                let b = shared.bytes.fetch_add(s.bytes, Ordering::Relaxed) + s.bytes;
+                if let Some(pb) = &shared.progress {
+                    // `inc` is an atomic add and draws at the target's rate; the size is
+                    // formatted only now and then.
+                    pb.inc(1);
+                    if n % 512 == 1 {
+                        pb.set_message(format!("{:.1} MiB", b as f64 / f64::from(1u32 << 20)));
+                    }
+                }
             }
             if !s.skipped.is_empty() {
                 let mut sk = crate::sync::lock(&shared.skipped);

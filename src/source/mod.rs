@@ -31,6 +31,7 @@ pub fn finding(det: &Detector, provenance: Provenance, hit: Hit) -> Finding {
     f.inline_allowed = hit.inline_allowed;
     f.decoded = hit.decoded.iter().map(|d| d.to_string()).collect();
     f.tenant_hosts = hit.tenant_hosts;
+    f.evidence = hit.evidence;
     f
 }
 

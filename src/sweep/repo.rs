@@ -45,7 +45,7 @@ impl Repo {
         }
         let path = absolute(cwd, Path::new(spec));
         Ok(Repo {
-            identity: path.to_string_lossy().into_owned(),
+            identity: local_identity(&path),
             location: Location::Local(path),
         })
     }
@@ -109,14 +109,47 @@ fn scp_like(s: &str) -> Option<(&str, &str)> {
     (!host.is_empty()).then_some((host, &s[colon + 1..]))
 }
 
+/// The host of a URL (`ssh://git@Host:22/x` → `host`, `git@host:x` → `host`), lower case.
+pub fn url_host(spec: &str) -> Option<String> {
+    let id = url_identity(spec).ok()?;
+    if id.starts_with("file://") {
+        return None;
+    }
+    let hostport = id.split('/').next()?;
+    let host = match hostport.rsplit_once(':') {
+        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => hostport,
+    };
+    Some(host.to_string())
+}
+
+/// A part of a URL that `git` or `ssh` would read as an option (`ssh://-oProxyCommand=…`, a
+/// path `-u…`), or that holds a control character or a space: refused before `git` sees it.
+fn option_like(spec: &str, user: &str, host: &str, path: &str) -> Option<String> {
+    if spec.chars().any(|c| c.is_control() || c == ' ') {
+        return Some("control characters or spaces".into());
+    }
+    if spec.starts_with('-') {
+        return Some("it starts with '-'".into());
+    }
+    if user.starts_with('-') || host.starts_with('-') {
+        return Some("its user or host starts with '-' (an option to ssh)".into());
+    }
+    if path.trim_start_matches('/').starts_with('-') {
+        return Some("its path starts with '-' (an option to git)".into());
+    }
+    None
+}
+
 /// `host[:port]/path` without scheme, user, password, trailing `/` or `.git`; the host in
 /// lower case. `file://` URLs keep their path (`file:///srv/git/app`).
 pub fn url_identity(spec: &str) -> Result<String, String> {
-    let (host, port, path) = if is_url(spec) {
+    let (user, host, port, path) = if is_url(spec) {
         let (scheme, rest) = spec.split_once("://").expect("a URL has ://");
         let scheme = scheme.to_ascii_lowercase();
         if scheme == "file" {
-            let p = rest.trim_end_matches('/');
+            let p = clean_path(rest);
+            let p = p.trim_end_matches('/');
             let p = p.strip_suffix(".git").unwrap_or(p);
             return Ok(format!("file://{p}"));
         }
@@ -124,7 +157,7 @@ pub fn url_identity(spec: &str) -> Result<String, String> {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, ""),
         };
-        let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let (user, hostport) = authority.rsplit_once('@').unwrap_or(("", authority));
         let (host, port) = match hostport.rsplit_once(':') {
             Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty() => {
                 let default = match scheme.as_str() {
@@ -138,14 +171,25 @@ pub fn url_identity(spec: &str) -> Result<String, String> {
             }
             _ => (hostport, None),
         };
-        (host.to_string(), port.map(str::to_string), path.to_string())
+        (
+            user.to_string(),
+            host.to_string(),
+            port.map(str::to_string),
+            path.to_string(),
+        )
     } else {
         let (host, path) = scp_like(spec).ok_or("not a URL")?;
-        (host.to_string(), None, format!("/{path}"))
+        let colon = spec.find(':').unwrap_or(0);
+        let user = spec[..colon].rsplit_once('@').map_or("", |(u, _)| u);
+        (user.to_string(), host.to_string(), None, format!("/{path}"))
     };
     if host.is_empty() {
         return Err(format!("{}: the URL has no host", redact(spec)));
     }
+    if let Some(why) = option_like(spec, &user, &host, &path) {
+        return Err(format!("{}: refusing the URL: {why}", redact(spec)));
+    }
+    let path = clean_path(&path);
     let mut path = path.trim_end_matches('/').to_string();
     if let Some(p) = path.strip_suffix(".git") {
         path = p.to_string();
@@ -180,6 +224,30 @@ pub fn redact(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// A URL path with `.` segments, `..` segments (with the segment before them) and empty
+/// segments removed: `/acme/x/../../acme/r.git` is `/acme/r.git`, one repository.
+fn clean_path(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    format!("/{}", out.join("/"))
+}
+
+/// The identity of a local repository: its path made absolute and cleaned, without a
+/// trailing `/.git` (the work tree and its `.git` are one repository).
+fn local_identity(path: &Path) -> String {
+    let s = path.to_string_lossy();
+    let s = s.strip_suffix("/.git").unwrap_or(&s);
+    s.to_string()
 }
 
 /// `path` made absolute against `cwd` and cleaned of `.` and `..` (without following

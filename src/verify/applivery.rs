@@ -20,7 +20,15 @@ pub enum Verifier {
 }
 
 /// The verifier names a rule may give, besides `none`.
-pub const VERIFIERS: &[&str] = &["applivery-app", "applivery-service-account"];
+pub const VERIFIERS: &[&str] = &["applivery-app", "applivery-service-account", LEGACY];
+
+/// The verifier name of legacy account API keys (before ~2019): nothing is sent for them.
+pub const LEGACY: &str = "applivery-legacy";
+
+/// Why a legacy key is never called revoked or live by a check.
+pub const LEGACY_REASON: &str = "legacy account API key (40 hex, before 2019): the current \
+     Applivery API is not its verifier, so it is not sent; revoke it in the dashboard \
+     (account settings) to be sure";
 
 /// Applivery's error code for a token it does not accept ("Invalid Token").
 const INVALID_TOKEN: i64 = 4004;

@@ -35,7 +35,7 @@ use anyhow::Result;
 
 use crate::net::{self, Url};
 
-pub use applivery::{Verifier, VERIFIERS};
+pub use applivery::{Verifier, LEGACY, LEGACY_REASON, VERIFIERS};
 pub use schedule::Limits;
 
 use crate::finding::{BlastRadius, Evidence, Finding, Verification, VerifyStatus};

@@ -134,7 +134,9 @@ fn threads_and_file_sizes_are_bounded_with_one_line_errors() {
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         let e = stderr(&o);
         assert!(
-            first_line(&e).starts_with("error:") && first_line(&e).contains(want),
+            e.lines().count() == 1
+                && first_line(&e).starts_with("applivery-leaks: error:")
+                && first_line(&e).contains(want),
             "{args:?}: {e}"
         );
         assert!(!e.contains("panicked"), "{e}");
@@ -929,13 +931,27 @@ fn files_under(dir: &Path, keep: &[&str], out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Every report format.
+const FORMATS: [&str; 8] = [
+    "text", "json", "jsonl", "sarif", "github", "gitlab", "html", "markdown",
+];
+
 #[test]
 fn no_planted_token_reaches_any_output_channel() {
-    let t: Vec<String> = (0..7).map(|i| token(400 + i)).collect();
+    let t: Vec<String> = (0..10).map(|i| token(400 + i)).collect();
     let b64 = base64(&t[4]);
     let mut secrets = t.clone();
     secrets.push(b64.clone());
+    // Tokens that are also names (issue 17): a file, a directory and an archive member
+    // named with the token they hold.
+    let named_file = format!("applivery/{}.env", t[7]);
+    let named_dir = format!("cfg_{}", t[8]);
+    let in_named_dir = format!("{named_dir}/x.env");
+    let member = format!("applivery/{}/app.env", t[9]);
+    let zip = crate::artefacts::zip_of(&[(member.as_str(), env_line(&t[9]).as_bytes())], false);
     let inputs: Vec<(&str, String)> = vec![
+        (named_file.as_str(), env_line(&t[7])),
+        (in_named_dir.as_str(), env_line(&t[8])),
         (
             "a.env",
             // A second copy under another key; a copy of a token found in another file; a
@@ -970,11 +986,18 @@ fn no_planted_token_reaches_any_output_channel() {
             ),
         ),
     ];
-    let keep: Vec<&str> = inputs.iter().map(|(n, _)| *n).collect();
+    let mut keep: Vec<&str> = inputs
+        .iter()
+        .map(|(n, _)| n.rsplit('/').next().unwrap())
+        .collect();
+    keep.push("x.zip");
     let r = Repo::new();
     for (name, text) in &inputs {
-        fs::write(r.path().join(name), text).unwrap();
+        let p = r.path().join(name);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, text).unwrap();
     }
+    fs::write(r.path().join("x.zip"), &zip).unwrap();
     r.git(&["add", "."]);
 
     let mut checked = 0;
@@ -983,7 +1006,7 @@ fn no_planted_token_reaches_any_output_channel() {
         assert_no_secret(&secrets, &format!("{what} stderr"), &o.stderr);
         checked += 1;
     };
-    for format in ["text", "json", "jsonl", "sarif"] {
+    for format in FORMATS {
         // Staged (and, in text, the "commit blocked" message on stderr).
         let o = run(r.path(), &["staged", "--format", format]);
         assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
@@ -1018,7 +1041,7 @@ fn no_planted_token_reaches_any_output_channel() {
         // (b.env holds that), so only the others are secrets the scan knows.
         let o = bin()
             .args(["stdin", "--format", format])
-            .write_stdin(inputs[0].1.clone())
+            .write_stdin(inputs[2].1.clone())
             .output()
             .unwrap();
         assert_eq!(o.status.code(), Some(1));
@@ -1028,12 +1051,12 @@ fn no_planted_token_reaches_any_output_channel() {
     }
     // History.
     r.git(&["commit", "-qm", "add configuration"]);
-    for format in ["text", "json", "jsonl", "sarif"] {
+    for format in FORMATS {
         let o = run(r.path(), &["git", "--format", format]);
         assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
         check(format!("git {format}"), &o);
     }
-    assert_eq!(checked, 4 * 4 + 4);
+    assert_eq!(checked, FORMATS.len() * 5);
     // No file appeared in the repository but the planted ones.
     let mut files = Vec::new();
     files_under(r.path(), &keep, &mut files);
@@ -1041,6 +1064,7 @@ fn no_planted_token_reaches_any_output_channel() {
     // The secrets really are planted: --show-secrets prints them.
     let o = run(r.path(), &["dir", "--show-secrets", "--no-suppress", "."]);
     let out = stdout(&o);
+    assert!(out.contains(&member) && out.contains(&named_file), "{out}");
     for s in &t {
         assert!(out.contains(s.as_str()), "{s} not found at all:\n{out}");
     }

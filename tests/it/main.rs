@@ -5,6 +5,7 @@
 mod api;
 mod artefacts;
 mod common;
+mod dense;
 
 mod archives;
 mod ci_action;
@@ -12,6 +13,7 @@ mod ci_formats;
 mod cli;
 mod docs;
 mod fixtures;
+mod gates;
 mod git;
 mod git_objects;
 mod hostile;
@@ -27,3 +29,4 @@ mod verify;
 mod verify_hosts;
 mod verify_input;
 mod verify_truth;
+mod wordlike;

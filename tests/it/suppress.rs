@@ -476,8 +476,11 @@ fn placeholders_are_never_reported() {
     let (code, r, _) = scan(d, &[]);
     assert_eq!(code, 1);
     assert_eq!(paths(&r), vec!["b.env"]);
-    // Not a suppression: the value is not a secret at all.
-    assert_eq!(r["summary"]["suppressed"], serde_json::json!({}));
+    // Counted, so a summary never hides what the config dropped (issue 17).
+    assert_eq!(
+        r["summary"]["suppressed"],
+        serde_json::json!({"placeholder": 1})
+    );
 }
 
 #[test]

@@ -143,7 +143,7 @@ fn remote_repositories_are_mirrored_and_a_failed_clone_is_listed() {
         .unwrap()
         .starts_with("git clone failed")));
     assert!(stderr.contains(&format!(
-        "cannot read {}: git clone failed",
+        "applivery-leaks: error: {}: git clone failed",
         daemon.identity("missing.git")
     )));
     // The password is nowhere: not on stderr, in the report, or in the cache.

@@ -250,12 +250,11 @@ fn offline_by_default() {
         let out = bin()
             .arg("dir")
             .arg(d.path())
-            .args(["--no-config", "--format", fmt, "--fail-on", "live"])
+            .args(["--no-config", "--format", fmt])
             .env("APPLIVERY_API_URL", api.url())
             .output()
             .unwrap();
-        // Without --verify there is nothing live: --fail-on live passes.
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
         assert!(!text(&out).contains("verified"));
     }
     let out = bin()
@@ -465,23 +464,13 @@ fn suppressed_findings_are_never_sent() {
 }
 
 #[test]
-fn quiet_changes_stderr_not_the_report() {
-    let out = bin()
-        .args(["verify", "--format", "json", "-q"])
-        .write_stdin("")
-        .output()
-        .unwrap();
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v = json_of(&out.stdout);
-    assert_eq!(v["warnings"], serde_json::json!(["no tokens given"]));
-    let out = bin()
-        .args(["verify", "--format", "json"])
-        .write_stdin("")
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no tokens given"));
+fn nothing_to_verify_is_an_error_even_quiet() {
+    for args in [vec!["verify", "--format", "json", "-q"], vec!["verify"]] {
+        let out = bin().args(&args).write_stdin("").output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("no tokens given"), "{err}");
+        assert!(out.stdout.is_empty());
+    }
 }

@@ -57,12 +57,20 @@ impl Flow {
     /// in other blobs.
     pub(crate) fn new(hay: &[u8], hits: &[Hit], project: &[Vec<u8>]) -> Flow {
         let mut names: HashSet<Vec<u8>> = project.iter().cloned().collect();
-        let mut seen_lines = HashSet::new();
+        // Every byte is read for sink names once: `hay[..done]` has been, and a hit on the
+        // line of the previous one has the same window. Text dense in the keyword (a line
+        // of `applivery applivery …`) costs time linear in its size.
+        let mut done = 0;
+        let mut line_end = 0;
         for h in hits.iter().filter(|h| !h.encoded) {
+            if h.start < line_end {
+                continue;
+            }
             let (ls, le) = line_bounds_near(hay, h.start, h.end, LINE_LIMIT);
+            line_end = le;
             let (mut a, mut b) = (ls, le);
             for _ in 0..15 {
-                if a == 0 || h.start - a > 4096 {
+                if a == 0 || h.start - a > 4096 || a <= done {
                     break;
                 }
                 a = line_bounds_near(hay, a - 1, a - 1, LINE_LIMIT).0;
@@ -74,14 +82,13 @@ impl Flow {
                 let next = (b + 1).min(hay.len());
                 b = line_bounds_near(hay, next, next, LINE_LIMIT).1;
             }
-            let mut at = a;
+            let mut at = a.max(done);
             while at < b {
                 let (s, e) = line_bounds_near(hay, at, at, LINE_LIMIT);
-                if seen_lines.insert(s) {
-                    sink_names(&hay[s..e], &mut names);
-                }
+                sink_names(&hay[s.max(at)..e], &mut names);
                 at = e + 1;
             }
+            done = done.max(at);
         }
         let mut anchors = Vec::new();
         // The first 64 occurrences of each name, as one search per name would find them

@@ -19,17 +19,28 @@ pub(crate) use flow::Flow;
 
 use super::secret;
 use super::text::{
-    contains_ci, hosts_ok, is_word_byte, line_bounds_near, logical_line, LINE_LIMIT,
+    contains_ci, is_word_byte, line_bounds_near, line_key, logical_line, split_words, urls, Urls,
+    LINE_LIMIT,
 };
-use super::{Detector, PREVIOUS_LINE_MAX};
-use crate::rules::Context;
+use super::{Detector, Evidence, EvidenceKind, PREVIOUS_LINE_MAX};
+use crate::rules::{Context, Words};
 
 /// What the blob's surroundings say before its text is read: its path names Applivery (or
 /// it was decoded from a value in an Applivery scope).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outer {
+    /// The path names Applivery.
     Ours,
+    /// The path names Applivery and a credential (`ci/applivery-token.txt`,
+    /// `secrets/applivery.env`), or the blob was decoded from a value vouched for.
+    Secret,
     Unknown,
+}
+
+impl Outer {
+    pub(crate) fn ours(self) -> bool {
+        self != Outer::Unknown
+    }
 }
 
 /// What a name says about the value it names.
@@ -80,25 +91,27 @@ impl Judge<'_> {
         &self.det.names[self.ri]
     }
 
-    /// Whether the candidate at `s..e`, whose (decoded) value is `value`, is reported.
-    pub(crate) fn accept(&self, s: usize, e: usize, value: &[u8]) -> bool {
+    /// Whether the candidate at `s..e`, whose (decoded) value is `value`, is reported, and on
+    /// what evidence. Two steps: gather what the surroundings say (`facts`), then decide
+    /// once from that list (`decide`).
+    pub(crate) fn accept(&self, s: usize, e: usize, value: &[u8]) -> Option<Vec<Evidence>> {
         let rule = &self.det.rules[self.ri];
         let (ls, le) = line_bounds_near(self.hay, s, e, LINE_LIMIT);
         // Out of a keyword's reach, only a constant used at a sink can make it ours: most
         // candidates of a region end here, before the checks on the value.
         if let Some(ctx) = self.ctx() {
             if ctx.keyword_near
-                && self.outer != Outer::Ours
+                && !self.outer.ours()
                 && !self.near_keyword(ctx, s, e)
                 && !self
                     .flow
                     .named_in(&self.hay[ls.saturating_sub(PREVIOUS_LINE_MAX + 1)..s])
             {
-                return false;
+                return None;
             }
         }
         if !secret::value_ok(rule, value, &self.det.words, self.names()) {
-            return false;
+            return None;
         }
         if rule
             .allowlist
@@ -106,12 +119,13 @@ impl Judge<'_> {
             .iter()
             .any(|r| r.is_match(&self.hay[ls..le]))
         {
-            return false;
+            return None;
         }
-        match self.ctx() {
-            None => true,
-            Some(ctx) => self.context(ctx, s, e, ls, le, value),
-        }
+        let Some(ctx) = self.ctx() else {
+            return Some(Vec::new());
+        };
+        let facts = self.facts(ctx, s, e, ls, le)?;
+        self.decide(ctx, &facts, s, e, ls, le, value)
     }
 
     /// Whether the structure around `s..e` says it is ours, for a value decoded from there
@@ -127,12 +141,10 @@ impl Judge<'_> {
             return false;
         }
         let (cs, ce) = logical_line(self.hay, ls, le, ctx.max_distance, s, e);
-        match self.structure(ctx, s, ls, cs, ce) {
+        match self.structure(ctx, s, ls, cs, ce).0 {
             Scope::Ours => true,
             Scope::Foreign => false,
-            Scope::Unknown => {
-                self.outer == Outer::Ours || self.owner(ctx, s, e, ls, le) == Scope::Ours
-            }
+            Scope::Unknown => self.outer.ours() || self.owner(ctx, s, e, ls, le) == Scope::Ours,
         }
     }
 
@@ -144,22 +156,23 @@ impl Judge<'_> {
         self.hits.get(i).is_some_and(|h| h.1 <= hi)
     }
 
-    fn context(
-        &self,
-        ctx: &Context,
-        s: usize,
-        e: usize,
-        ls: usize,
-        le: usize,
-        value: &[u8],
-    ) -> bool {
+    /// Gathers the evidence about a candidate, each kind from its own small function; `None`
+    /// when one of them already rules it out (a name that names another owner, a URL to
+    /// another host, no keyword in reach, a `near` pattern missing).
+    fn facts(&self, ctx: &Context, s: usize, e: usize, ls: usize, le: usize) -> Option<Facts> {
         let hay = self.hay;
         if is_name_position(hay, s, e) {
-            return false;
+            return None;
         }
         let (name, key) = self.name(ctx, s, e, ls, le);
         if name == Some(Class::Foreign) {
-            return false;
+            return None;
+        }
+        // The key that opens the value's line names another owner (`slack: acme:<token>`,
+        // where the workspace happens to be called like the service): a word inside the
+        // same scalar does not make the value ours.
+        if self.line_key_foreign(ctx, ls, key) {
+            return None;
         }
         let flow = key.is_some_and(|(a, b)| self.flow.has(&hay[a..b]));
         // A key that names no secret is outweighed only by a use of the value at an Applivery
@@ -167,83 +180,312 @@ impl Judge<'_> {
         if name == Some(Class::NotSecret)
             && !key.is_some_and(|(a, b)| self.flow.project_has(&hay[a..b]))
         {
-            return false;
+            return None;
         }
         // A keyword (or the path, or a use of the value's name at an Applivery sink) must
         // be within reach.
-        if ctx.keyword_near && self.outer != Outer::Ours && !flow && !self.near_keyword(ctx, s, e) {
-            return false;
+        if ctx.keyword_near && !self.outer.ours() && !flow && !self.near_keyword(ctx, s, e) {
+            return None;
         }
         if !ctx.near.is_empty() {
             let (ws, we) = self.window(ctx, s, e, ls, le);
             if !ctx.near.iter().all(|r| r.is_match(&hay[ws..we])) {
-                return false;
+                return None;
             }
         }
         let (cs, ce) = logical_line(hay, ls, le, ctx.max_distance, s, e);
         // URLs of the command (or HTTP request) that carries the value: a Bearer token sent
         // to api.github.com is GitHub's, even in a script that also uploads to Applivery.
-        let hosts = if ctx.hosts.is_empty() {
-            None
+        let host = if ctx.hosts.is_empty() {
+            Urls::None
         } else {
-            hosts_ok(&hay[cs..ce], &ctx.hosts).or_else(|| {
-                self.request_line(ctx, cs)
-                    .and_then(|(rs, re)| hosts_ok(&hay[rs..re], &ctx.hosts))
-            })
+            match urls(&hay[cs..ce], &ctx.hosts) {
+                Urls::None => self
+                    .request_line(ctx, cs)
+                    .map_or(Urls::None, |(rs, re)| urls(&hay[rs..re], &ctx.hosts)),
+                u => u,
+            }
         };
-        if hosts == Some(false) {
-            return false;
+        if host == Urls::Others {
+            return None;
         }
-        if name == Some(Class::Ours) {
-            return true;
-        }
-        let structure = self.structure(ctx, s, ls, cs, ce);
+        let (structure, decider) = self.structure(ctx, s, ls, cs, ce);
         if structure == Scope::Foreign {
-            return false;
+            return None;
         }
-        // A key on the value's own line that says what the value is, and that is not a
-        // credential (`listener:`, `buildWriter:`, `let index =`), decides against it even
-        // in an Applivery scope: only a use of the value at a sink outweighs it. A name
-        // taken from the line above a bare value (`targets:` over `- …`) is a parent, and
-        // is weighed as structure like any keyless value.
+        // A key on the value's own line that says what the value is: `listener:`, `let
+        // index =` (not a parent over a bare value, which is weighed as structure).
         let own_line = key.is_some_and(|(a, _)| a >= ls && in_key_position(hay, ls, a));
-        if name == Some(Class::Other) && own_line && !flow {
-            return false;
-        }
-        let weak = matches!(
+        Some(Facts {
             name,
-            None | Some(Class::Other) | Some(Class::Qualified) | Some(Class::Neutral)
-        );
-        if weak && !secret::weak_ok(value) {
+            key,
+            own_line,
+            flow,
+            host,
+            structure: (structure == Scope::Ours).then_some(decider).flatten(),
+            path: self.outer.ours(),
+        })
+    }
+
+    /// The decision, from the facts alone. Strong evidence (an Applivery key, an Applivery
+    /// call or host, a credential key in an Applivery block, a constant used at a sink)
+    /// reports any token-shaped value; weaker evidence (a generic key with Applivery only
+    /// named nearby, a qualified key, a value with no name at all) also needs a value that
+    /// does not read as words; and a value without a name is reported only where the
+    /// structure is about credentials.
+    #[allow(clippy::too_many_arguments)]
+    fn decide(
+        &self,
+        ctx: &Context,
+        f: &Facts,
+        s: usize,
+        e: usize,
+        ls: usize,
+        le: usize,
+        value: &[u8],
+    ) -> Option<Vec<Evidence>> {
+        let hay = self.hay;
+        let rule = &self.det.rules[self.ri];
+        let mut ev: Vec<Evidence> = Vec::new();
+        let key_ev = |k: (usize, usize)| {
+            let kind = if hay.get(k.1) == Some(&b'(') {
+                EvidenceKind::Call
+            } else {
+                EvidenceKind::Key
+            };
+            Evidence::at(kind, hay, k)
+        };
+        // The rule's words for a name (a legacy key is a key, never a password): a call the
+        // value is passed to (`Applivery.init(`) is a position, not a name.
+        if let (Some(re), Some((a, b))) = (&ctx.key, f.key) {
+            if hay.get(b) != Some(&b'(') && !re.is_match(&hay[a..b]) {
+                return None;
+            }
+        }
+        let host_ev = || match &f.host {
+            Urls::Ours(h) => Some(Evidence {
+                kind: EvidenceKind::Host,
+                text: String::from_utf8_lossy(h).into_owned(),
+                at: None,
+            }),
+            _ => None,
+        };
+        let struct_ev = || f.structure.map(|d| Evidence::at(d.kind, hay, d.span));
+        let path_ev = || Evidence {
+            kind: EvidenceKind::Path,
+            text: "the file's path names Applivery".into(),
+            at: None,
+        };
+        let flow_ev = |k: (usize, usize)| Evidence {
+            kind: EvidenceKind::Flow,
+            text: format!(
+                "{} is used at an Applivery sink",
+                String::from_utf8_lossy(&hay[k.0..k.1])
+            ),
+            at: Some(k.0),
+        };
+        // The stricter check on the value: it must not read as words (nor, for rules that
+        // always check, be a path or a dotted name).
+        let strict = |v: &[u8]| {
+            let words = crate::detect::wordlike::is_word_like(v);
+            let path = rule.secret.words == Words::Always && path_or_dotted(v);
+            !(words || path)
+        };
+        if rule.secret.words == Words::Always && !strict(value) {
+            return None;
+        }
+        // Even an Applivery key does not make a class name a token.
+        if crate::detect::wordlike::is_surely_words(value) {
+            return None;
+        }
+        if f.name == Some(Class::Ours) {
+            ev.push(key_ev(f.key?));
+            ev.extend(host_ev());
+            return Some(ev);
+        }
+        let hosted = matches!(f.host, Urls::Ours(_));
+        match f.name {
+            Some(Class::Generic) => {
+                let k = f.key?;
+                ev.push(key_ev(k));
+                if hosted {
+                    ev.extend(host_ev());
+                } else if f.flow {
+                    ev.push(flow_ev(k));
+                } else if let Some(d) = struct_ev() {
+                    ev.push(d);
+                } else if f.path {
+                    ev.push(path_ev());
+                } else {
+                    // Only a mention nearby: the value itself must not read as words.
+                    let (o, span) = self.owner_at(ctx, s, e, ls, le);
+                    if o != Scope::Ours || !strict(value) {
+                        return None;
+                    }
+                    ev.push(Evidence::at(EvidenceKind::Nearby, hay, span));
+                }
+                Some(ev)
+            }
+            Some(Class::Qualified) | Some(Class::Other) | Some(Class::Neutral) | None => {
+                if f.name == Some(Class::Other) && f.own_line && !f.flow {
+                    return None;
+                }
+                if !secret::weak_ok(value) || !strict(value) {
+                    return None;
+                }
+                if f.name.is_none() && !literal(hay, s, e, ls, le) {
+                    return None;
+                }
+                let named = matches!(f.name, Some(Class::Qualified));
+                if let Some(k) = f.key.filter(|_| named || f.name == Some(Class::Neutral)) {
+                    ev.push(key_ev(k));
+                }
+                if hosted {
+                    ev.extend(host_ev());
+                    return Some(ev);
+                }
+                if f.flow {
+                    ev.push(flow_ev(f.key?));
+                    return Some(ev);
+                }
+                match f.structure {
+                    // A value passed to an Applivery call, listed in an Applivery block,
+                    // or under a section or command that is about a credential (`##
+                    // Applivery token`): the structure vouches for it. A mere mention of
+                    // Applivery in the command or the section header does not.
+                    Some(d)
+                        if d.kind == EvidenceKind::Call
+                            || named
+                            || (!ctx.named
+                                && (d.kind == EvidenceKind::Block
+                                    || self.credential(ctx, &hay[d.span.0..d.span.1]))) =>
+                    {
+                        if named && self.owner(ctx, s, e, ls, le) == Scope::Foreign {
+                            return None;
+                        }
+                        ev.push(Evidence::at(d.kind, hay, d.span));
+                        return Some(ev);
+                    }
+                    _ => {}
+                }
+                if ctx.named {
+                    return None;
+                }
+                // A file about Applivery whose name says it holds a credential
+                // (`applivery-token.txt`, `secrets/applivery.env`).
+                if self.outer == Outer::Secret {
+                    ev.push(path_ev());
+                    return Some(ev);
+                }
+                None
+            }
+            // A key that names no secret, used at an Applivery sink in another file
+            // (`BetaChannelToken` passed to `AppliveryUnity.Init`).
+            Some(Class::NotSecret) if f.flow => {
+                let k = f.key?;
+                Some(vec![key_ev(k), flow_ev(k)])
+            }
+            Some(Class::Ours | Class::Foreign | Class::NotSecret) => None,
+        }
+    }
+
+    /// True if the key that opens line `ls` names another owner and is not the value's own
+    /// name (`slack: acme:<token>`).
+    fn line_key_foreign(&self, ctx: &Context, ls: usize, key: Option<(usize, usize)>) -> bool {
+        let hay = self.hay;
+        let (_, le) = line_bounds_near(hay, ls, ls, LINE_LIMIT);
+        // A commented-out line keeps its key (`#   slack: acme:<token>`).
+        let mut line = hay[ls..le].trim_ascii_start();
+        for m in [&b"#"[..], b"//", b"--", b";"] {
+            if let Some(rest) = line.strip_prefix(m) {
+                line = rest;
+                break;
+            }
+        }
+        let Some(k) = line_key(line) else {
+            return false;
+        };
+        let at = k.as_ptr() as usize - hay.as_ptr() as usize;
+        if key.is_some_and(|(a, _)| a == at) {
             return false;
         }
-        if name.is_none() && !literal(hay, s, e, ls, le) {
-            return false;
-        }
-        if hosts == Some(true) || self.outer == Outer::Ours || flow {
-            return true;
-        }
-        if structure == Scope::Ours {
-            // A key that qualifies a secret word with a word we do not know (`DEVICE_TOKEN`,
-            // `previewKey`) needs the nearest owner named around it to agree: a mention of
-            // another service between the Applivery scope and the value makes it theirs.
-            return name != Some(Class::Qualified)
-                || self.owner(ctx, s, e, ls, le) != Scope::Foreign;
-        }
-        // Nothing structural: the nearest owner named around it decides, for names that
-        // leave it open.
-        // A key of generic words that are not secret-like (`build =`, `value:`) needs more
-        // than a mention nearby.
-        match name {
-            Some(Class::Generic) | None => self.owner(ctx, s, e, ls, le) == Scope::Ours,
-            _ => false,
-        }
+        self.key_owner(ctx, k) == Scope::Foreign && !self.mentions(k)
+    }
+
+    /// True if a word of `text` other than the service's name is secret-like (`token`,
+    /// `Authorization`, `api_key`).
+    pub(super) fn credential(&self, ctx: &Context, text: &[u8]) -> bool {
+        ctx.signal.as_ref().is_some_and(|r| {
+            text.split(|&b| !is_word_byte(b))
+                .flat_map(split_words)
+                .any(|w| !self.names().contains(&w) && r.is_match(w.as_bytes()))
+        })
     }
 
     /// True if `text` mentions one of the rule's names (`applivery`), ignoring case.
     fn mentions(&self, text: &[u8]) -> bool {
         self.names().iter().any(|n| contains_ci(text, n.as_bytes()))
     }
+}
+
+/// What the surroundings of one candidate say, gathered before the decision.
+struct Facts {
+    /// What the value's name says, and where the name is.
+    name: Option<Class>,
+    key: Option<(usize, usize)>,
+    /// The name is a key on the value's own line (not a parent above a bare value).
+    own_line: bool,
+    /// The name is used at an Applivery sink.
+    flow: bool,
+    /// The hosts of the command or request that carries the value.
+    host: Urls,
+    /// The structure around the value is Applivery's, and what says so.
+    structure: Option<scope::Decider>,
+    /// The file's path names Applivery.
+    path: bool,
+}
+
+impl Evidence {
+    /// Evidence whose text is `hay[span]`, cut to a readable length on one line.
+    fn at(kind: EvidenceKind, hay: &[u8], span: (usize, usize)) -> Evidence {
+        const MAX: usize = 80;
+        let (a, b) = span;
+        let mut t = hay[a..b].trim_ascii();
+        if let Some(nl) = memchr::memchr(b'\n', t) {
+            t = &t[..nl];
+        }
+        let cut = t.len() > MAX;
+        let t = &t[..t.len().min(MAX)];
+        let mut text = String::from_utf8_lossy(t).into_owned();
+        if cut {
+            text.push('…');
+        }
+        Evidence {
+            kind,
+            text,
+            at: Some(a + (hay[a..b].len() - hay[a..b].trim_ascii_start().len())),
+        }
+    }
+}
+
+/// A path (`modules/x/yJobs.ts`, `../a/b.service`) or a dotted name (`Type.memberName`):
+/// separated parts that each read as words, or end in a file extension.
+fn path_or_dotted(v: &[u8]) -> bool {
+    let parts: Vec<&[u8]> = v
+        .split(|&b| b == b'/' || b == b'.')
+        .filter(|p| !p.is_empty())
+        .collect();
+    if parts.len() < 2 {
+        return false;
+    }
+    let wordy = parts
+        .iter()
+        .filter(|p| {
+            p.len() <= 4 && p.iter().all(u8::is_ascii_alphabetic)
+                || crate::detect::wordlike::margin(p) >= 0.0
+        })
+        .count();
+    wordy * 4 >= parts.len() * 3
 }
 
 /// True if `s..e` is itself a name, not a value: a key (`X=`, `X:`, `"X":`) or an XML tag.

@@ -65,13 +65,20 @@ impl Judge<'_> {
         let from = ls.max(s.saturating_sub(SIGNAL_LOOKBACK));
         let (mut class, mut key) = self.naming(ctx, from, s);
         if matches!(class, None | Some(Class::Neutral)) {
-            // A trailing comment (`<token>  # applivery upload token`).
+            // A trailing comment (`<token>  # applivery upload token`): a comment, after
+            // the value's closing quote or comma, that names Applivery and a credential.
+            // Prose after a value (`… and fooBar methods to AppliverySDK`) is no comment.
             let after = &hay[e..le.min(e + SIGNAL_LOOKBACK).max(e)];
-            if after
-                .split(|&b| !is_word_byte(b))
-                .any(|w| self.mentions(w) && ctx.signal.as_ref().is_some_and(|r| r.is_match(w)))
-            {
-                return (Some(Class::Ours), key);
+            let lead = after
+                .iter()
+                .take_while(|b| matches!(b, b' ' | b'\t' | b'"' | b'\'' | b',' | b';' | b')'))
+                .count();
+            let comment = &after[lead..];
+            let marked = [&b"#"[..], b"//", b"/*", b"--", b"<!--", b";"]
+                .iter()
+                .any(|m| comment.starts_with(m));
+            if marked && self.mentions(comment) && self.credential(ctx, comment) {
+                return (Some(Class::Ours), Some((e + lead, e + after.len())));
             }
             // The key on the line above (`<key>AppliveryAppToken</key>` over `<string>`,
             // `- name: appliveryToken` over `value: …`, `TOKEN =` over a literal).
@@ -173,6 +180,10 @@ impl Judge<'_> {
                 || hay.get(end) == Some(&b'(')
                 || (hay.get(end) == Some(&b'>') && i > 0 && hay[i - 1] == b'<');
             match class {
+                // The service named in prose (`uploads to Applivery X`), not as a key, a
+                // call or with a word for a credential, does not name the value: it is only
+                // a mention nearby.
+                Class::Ours if !keyed && !self.credential(ctx, w) => {}
                 Class::Ours | Class::Foreign | Class::NotSecret | Class::Generic => {
                     return (Some(class), Some((i, end)));
                 }

@@ -6,7 +6,15 @@ use super::super::text::{
     indentation, is_word_byte, line_bounds_near, line_key, split_words, word_before, LINE_LIMIT,
 };
 use super::{names_owner, Judge, Scope};
+use crate::detect::EvidenceKind;
 use crate::rules::Context;
+
+/// What decided a structure's owner: the kind of structure and the text that names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Decider {
+    pub kind: EvidenceKind,
+    pub span: (usize, usize),
+}
 
 /// Words too common in prose and code to name an owner when they merely appear on a line
 /// (they still do as parts of a key: `MATCH_PASSWORD`, `maps.key`).
@@ -101,7 +109,7 @@ impl Judge<'_> {
 
     /// The innermost enclosing structure that names an owner: brackets on the line (a call
     /// by what it is called on, an Objective-C message by its receiver), the command, parent
-    /// lines (less indented), the section header.
+    /// lines (less indented), the section header; and what decided it.
     pub(super) fn structure(
         &self,
         ctx: &Context,
@@ -109,7 +117,7 @@ impl Judge<'_> {
         ls: usize,
         cs: usize,
         ce: usize,
-    ) -> Scope {
+    ) -> (Scope, Option<Decider>) {
         let hay = self.hay;
         let lo = ls.max(s.saturating_sub(ctx.max_distance));
         let mut depth = 0usize;
@@ -145,7 +153,14 @@ impl Judge<'_> {
                     }
                     match self.key_owner(ctx, key) {
                         Scope::Unknown => {}
-                        owner => return owner,
+                        owner => {
+                            let at = key.as_ptr() as usize - hay.as_ptr() as usize;
+                            let d = Decider {
+                                kind: EvidenceKind::Call,
+                                span: (at, at + key.len()),
+                            };
+                            return (owner, Some(d));
+                        }
                     }
                 }
                 _ => {}
@@ -157,7 +172,11 @@ impl Judge<'_> {
             ce.min(s + COMMAND_REACH),
         );
         if self.mentions(&hay[ms..me]) {
-            return Scope::Ours;
+            let d = Decider {
+                kind: EvidenceKind::Command,
+                span: (ms, me),
+            };
+            return (Scope::Ours, Some(d));
         }
         // Less-indented lines above the command.
         let mut indent = indentation(&hay[cs..ce]);
@@ -180,13 +199,17 @@ impl Judge<'_> {
             if !opens_block(line) {
                 continue;
             }
+            let d = Decider {
+                kind: EvidenceKind::Block,
+                span: (ps, pe),
+            };
             match self.line_owner(ctx, line) {
                 Scope::Unknown => {}
-                owner => return owner,
+                owner => return (owner, Some(d)),
             }
             if let Some(key) = line_key(line) {
                 if self.key_owner(ctx, key) == Scope::Foreign {
-                    return Scope::Foreign;
+                    return (Scope::Foreign, Some(d));
                 }
             }
         }
@@ -201,20 +224,36 @@ impl Judge<'_> {
             at = ps;
             let line = &hay[ps..pe];
             if is_header(line, ctx) {
-                return self.line_owner(ctx, line);
+                let d = Decider {
+                    kind: EvidenceKind::Section,
+                    span: (ps, pe),
+                };
+                return (self.line_owner(ctx, line), Some(d));
             }
         }
-        Scope::Unknown
+        (Scope::Unknown, None)
     }
 
     /// The nearest owner named around the value: its own line first (words before it, then
     /// after it), then the lines above, then the lines below, within its section.
     pub(super) fn owner(&self, ctx: &Context, s: usize, e: usize, ls: usize, le: usize) -> Scope {
+        self.owner_at(ctx, s, e, ls, le).0
+    }
+
+    /// `owner`, and the line (or part of the value's own line) that names it.
+    pub(super) fn owner_at(
+        &self,
+        ctx: &Context,
+        s: usize,
+        e: usize,
+        ls: usize,
+        le: usize,
+    ) -> (Scope, (usize, usize)) {
         let hay = self.hay;
-        for part in [&hay[ls..s], &hay[e..le]] {
-            match self.line_owner(ctx, part) {
+        for (a, b) in [(ls, s), (e, le)] {
+            match self.line_owner(ctx, &hay[a..b]) {
                 Scope::Unknown => {}
-                o => return o,
+                o => return (o, (a, b)),
             }
         }
         let is_break = |a: usize, b: usize| {
@@ -233,7 +272,7 @@ impl Judge<'_> {
             at = ps;
             match self.line_owner(ctx, &hay[ps..pe]) {
                 Scope::Unknown => {}
-                o => return o,
+                o => return (o, (ps, pe)),
             }
             if is_break(ps, pe) {
                 break;
@@ -252,11 +291,11 @@ impl Judge<'_> {
             }
             match self.line_owner(ctx, &hay[ns..ne]) {
                 Scope::Unknown => {}
-                o => return o,
+                o => return (o, (ns, ne)),
             }
             at = ne;
         }
-        Scope::Unknown
+        (Scope::Unknown, (s, s))
     }
 
     /// The lines around the value in which every `near` pattern must match: up to

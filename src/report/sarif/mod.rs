@@ -315,6 +315,12 @@ fn result(
     if !f.decoded.is_empty() {
         props.insert("decoded".to_string(), json!(f.decoded));
     }
+    if !f.evidence.is_empty() {
+        props.insert(
+            "evidence".to_string(),
+            super::json::evidence_value(&f.evidence),
+        );
+    }
     props.insert("fingerprint".to_string(), json!(f.fingerprint));
     props.insert(
         "provenance".to_string(),

@@ -28,6 +28,7 @@ mod graph;
 pub mod objects;
 pub mod packs;
 pub mod parse;
+pub mod pinned;
 mod provenance;
 pub mod recover;
 mod refs;

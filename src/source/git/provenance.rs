@@ -220,6 +220,7 @@ mod tests {
             tenant_hosts: Vec::new(),
             members: Vec::new(),
             decoded: Vec::new(),
+            evidence: Vec::new(),
         }
     }
 

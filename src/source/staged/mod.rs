@@ -112,6 +112,13 @@ impl Staged {
         &self.root
     }
 
+    /// The scanner's own files as HEAD holds them, against what is staged.
+    pub fn pinned(&self) -> Result<super::git::pinned::Pinned> {
+        let repo = Repository::open(self.repo.path())
+            .map_err(|e| anyhow!("cannot open the repository: {}", e.message()))?;
+        super::git::pinned::Pinned::staged(repo, &self.root, &self.index_path)
+    }
+
     /// Scans what is staged.
     pub fn scan(&self, det: &Detector, archives: &crate::extract::Settings) -> Result<Report> {
         scan(det, archives, &self.repo, &self.root, &self.index_path)

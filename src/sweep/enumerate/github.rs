@@ -59,7 +59,7 @@ pub fn github(api: &Api, org: &str, filter: Filter) -> Result<Vec<Repo>, String>
             let Some(clone) = text(item, "clone_url") else {
                 return Err(format!("GitHub API: repository {name} has no clone_url"));
             };
-            out.push(listed(&host, name, clone)?);
+            out.push(listed(api, &host, name, clone)?);
         }
         Ok(())
     })?;

@@ -72,7 +72,7 @@ pub fn gitlab(api: &Api, group: &str, filter: Filter) -> Result<Vec<Repo>, Strin
                     "GitLab API: project {name} has no http_url_to_repo"
                 ));
             };
-            out.push(listed(&host, name, clone)?);
+            out.push(listed(api, &host, name, clone)?);
         }
         Ok(())
     })?;

@@ -39,6 +39,9 @@ pub struct Api {
     pub timeout: Duration,
     /// The longest the whole listing may wait on rate limits before giving up.
     pub max_wait: Duration,
+    /// Hosts besides the API's own that clone URLs of a listing may point to
+    /// (`--allow-clone-host`).
+    pub clone_hosts: Vec<String>,
 }
 
 impl Api {
@@ -48,6 +51,7 @@ impl Api {
             token: token.filter(|t| !t.trim().is_empty()),
             timeout: Duration::from_secs(30),
             max_wait: Duration::from_secs(15 * 60),
+            clone_hosts: Vec::new(),
         }
     }
 }
@@ -120,6 +124,7 @@ fn pages(
     let started = Instant::now();
     let mut waited = Duration::ZERO;
     let mut next = Some(first);
+    let mut visited: std::collections::HashSet<Url> = std::collections::HashSet::new();
     let mut pages_read = 0;
     while let Some(url) = next.take() {
         pages_read += 1;
@@ -192,6 +197,13 @@ fn pages(
         };
         page(&items)?;
         next = next_page(&answer, &url, &base, host)?;
+        visited.insert(url);
+        if next.as_ref().is_some_and(|n| visited.contains(n)) {
+            return Err(format!(
+                "{} API: the next page is one already read (a pagination loop)",
+                host.name()
+            ));
+        }
     }
     let _ = started;
     Ok(())
@@ -261,7 +273,11 @@ fn backoff(attempt: u32) -> Duration {
 
 /// A repository from a listing: its clone URL if it is one `git` may fetch from a listing
 /// (https, http, ssh, git, or scp-like), else an error naming it.
-fn listed(host: &dyn Host, name: &str, url: &str) -> Result<Repo, String> {
+///
+/// The URL must point to the API's own host (`gitlab.example.com`; for `api.github.com`,
+/// `github.com`) or one of `--allow-clone-host`: a hostile or compromised API must not send
+/// the sweep — and a credential helper's token — to a host of its choosing.
+fn listed(api: &Api, host: &dyn Host, name: &str, url: &str) -> Result<Repo, String> {
     let scheme_ok = match url.split_once("://") {
         Some((s, _)) => matches!(
             s.to_ascii_lowercase().as_str(),
@@ -278,6 +294,27 @@ fn listed(host: &dyn Host, name: &str, url: &str) -> Result<Repo, String> {
         ));
     }
     let identity = repo::url_identity(url).map_err(|e| format!("{} API: {e}", host.name()))?;
+    let clone_host = repo::url_host(url).unwrap_or_default();
+    let api_host = net::base_url(&api.base)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .unwrap_or_default();
+    let own = clone_host == api_host
+        || api_host.strip_prefix("api.") == Some(clone_host.as_str())
+        || api
+            .clone_hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(&clone_host));
+    if !own {
+        return Err(format!(
+            "{} API: repository {}: refusing a clone URL on {} (the API is on {}; allow \
+             another host with --allow-clone-host HOST)",
+            host.name(),
+            crate::report::escape_control(name),
+            crate::report::escape_control(&clone_host),
+            api_host
+        ));
+    }
     Ok(Repo::remote(identity, url.to_string()))
 }
 
