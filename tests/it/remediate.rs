@@ -725,3 +725,24 @@ fn recheck_fails_closed_on_what_it_cannot_read() {
     );
     assert!(!String::from_utf8_lossy(&out.stdout).contains(t.as_str()));
 }
+
+#[test]
+fn a_branch_named_with_the_token_is_redacted_in_the_map() {
+    let t = tokens(1, 0x21_b4a7).remove(0);
+    let mut repo = GitRepo::new();
+    repo.write(".env", env_line(&t));
+    repo.commit("leak");
+    repo.git(&["branch", &format!("backup-{t}")]);
+    let (code, report) = sweep(&repo.path, &[]);
+    assert_eq!(code, 1);
+    let text = report.to_string();
+    assert!(!text.contains(t.as_str()), "{text}");
+    let refs = refs_of(&report, &t);
+    assert_eq!(refs.len(), 2, "{refs:?}");
+    assert!(refs.contains_key("refs/heads/main"));
+    assert!(
+        refs.keys()
+            .any(|r| r.starts_with("refs/heads/backup-") && r.ends_with('…')),
+        "{refs:?}"
+    );
+}
