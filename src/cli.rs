@@ -12,6 +12,7 @@ Examples:
   applivery-leaks git --since origin/main     only what this branch adds (pull requests)
   applivery-leaks git --github-org ACME --output-dir sweep/   every repository of an organisation
   applivery-leaks merge shard-*.json --format html -o incident.html
+  applivery-leaks remediate sweep.json --out remediation/   purge, revoke and re-check steps
   applivery-leaks staged                      pre-commit: scan what is about to be committed
   cat tokens.txt | applivery-leaks verify     which tokens still work?
   applivery-leaks rules                       list the active rules
@@ -50,6 +51,18 @@ pub enum Command {
     /// standard input: arguments are saved in shell history and visible to other users in
     /// the process list.
     Verify(VerifyArgs),
+    /// Write a remediation pack for a history sweep's JSON report: replace-text.txt for
+    /// git filter-repo, the purge commands, revoke.md (per token, live first), recheck.sh.
+    ///
+    /// Full tokens are read again from the repository at the commit and path the report
+    /// names, so the report itself can stay redacted. Only replace-text.txt holds them
+    /// (mode 0600): delete it once the history is purged.
+    Remediate(RemediateArgs),
+    /// After revoking and purging: tell per token of a JSON report whether it is still in
+    /// the repository's history (and where) or purged, and with --verify whether it is
+    /// still live or revoked. Exit 0 when every token is purged (and proven revoked with
+    /// --verify), 1 otherwise.
+    Recheck(Box<RecheckArgs>),
     /// List the active rules, or check their examples (`rules check [FILE]`).
     Rules(RulesArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
@@ -350,6 +363,55 @@ pub struct MergeArgs {
     /// Which findings make the exit code 1.
     #[arg(long, value_enum, default_value_t = FailOn::Any)]
     pub fail_on: FailOn,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RemediateArgs {
+    /// The JSON report of a history sweep (`git --format json`), redacted or not.
+    #[arg(value_name = "REPORT")]
+    pub report: PathBuf,
+    /// The directory to write the pack into (created; files in it are replaced).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The repository the report was made from (its tokens are read again from it).
+    #[arg(long, value_name = "REPO", default_value = ".")]
+    pub repo: PathBuf,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    #[command(flatten)]
+    pub archives: ArchiveArgs,
+    /// Print nothing on stderr but errors and the warning about replace-text.txt.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RecheckArgs {
+    /// The JSON report of the sweep made before the clean-up.
+    #[arg(value_name = "REPORT")]
+    pub report: PathBuf,
+    /// The repository to sweep again (after `git filter-repo`).
+    #[arg(long, value_name = "REPO", default_value = ".")]
+    pub repo: PathBuf,
+    /// The pack's replace-text.txt: full tokens for --verify once they are purged from the
+    /// repository (tokens still in history are read from it).
+    #[arg(long, value_name = "FILE")]
+    pub tokens: Option<PathBuf>,
+    /// Also count objects no ref reaches (dangling blobs the rewrite left behind).
+    #[arg(long)]
+    pub include_unreachable: bool,
+    /// Output format: text, or json (one object per token).
+    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+    pub format: String,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    #[command(flatten)]
+    pub archives: ArchiveArgs,
+    #[command(flatten)]
+    pub verify: VerifyOptions,
+    /// Print nothing on stderr but errors.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -154,6 +154,8 @@ pub fn run(cli: Cli) -> Result<u8> {
             Ok(exit_code(&report, a.verify.fail_on))
         }
         Command::Merge(a) => crate::command::merge::run(&a),
+        Command::Remediate(a) => crate::command::remediate::run(&a),
+        Command::Recheck(a) => crate::command::recheck::run(&a),
         Command::Completions(a) => {
             crate::command::completions::completions(&a).map(|()| EXIT_CLEAN)
         }

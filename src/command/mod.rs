@@ -7,6 +7,8 @@ pub mod merge;
 pub mod output;
 pub mod paste;
 pub mod project;
+pub mod recheck;
+pub mod remediate;
 pub mod rules;
 pub mod sweep;
 pub mod verify;

@@ -485,6 +485,9 @@ fn stamp(report: &mut Report, identity: &str) {
     if let Some(g) = report.summary.git.as_mut() {
         for s in &mut g.secrets {
             s.repositories = vec![identity.to_string()];
+            for r in s.exposure.iter_mut().flat_map(|e| &mut e.refs) {
+                r.repository = Some(identity.to_string());
+            }
         }
     }
 }

@@ -35,9 +35,12 @@ pub fn check(cmd: &Command) -> Result<()> {
         Command::Staged(a) => &a.scan.verify,
         Command::Stdin(a) => &a.scan.verify,
         Command::Verify(a) => return settings(&a.verify).map(drop),
-        Command::Rules(_) | Command::Merge(_) | Command::Completions(_) | Command::Man(_) => {
-            return Ok(())
-        }
+        Command::Recheck(a) => &a.verify,
+        Command::Rules(_)
+        | Command::Merge(_)
+        | Command::Remediate(_)
+        | Command::Completions(_)
+        | Command::Man(_) => return Ok(()),
     };
     if opts.fail_on == FailOn::Live && !opts.verify {
         // Nothing unverified is live: without --verify this gate could never fail.

@@ -75,6 +75,8 @@ fn page(report: &Report, inc: &Incident, show: bool) -> String {
     summary(&mut h, report, inc);
     todo(&mut h, inc);
     table(&mut h, inc);
+    exposure(&mut h, inc);
+    pack(&mut h, report, inc);
     problems(&mut h, report);
     let _ = write!(
         h,
@@ -159,7 +161,8 @@ fn todo(h: &mut String, inc: &Incident) {
         h.push_str(
             "<li><strong>History</strong>: a revoked token in old commits is useless, so a \
              rewrite is not needed to close the leak (clones and forks keep the old commits \
-             anyway).</li>\n",
+             anyway). To purge it all the same, the exposure map below says which refs hold \
+             it, and the clean-up pack has the commands.</li>\n",
         );
     }
     h.push_str("</ol>\n</section>\n");
@@ -321,6 +324,148 @@ fn row(h: &mut String, t: &Token, span: (i64, i64)) {
     h.push_str("</ul></td></tr>\n");
 }
 
+/// The exposure map: per token, every ref that reaches a commit holding it and whether the
+/// ref's own commit does, the commits that introduced it, the newest that holds it, and its
+/// paths.
+fn exposure(h: &mut String, inc: &Incident) {
+    if !inc.tokens.iter().any(|t| t.exposure.is_some()) {
+        return;
+    }
+    h.push_str(
+        "<section id=\"exposure\">\n<h2>Exposure map</h2>\n<p class=\"small\">Every ref that \
+         reaches a commit holding the token. <em>At tip</em>: the ref's own commit holds it. \
+         Pull and merge request refs belong to the forge: a force-push cannot rewrite them.</p>\n",
+    );
+    for t in &inc.tokens {
+        let Some(e) = t.exposure else {
+            continue;
+        };
+        let _ = write!(
+            h,
+            "<div class=\"exp\" data-token=\"{}\" data-refs=\"{}\" data-tips=\"{}\">\n\
+             <h3><code>{}</code> <span class=\"st {status}\">{status}</span></h3>\n",
+            esc(&t.secret_sha256),
+            e.refs.len(),
+            e.refs.iter().filter(|r| r.at_tip).count(),
+            esc(&t.shown),
+            status = t.status()
+        );
+        if let Some(b) = t.verification.and_then(|v| v.blast_radius.as_ref()) {
+            let _ = writeln!(
+                h,
+                "<p class=\"small blast\">Blast radius: {}</p>",
+                esc(&super::text::blast_radius(b))
+            );
+        }
+        if e.refs.is_empty() {
+            h.push_str("<p>No ref reaches it (only unreachable objects hold it).</p>\n");
+        } else {
+            h.push_str(
+                "<table class=\"refs\"><thead><tr><th>Ref</th><th>Commit</th><th>At tip</th>\
+                 </tr></thead><tbody>\n",
+            );
+            for r in &e.refs {
+                let _ = writeln!(
+                    h,
+                    "<tr data-ref=\"{}\" data-tip=\"{}\"><td>{}<code>{}</code>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+                    esc(&r.name),
+                    u8::from(r.at_tip),
+                    r.repository
+                        .as_ref()
+                        .map(|x| format!("<span class=\"repo\">{}</span> ", esc(x)))
+                        .unwrap_or_default(),
+                    esc(&r.name),
+                    if r.forge_owned() {
+                        " <span class=\"small\">(forge-owned)</span>"
+                    } else {
+                        ""
+                    },
+                    esc(short(&r.commit)),
+                    if r.at_tip {
+                        "<span class=\"st live\">yes</span>"
+                    } else {
+                        "no"
+                    }
+                );
+            }
+            h.push_str("</tbody></table>\n");
+        }
+        let _ = writeln!(
+            h,
+            "<p class=\"small\">Introduced in {}; last held by {}.<br>Paths: {}</p>\n</div>",
+            if e.introduced.is_empty() {
+                "–".to_string()
+            } else {
+                e.introduced
+                    .iter()
+                    .map(|c| format!("<code>{}</code>", esc(short(c))))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+            e.last_commit
+                .as_deref()
+                .map_or("–".to_string(), |c| format!(
+                    "<code>{}</code>",
+                    esc(short(c))
+                )),
+            e.paths
+                .iter()
+                .map(|p| format!("<code>{}</code>", esc(p)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    h.push_str("</section>\n");
+}
+
+/// The files of the remediation pack (`applivery-leaks remediate`), linked.
+pub const PACK_LINKS: &[(&str, &str)] = &[
+    (
+        "revoke.md",
+        "what to revoke, live first, with the dashboard steps",
+    ),
+    (
+        "purge.md",
+        "the git filter-repo and BFG commands, and the refs the forge owns",
+    ),
+    (
+        "recheck.sh",
+        "sweep the rewritten history again and confirm each token is revoked",
+    ),
+];
+
+fn pack(h: &mut String, report: &Report, inc: &Incident) {
+    if inc.tokens.is_empty() {
+        return;
+    }
+    let dir = report.pack_dir.as_deref().unwrap_or("remediation/");
+    h.push_str("<section id=\"pack\">\n<h2>Clean-up pack</h2>\n");
+    if report.pack_dir.is_none() {
+        let from = if report.summary.repositories.is_some() {
+            "from each repository's JSON report (<code>--output-dir</code>), one pack per \
+             repository"
+        } else {
+            "next to this report, from its JSON form"
+        };
+        let _ = writeln!(
+            h,
+            "<p>Write it {from}: <code>applivery-leaks remediate REPORT.json --out {}</code> \
+             (<code>replace-text.txt</code> there holds the full tokens: delete it after the \
+             purge).</p>",
+            esc(dir)
+        );
+    }
+    h.push_str("<ul>\n");
+    for (file, what) in PACK_LINKS {
+        let _ = writeln!(
+            h,
+            "<li><a href=\"{dir}{file}\">{file}</a>: {what}</li>",
+            dir = esc(dir)
+        );
+    }
+    h.push_str("</ul>\n</section>\n");
+}
+
 /// A bar from the first to the last commit, on the scale of the whole report.
 fn timeline(first: i64, last: i64, (lo, hi): (i64, i64)) -> String {
     if first == 0 {
@@ -402,6 +547,8 @@ code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}
 ul.places,ul.todo{margin:0;padding-left:1.1em}
 #controls{display:flex;gap:.5em;align-items:center}#filter{min-width:24em;padding:.3em}
 svg.tl .axis{stroke:#d0d7de}svg.tl rect{fill:#0969da}
+.exp{border:1px solid #d0d7de;border-radius:6px;padding:.2em 1em;margin:.75em 0}
+.exp h3{font-size:1em}table.refs{width:auto}
 ";
 
 const JS: &str = r#"
@@ -463,8 +610,12 @@ const JS: &str = r#"
   check('filter by text that matches nothing', visible().length === 0);
   filter.value = ''; apply();
   check('no filter shows every token', visible().length === Number(summary.dataset.tokens));
-  check('one script, no injected element',
-    document.scripts.length === 1 && !document.querySelector('body img, body iframe, body object, body embed, body a[href]'));
+  var links = Array.prototype.slice.call(document.querySelectorAll('body a[href]'));
+  check('one script, no injected element, links only to the clean-up pack',
+    document.scripts.length === 1 && !document.querySelector('body img, body iframe, body object, body embed') &&
+    links.every(function (a) {
+      return a.closest('#pack') && /^(remediation\/)?(revoke\.md|purge\.md|recheck\.sh)$/.test(a.getAttribute('href'));
+    }));
   var pre = document.getElementById('selftest');
   pre.textContent = out.join('\n') + '\nselftest: ' + (fail ? fail + ' FAILED' : 'pass') + '\n';
   pre.hidden = false;

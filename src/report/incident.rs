@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use super::merge::earlier;
-use super::Report;
+use super::{Exposure, Report};
 use crate::finding::{Finding, Verification, VerifyStatus};
 
 /// A commit that carried a token, and where.
@@ -56,6 +56,8 @@ pub struct Token<'a> {
     pub places: Vec<Place>,
     pub in_head: bool,
     pub commit_count: usize,
+    /// Where it is reachable in history, when the report has an exposure map.
+    pub exposure: Option<&'a Exposure>,
 }
 
 impl Token<'_> {
@@ -101,6 +103,12 @@ pub fn build(report: &Report, show: bool) -> Incident<'_> {
                     places: Vec::new(),
                     in_head: false,
                     commit_count: 0,
+                    exposure: report.summary.git.as_ref().and_then(|g| {
+                        g.secrets
+                            .iter()
+                            .filter(|s| s.secret_sha256 == f.secret_sha256)
+                            .find_map(|s| s.exposure.as_ref())
+                    }),
                 });
                 tokens.len() - 1
             }

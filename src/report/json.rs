@@ -2,12 +2,13 @@
 //! `schema_version` and described by `schema/report.schema.json`: add fields freely, never
 //! rename or remove one without bumping the version.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{json, Map, Value};
 
-use super::{Report, Style};
+use super::{Exposure, Report, Style};
 use crate::finding::{BlastRadius, Finding, Verification};
 use crate::provenance::{Origin, Provenance};
 use crate::rules::Rule;
@@ -148,6 +149,45 @@ fn blast_radius_value(b: &BlastRadius) -> Value {
     }
 }
 
+/// Where a token is reachable: refs, tip flags, introducing and last commits, paths.
+pub fn exposure_value(e: &Exposure) -> Value {
+    json!({
+        "refs": e.refs.iter().map(|r| {
+            let mut v = json!({"ref": r.name, "commit": r.commit, "at_tip": r.at_tip});
+            if r.forge_owned() {
+                v["forge_owned"] = json!(true);
+            }
+            if let Some(repo) = &r.repository {
+                v["repository"] = json!(repo);
+            }
+            v
+        }).collect::<Vec<_>>(),
+        "introduced": e.introduced,
+        "last_commit": e.last_commit,
+        "paths": e.paths,
+    })
+}
+
+/// The verdict on each unique secret (by SHA-256): live if any finding's check said live,
+/// unknown before revoked, as the incident view decides.
+pub fn verdicts(report: &Report) -> HashMap<&str, &Verification> {
+    let rank = |s: crate::finding::VerifyStatus| match s {
+        crate::finding::VerifyStatus::Live => 0,
+        crate::finding::VerifyStatus::Unknown => 1,
+        crate::finding::VerifyStatus::Revoked => 2,
+    };
+    let mut out: HashMap<&str, &Verification> = HashMap::new();
+    for f in &report.findings {
+        if let Some(v) = &f.verification {
+            let e = out.entry(f.secret_sha256.as_str()).or_insert(v);
+            if rank(v.status) < rank(e.status) {
+                *e = v;
+            }
+        }
+    }
+    out
+}
+
 /// The `summary` object of a report.
 fn summary_value(report: &Report, show: bool) -> Value {
     let s = &report.summary;
@@ -171,6 +211,7 @@ fn summary_value(report: &Report, show: bool) -> Value {
         summary["verification"] = json!(v);
     }
     if let Some(g) = &s.git {
+        let verdicts = verdicts(report);
         summary["git"] = json!({
             "commits_walked": g.commits,
             "blobs_scanned": g.blobs,
@@ -190,6 +231,12 @@ fn summary_value(report: &Report, show: bool) -> Value {
                 });
                 if !x.repositories.is_empty() {
                     v["repositories"] = json!(x.repositories);
+                }
+                if let Some(e) = &x.exposure {
+                    v["exposure"] = exposure_value(e);
+                }
+                if let Some(ver) = verdicts.get(x.secret_sha256.as_str()) {
+                    v["verification"] = verification_value(ver);
                 }
                 v
             }).collect::<Vec<_>>(),

@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{GitSummary, Problem, RepoOutcome, Report, Repositories, ScanKind, SecretSummary};
+use super::{
+    Exposure, GitSummary, Problem, RefExposure, RepoOutcome, Report, Repositories, ScanKind,
+    SecretSummary,
+};
 use crate::finding::{
     redact, ApiError, BlastRadius, CommitRef, Evidence, Finding, GitInfo, Verification,
     VerifyStatus, Workspace,
@@ -176,6 +179,7 @@ fn finding(f: &Value) -> Result<Finding, String> {
     if let Some(fp) = f.get("fingerprint").and_then(Value::as_str) {
         out.fingerprint = fp.to_string();
     }
+    out.decoded = strings(f, "decoded").unwrap_or_default();
     // A report written with --show-secrets holds the secret in its context line.
     let shown = redact(&secret);
     out.context_redacted = out.context.replace(&secret, &shown);
@@ -306,6 +310,29 @@ fn secret(x: &Value) -> SecretSummary {
         in_head: bool_of(x, "in_head"),
         commit_count: u64_of(x, "commit_count") as usize,
         repositories: strings(x, "repositories").unwrap_or_default(),
+        exposure: x.get("exposure").filter(|e| e.is_object()).map(exposure),
+    }
+}
+
+fn exposure(e: &Value) -> Exposure {
+    Exposure {
+        refs: e
+            .get("refs")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|r| RefExposure {
+                        repository: opt_str(r, "repository"),
+                        name: str_of(r, "ref").to_string(),
+                        commit: str_of(r, "commit").to_string(),
+                        at_tip: bool_of(r, "at_tip"),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        introduced: strings(e, "introduced").unwrap_or_default(),
+        last_commit: opt_str(e, "last_commit"),
+        paths: strings(e, "paths").unwrap_or_default(),
     }
 }
 

@@ -117,6 +117,75 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
             inc.tokens.len() - MAX_ROWS
         )?;
     }
+    exposure(&inc, out)?;
+    writeln!(
+        out,
+        "\nClean-up: `applivery-leaks remediate REPORT.json --out remediation/` writes \
+         revoke.md, purge.md (git filter-repo, BFG) and recheck.sh."
+    )?;
+    Ok(())
+}
+
+/// The exposure map of each token shown: its refs (at tip or not), introducing and last
+/// commits.
+fn exposure(inc: &incident::Incident, out: &mut dyn Write) -> io::Result<()> {
+    let mapped: Vec<_> = inc
+        .tokens
+        .iter()
+        .take(MAX_ROWS)
+        .filter_map(|t| t.exposure.map(|e| (t, e)))
+        .collect();
+    if mapped.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\n### Exposure map\n")?;
+    writeln!(out, "| Token | Ref | Commit | At tip |")?;
+    writeln!(out, "|---|---|---|---|")?;
+    for (t, e) in &mapped {
+        let token = format!("`{}`", t.shown.replace('`', "'"));
+        if e.refs.is_empty() {
+            writeln!(out, "| {token} | (no ref) | – | – |")?;
+        }
+        for r in &e.refs {
+            let name = match &r.repository {
+                Some(repo) => format!("{repo}: {}", r.name),
+                None => r.name.clone(),
+            };
+            writeln!(
+                out,
+                "| {token} | {}{} | `{}` | {} |",
+                cell(&name),
+                if r.forge_owned() {
+                    " (forge-owned)"
+                } else {
+                    ""
+                },
+                short(&r.commit),
+                if r.at_tip { "**yes**" } else { "no" }
+            )?;
+        }
+    }
+    writeln!(out)?;
+    for (t, e) in &mapped {
+        writeln!(
+            out,
+            "- `{}`: introduced in {}; last held by {}; paths: {}",
+            t.shown.replace('`', "'"),
+            e.introduced
+                .iter()
+                .map(|c| format!("`{}`", short(c)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            e.last_commit
+                .as_deref()
+                .map_or("–".to_string(), |c| format!("`{}`", short(c))),
+            e.paths
+                .iter()
+                .map(|p| cell(p))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+    }
     Ok(())
 }
 

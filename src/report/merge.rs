@@ -160,6 +160,31 @@ pub fn unique_secrets(all: Vec<SecretSummary>) -> Vec<SecretSummary> {
         }
         e.in_head |= s.in_head;
         e.commit_count += s.commit_count;
+        // Exposure maps of different repositories add up (each ref names its repository).
+        match (&mut e.exposure, s.exposure) {
+            (Some(a), Some(b)) => {
+                for r in b.refs {
+                    if !a.refs.contains(&r) {
+                        a.refs.push(r);
+                    }
+                }
+                // Sorted, so the result does not depend on the order the inputs came in.
+                a.refs.sort();
+                a.introduced.extend(b.introduced);
+                a.introduced.sort();
+                a.introduced.dedup();
+                a.paths.extend(b.paths);
+                a.paths.sort();
+                a.paths.dedup();
+                // "The newest commit" has no meaning across repositories: each finding's
+                // last_commit says it per place.
+                if a.last_commit != b.last_commit {
+                    a.last_commit = None;
+                }
+            }
+            (a @ None, Some(b)) => *a = Some(b),
+            _ => {}
+        }
         for r in s.repositories {
             if !e.repositories.contains(&r) {
                 e.repositories.push(r);

@@ -114,6 +114,52 @@ pub struct SecretSummary {
     pub commit_count: usize,
     /// The repositories that hold it, in a sweep of many (empty otherwise).
     pub repositories: Vec<String>,
+    /// Where it is reachable (full history sweeps; none for a range or a merged report
+    /// without one).
+    pub exposure: Option<Exposure>,
+}
+
+/// Where one token sits in a repository's history: the refs that reach a commit holding it,
+/// the commits that introduced it, the newest that holds it, and every path it appears
+/// under. Computed only for tokens a sweep found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Exposure {
+    /// Every ref that reaches a commit holding it, by name.
+    pub refs: Vec<RefExposure>,
+    /// Commits that hold it while none of their parents does, oldest first (capped at
+    /// `EXPOSURE_LISTED`).
+    pub introduced: Vec<String>,
+    /// The newest commit (in history order) that holds it.
+    pub last_commit: Option<String>,
+    /// Every path it appears under, archive members as `outer!/member` chains, and
+    /// `<commit-message>` / `<tag-message>` for messages.
+    pub paths: Vec<String>,
+}
+
+/// The most commits listed as `introduced` per token.
+pub const EXPOSURE_LISTED: usize = 100;
+
+/// One ref that reaches a token.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RefExposure {
+    /// The repository, in a sweep of many.
+    pub repository: Option<String>,
+    /// The full ref name (`refs/heads/main`, `refs/tags/v1`, `refs/pull/7/head`, `HEAD` when
+    /// detached).
+    pub name: String,
+    /// The commit the ref points to (through annotated tags).
+    pub commit: String,
+    /// The token is in that commit itself: deleting it needs a new commit on the ref, not
+    /// only a history rewrite.
+    pub at_tip: bool,
+}
+
+impl RefExposure {
+    /// A ref the forge owns (GitHub pull requests, GitLab merge requests): a force-push
+    /// cannot rewrite it.
+    pub fn forge_owned(&self) -> bool {
+        self.name.starts_with("refs/pull/") || self.name.starts_with("refs/merge-requests/")
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -186,6 +232,9 @@ pub struct Report {
     pub summary: Summary,
     /// `--sarif-category`: replaces the default SARIF category `applivery-leaks/<kind>`.
     pub sarif_category: Option<String>,
+    /// Where the incident views link the remediation pack (`remediate --out`), relative to
+    /// the report: `remediation/` unless the report is written into the pack itself.
+    pub pack_dir: Option<String>,
     /// `--explain`: the text report shows each finding's evidence.
     pub explain: bool,
 }
@@ -227,6 +276,16 @@ impl Report {
             for s in &mut g.secrets {
                 put(&mut s.first_path);
                 s.repositories.iter_mut().for_each(put);
+                // The exposure map names paths and refs: a branch can be named with a token.
+                if let Some(e) = s.exposure.as_mut() {
+                    e.paths.iter_mut().for_each(put);
+                    for r in &mut e.refs {
+                        put(&mut r.name);
+                        if let Some(repo) = r.repository.as_mut() {
+                            put(repo);
+                        }
+                    }
+                }
             }
         }
         for p in self
@@ -255,6 +314,7 @@ impl Report {
             warnings: Vec::new(),
             summary: Summary::default(),
             sarif_category: None,
+            pack_dir: None,
             explain: false,
         }
     }

@@ -95,12 +95,12 @@ impl Redactor {
 /// An annotated tag whose message holds secrets.
 pub(crate) struct TagMessage {
     id: Oid,
-    name: String,
+    pub name: String,
     tagger: (String, String, String),
     /// The commit it points to, if the sweep walked it.
     commit: Option<usize>,
     subject: String,
-    hits: Vec<Hit>,
+    pub hits: Vec<Hit>,
 }
 
 /// Annotated tag messages: all of them, or in a range those of tags on its commits.
@@ -213,6 +213,7 @@ pub(crate) fn assemble(
     history: &History,
     placed: Placed,
     tags: &[TagMessage],
+    exposures: &HashMap<String, crate::report::Exposure>,
 ) -> Assembled {
     let redactor = Redactor::new(
         placed
@@ -394,6 +395,7 @@ pub(crate) fn assemble(
                 .copied()
                 .unwrap_or(0),
             repositories: Vec::new(),
+            exposure: exposures.get(&f.secret).cloned(),
         });
     }
     Assembled {

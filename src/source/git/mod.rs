@@ -11,7 +11,9 @@
 //! 3. `scan`: every unique blob once, in pack order (`packs`), on the thread pool;
 //! 4. `provenance`: only for blobs that matched, the commits and paths that carry each
 //!    secret — a pure function of the walk's results;
-//! 5. `findings`: findings and the summary of unique secrets, with commit metadata.
+//! 5. `findings`: findings and the summary of unique secrets, with commit metadata, and
+//!    `exposure`: for each secret found, the refs that reach it and whether it is at their
+//!    tips (a full sweep only).
 //!
 //! `objects` reads objects for all of them (and keeps damaged loose objects away from
 //! libgit2); `parse` parses the raw ones.
@@ -20,6 +22,7 @@
 //! of the commits just outside it (the boundary) tell what already existed, so only what the
 //! range introduced is read and reported.
 
+mod exposure;
 mod findings;
 mod graph;
 pub mod objects;
@@ -27,6 +30,7 @@ pub mod packs;
 pub mod parse;
 pub mod pinned;
 mod provenance;
+pub mod recover;
 mod refs;
 mod scan;
 mod walk;
@@ -243,7 +247,14 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
     // Pass 5: findings and summary.
     let tags: Vec<findings::TagMessage> =
         findings::tag_messages(&objects, &roots.tags, &history, ranged, det);
-    let assembled = findings::assemble(det, &objects, &history, placed, &tags);
+    // The exposure map: which refs reach each secret. A range sees only part of the graph,
+    // so it has none.
+    let exposures = if ranged {
+        std::collections::HashMap::new()
+    } else {
+        exposure::map(&history, &roots.named, &roots.tags, &placed, &tags)
+    };
+    let assembled = findings::assemble(det, &objects, &history, placed, &tags, &exposures);
     report.findings = assembled.findings;
     report.errors = errors;
     report.errors.extend(findings::blob_problems(
@@ -331,6 +342,18 @@ fn append_history(
     errors: &mut Vec<crate::report::Problem>,
 ) {
     let offset = history.commits.len();
+    if history.parent_start.is_empty() {
+        history.parent_start.push(0);
+    }
+    let base = history.parents.len() as u32;
+    for i in 0..more.commits.len() {
+        history
+            .parents
+            .extend(more.parents_of(i).iter().map(|p| p + offset as u32));
+        history
+            .parent_start
+            .push(base + more.parent_start.get(i + 1).copied().unwrap_or(0));
+    }
     for (k, c) in more.commits.into_iter().enumerate() {
         history.index.insert(objects::id(c.id), offset + k);
         history.commits.push(c);

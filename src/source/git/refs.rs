@@ -29,6 +29,10 @@ pub(crate) struct Roots {
     pub trees: Vec<Oid>,
     pub blobs: Vec<Oid>,
     pub errors: Vec<Problem>,
+    /// Every ref by name with what it points to (not peeled): HEAD when detached, stash
+    /// reflog entries as `refs/stash@{N}`. The exposure map peels them, only when a sweep
+    /// found something.
+    pub named: Vec<(String, Oid)>,
 }
 
 /// Every ref, HEAD and the stash reflog, peeled.
@@ -54,13 +58,24 @@ pub(crate) fn collect(repo: &Repository, objects: &Objects) -> Result<Roots> {
                 .push(Problem::new("refs", e.message().to_string())),
         }
     }
+    roots.named = named.iter().map(|(o, n)| (n.clone(), *o)).collect();
     if let Ok(head) = repo.head() {
         named.extend(head.target().map(|o| (o, "HEAD".to_string())));
+        if repo.head_detached().unwrap_or(false) {
+            roots
+                .named
+                .extend(head.target().map(|o| ("HEAD".to_string(), o)));
+        }
     }
     // Older stash entries live only in the stash's reflog.
     if let Ok(log) = repo.reflog("refs/stash") {
-        for e in log.iter() {
+        for (i, e) in log.iter().enumerate() {
             named.push((e.id_new(), "refs/stash".to_string()));
+            if i > 0 {
+                roots
+                    .named
+                    .push((format!("refs/stash@{{{i}}}"), e.id_new()));
+            }
         }
     }
     let mut seen = rustc_hash::FxHashSet::default();

@@ -42,6 +42,21 @@ pub(crate) struct History {
     pub boundary: Vec<Oid>,
     pub messages: Vec<MessageHit>,
     pub errors: Vec<Problem>,
+    /// The walked parents of each commit, as indexes: those of commit `i` are
+    /// `parents[parent_start[i]..parent_start[i + 1]]` (`parent_start` has one entry more
+    /// than `commits`). Four bytes per edge, for the exposure map.
+    pub parents: Vec<u32>,
+    pub parent_start: Vec<u32>,
+}
+
+impl History {
+    /// The walked parents of commit `i`.
+    pub(crate) fn parents_of(&self, i: usize) -> &[u32] {
+        match (self.parent_start.get(i), self.parent_start.get(i + 1)) {
+            (Some(&a), Some(&b)) => &self.parents[a as usize..b as usize],
+            _ => &[],
+        }
+    }
 }
 
 const FROM_TIPS: u8 = 1;
@@ -174,6 +189,15 @@ pub(crate) fn commits(
                 continue;
             }
             if expanded {
+                if history.parent_start.is_empty() {
+                    history.parent_start.push(0);
+                }
+                for p in &read[&c].parents {
+                    if let Some(&pi) = history.index.get(&id(*p)) {
+                        history.parents.push(pi as u32);
+                    }
+                }
+                history.parent_start.push(history.parents.len() as u32);
                 let r = read.get_mut(&c).expect("read above");
                 let index = history.commits.len();
                 for hit in std::mem::take(&mut r.hits) {
