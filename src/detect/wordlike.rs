@@ -29,10 +29,10 @@ use std::sync::OnceLock;
 /// tokens (about 1 in 100,000 reach it) against names from real code (docs/rules.md).
 pub const THRESHOLD: f64 = 14.0;
 
-/// Margins at or above this are names beyond doubt: no uniformly random token of a million
-/// reaches it (the highest is about 18), while names of three words or more do. A value
-/// that strong evidence names (`APPLIVERY_APP_TOKEN=`) is still dropped above it.
-pub const CERTAIN: f64 = 25.0;
+/// Margins at or above this are names beyond doubt: no uniformly random token of ten
+/// million reaches it (the highest is about 25), while names of three words or more do. A
+/// value that strong evidence names (`APPLIVERY_APP_TOKEN=`) is still dropped above it.
+pub const CERTAIN: f64 = 30.0;
 
 const ENGLISH: &str = include_str!("words/english.txt");
 const CODE: &str = include_str!("../detect-words.txt");
