@@ -75,6 +75,8 @@ pub fn run(cli: Cli) -> Result<u8> {
                 archives: archive_settings(&a.archives, &[])?,
                 threads: threads(&a.scan),
                 progress: !a.scan.quiet && io::stderr().is_terminal(),
+                push: None,
+                object_dirs: Vec::new(),
             };
             let project = Project::load(&a.scan, &source::git::scan_root(&repo)?)?;
             let det = Detector::new(rules_of(&project.config, &a.scan.rules)?)?;
@@ -102,6 +104,8 @@ pub fn run(cli: Cli) -> Result<u8> {
             say_written(&report, written, a.quiet);
             Ok(exit_code(&report, a.verify.fail_on))
         }
+        Command::PreReceive(a) => crate::command::push::pre_receive(&a),
+        Command::PrePush(a) => crate::command::push::pre_push(&a),
         Command::Merge(a) => crate::command::merge::run(&a),
         Command::Completions(a) => {
             crate::command::completions::completions(&a).map(|()| EXIT_CLEAN)

@@ -7,6 +7,7 @@ pub mod merge;
 pub mod output;
 pub mod paste;
 pub mod project;
+pub mod push;
 pub mod rules;
 pub mod sweep;
 pub mod verify;

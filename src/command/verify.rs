@@ -33,11 +33,14 @@ pub fn check(cmd: &Command) -> Result<()> {
         Command::Dir(a) => &a.scan.verify,
         Command::Git(a) => &a.scan.verify,
         Command::Staged(a) => &a.scan.verify,
+        Command::PrePush(a) => &a.scan.verify,
         Command::Stdin(a) => &a.scan.verify,
         Command::Verify(a) => return settings(&a.verify).map(drop),
-        Command::Rules(_) | Command::Merge(_) | Command::Completions(_) | Command::Man(_) => {
-            return Ok(())
-        }
+        Command::Rules(_)
+        | Command::Merge(_)
+        | Command::Completions(_)
+        | Command::Man(_)
+        | Command::PreReceive(_) => return Ok(()),
     };
     if opts.verify {
         settings(opts)?;
