@@ -16,6 +16,7 @@ mod git;
 mod git_objects;
 mod hostile;
 mod property;
+mod push;
 mod report;
 mod rules;
 mod staged;

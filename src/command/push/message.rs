@@ -1,10 +1,14 @@
 //! What a rejected push tells the person who pushed. Git shows a hook's output on their
 //! terminal as `remote:` lines, so the message must stand on its own: which token, where
 //! (ref, commit, path, line), the redacted value and the rule, and the three ways out.
-//! GitLab's Web IDE (`GL_PROTOCOL=web`) shows one line, so it gets the same in one line.
+//! GitLab's Web IDE and web editor (`GL_PROTOCOL=web`) show a hook's message only when it is
+//! one line starting with `GL-HOOK-ERR: `, so there it gets the same in one such line.
 
 use crate::finding::Finding;
 use crate::report::{escape_control as esc, short};
+
+/// What makes GitLab show a hook's line in its web UI.
+pub const WEB_PREFIX: &str = "GL-HOOK-ERR: ";
 
 /// The findings of one pushed ref.
 pub struct RefFindings<'a> {
@@ -89,7 +93,7 @@ pub fn rejection(refs: &[RefFindings], max: usize, side: Side, web: bool) -> Str
         };
         let [a, b, c] = ways_out(side);
         return format!(
-            "applivery-leaks: {verb}: {total} Applivery token(s): {}{more}. To push: {a}; or {b}; or {c}.\n",
+            "{WEB_PREFIX}applivery-leaks: {verb}: {total} Applivery token(s): {}{more}. To push: {a}; or {b}; or {c}.\n",
             items.join("; ")
         );
     }
@@ -125,7 +129,7 @@ pub fn rejection(refs: &[RefFindings], max: usize, side: Side, web: bool) -> Str
 pub fn timeout(secs: f64, web: bool) -> String {
     if web {
         return format!(
-            "applivery-leaks: push rejected: the secret scan did not finish within {secs} s. \
+            "{WEB_PREFIX}applivery-leaks: push rejected: the secret scan did not finish within {secs} s. \
              Push fewer commits at a time (an older commit first: git push origin <commit>:<branch>), \
              or ask the server's administrators.\n"
         );
