@@ -808,3 +808,39 @@ fn pre_push_reads_the_pre_commit_frameworks_variables() {
         "nothing new after the tip"
     );
 }
+
+#[test]
+fn each_ref_of_a_push_is_named_with_its_own_tokens() {
+    let srv = Server::new();
+    let mut c = client();
+    assert!(push(&c, &[&srv.url(), "main"], &[]).ok);
+    // x and y share x's commit; y adds its own. One walk covers both; each finding is filed
+    // under the first ref that reaches the commit that introduced it.
+    c.git(&["checkout", "-q", "-b", "x", "main"]);
+    c.write("x.env", env_line(&token(2070)));
+    c.commit("x");
+    c.git(&["checkout", "-q", "-b", "y"]);
+    c.write("y.env", env_line(&token(2071)));
+    c.commit("y");
+    c.git(&[
+        "tag",
+        "-a",
+        "t1",
+        "-m",
+        &format!("APPLIVERY_APP_TOKEN={}", token(2072)),
+    ]);
+    let p = push(&c, &[&srv.url(), "x", "y", "t1"], &[]);
+    assert_rejected(&p);
+    let m = remote_lines(&p).join("\n");
+    assert!(m.contains("push rejected: 3 Applivery token(s)"), "{m}");
+    let at = |s: &str| m.find(s).unwrap_or_else(|| panic!("{s} missing: {m}"));
+    assert!(
+        at("refs/heads/x") < at("x.env:1") && at("x.env:1") < at("refs/heads/y"),
+        "{m}"
+    );
+    assert!(
+        at("refs/heads/y") < at("y.env:1") && at("y.env:1") < at("refs/tags/t1"),
+        "{m}"
+    );
+    assert!(at("refs/tags/t1") < at("tag message"), "{m}");
+}

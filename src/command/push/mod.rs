@@ -188,33 +188,43 @@ struct Job {
     server: Server,
 }
 
-/// The project (config, ignore entries, baseline) a pushed ref is judged with.
-fn project_for(job: &Job, tip: Oid) -> Result<Project> {
-    let s = &job.server;
-    let from_tree = |path: &str| -> Result<Option<String>> {
-        if !s.repository_files {
-            return Ok(None);
-        }
+/// The repository's own suppression files in a pushed commit (`.applivery-leaks.toml`,
+/// `.applivery-leaksignore`), when the server lets them count.
+type RepoFiles = (Option<String>, Option<String>);
+
+fn repo_files(job: &Job, tip: Oid) -> Result<RepoFiles> {
+    if !job.server.repository_files {
+        return Ok((None, None));
+    }
+    let read = |path: &str| -> Result<Option<String>> {
         let bytes = git::file_at(&job.repo, &job.object_dirs, tip, path)?;
         Ok(bytes.map(|b| String::from_utf8_lossy(&b).into_owned()))
     };
-    let config = match &s.config {
-        Some(pinned) => Config::load(pinned)?,
-        None => match from_tree(CONFIG_FILE)? {
-            // Rule files a pushed config names would have to be read from the pushed tree
-            // too; only the server's own config may add rules.
-            Some(text) => {
-                let c = Config::parse(&text, Path::new(CONFIG_FILE))?;
-                if !c.rules.is_empty() {
-                    bail!(
-                        "{CONFIG_FILE} in the pushed commit names rule files; a pre-receive \
-                         hook takes extra rules only from the server's config"
-                    );
-                }
-                c
+    let config = match &job.server.config {
+        Some(_) => None, // pinned: the repository's is not read
+        None => read(CONFIG_FILE)?,
+    };
+    Ok((config, read(IGNORE_FILE)?))
+}
+
+/// The project (config, ignore entries, baseline) pushed refs are judged with.
+fn project_for(job: &Job, files: &RepoFiles) -> Result<Project> {
+    let s = &job.server;
+    let config = match (&s.config, &files.0) {
+        (Some(pinned), _) => Config::load(pinned)?,
+        // Rule files a pushed config names would have to be read from the pushed tree too;
+        // only the server's own config may add rules.
+        (None, Some(text)) => {
+            let c = Config::parse(text, Path::new(CONFIG_FILE))?;
+            if !c.rules.is_empty() {
+                bail!(
+                    "{CONFIG_FILE} in the pushed commit names rule files; a pre-receive hook \
+                     takes extra rules only from the server's config"
+                );
             }
-            None => Config::default(),
-        },
+            c
+        }
+        (None, None) => Config::default(),
     };
     let mut ignore = match &s.ignore {
         Some(p) => {
@@ -224,8 +234,8 @@ fn project_for(job: &Job, tip: Oid) -> Result<Project> {
         }
         None => Vec::new(),
     };
-    if let Some(text) = from_tree(IGNORE_FILE)? {
-        ignore.extend(suppress::parse_ignore(&text, IGNORE_FILE)?);
+    if let Some(text) = &files.1 {
+        ignore.extend(suppress::parse_ignore(text, IGNORE_FILE)?);
     }
     let baseline = match &s.baseline {
         Some(b) => suppress::load_baseline(b)?,
@@ -234,18 +244,31 @@ fn project_for(job: &Job, tip: Oid) -> Result<Project> {
     Ok(Project::from_parts(config, ignore, baseline))
 }
 
-/// Scans each pushed ref in turn; refs scanned earlier hide their history from later ones.
+/// Scans what the push adds. Refs whose commits carry the same suppression files (usually
+/// all of them) are scanned together, in one sweep with all their tips: a push of a
+/// thousand tags is one walk, not a thousand. Groups scanned earlier hide their history from
+/// later ones. Each finding is then filed under the first ref of its group that reaches it.
 fn scan_push(job: &Job) -> Result<Vec<Scanned>> {
-    let mut done: Vec<Oid> = Vec::new();
-    let mut out = Vec::new();
+    let mut groups: Vec<(RepoFiles, Vec<(&Update, Oid)>)> = Vec::new();
     for u in &job.updates {
         if is_zero(&u.new) {
             continue; // a deletion adds nothing
         }
         let new = Oid::from_str(&u.new).expect("checked when parsed");
-        let project =
-            project_for(job, new).with_context(|| format!("{}: the project config", u.refname))?;
+        let files = repo_files(job, new)
+            .with_context(|| format!("{}: the repository's config files", u.refname))?;
+        match groups.iter_mut().find(|g| g.0 == files) {
+            Some(g) => g.1.push((u, new)),
+            None => groups.push((files, vec![(u, new)])),
+        }
+    }
+    let mut done: Vec<Oid> = Vec::new();
+    let mut out = Vec::new();
+    for (files, refs) in &groups {
+        let project = project_for(job, files)
+            .with_context(|| format!("{}: the project config", refs[0].0.refname))?;
         let det = Detector::new(project.config.load_rules(&[], true)?)?;
+        let tips: Vec<Oid> = refs.iter().map(|r| r.1).collect();
         let opts = GitOptions {
             repo: job.repo.clone(),
             include_unreachable: false,
@@ -258,7 +281,7 @@ fn scan_push(job: &Job) -> Result<Vec<Scanned>> {
             threads: job.threads,
             progress: false,
             push: Some(PushRoots {
-                tips: vec![new],
+                tips: tips.clone(),
                 hidden: done.clone(),
                 hide_refs: Some(String::new()),
             }),
@@ -267,14 +290,40 @@ fn scan_push(job: &Job) -> Result<Vec<Scanned>> {
         let mut report = git::scan(&det, &opts)?;
         project.suppress_with(&mut report, false, false);
         report.sort();
-        done.push(new);
-        out.push(Scanned {
-            update: u.clone(),
-            findings: report.findings,
-            errors: report.errors,
-        });
+        let mut scanned: Vec<Scanned> = refs
+            .iter()
+            .map(|(u, _)| Scanned {
+                update: (*u).clone(),
+                findings: Vec::new(),
+                errors: Vec::new(),
+            })
+            .collect();
+        scanned[0].errors = report.errors;
+        let mut whose = git::Reach::new(&job.repo, &job.object_dirs, &tips)?;
+        for f in report.findings {
+            let k = owner(&f, &scanned, &mut whose);
+            scanned[k].findings.push(f);
+        }
+        out.extend(scanned);
+        done.extend(tips);
     }
     Ok(out)
+}
+
+/// Which ref of a group a finding belongs to: the tag whose message holds it, else the
+/// first ref whose tip reaches the commit that introduced it (the first ref, if none does).
+fn owner(f: &Finding, refs: &[Scanned], reach: &mut git::Reach) -> usize {
+    if let crate::provenance::Origin::TagMessage(name) = &f.provenance.origin {
+        let want = format!("refs/tags/{name}");
+        if let Some(k) = refs.iter().position(|s| s.update.refname == want) {
+            return k;
+        }
+    }
+    f.git
+        .as_ref()
+        .and_then(|g| Oid::from_str(&g.commit).ok())
+        .and_then(|c| reach.first_reaching(c))
+        .unwrap_or(0)
 }
 
 /// `applivery-leaks pre-receive`.

@@ -92,11 +92,14 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
     limit_pack_windows();
 
     let repo = open(&opts.repo)?;
-    objects::add_object_dirs(&repo, &opts.object_dirs).map_err(|e| anyhow!(e))?;
+    let object_dirs = objects::beyond(&repo, &opts.object_dirs);
+    objects::add_object_dirs(&repo, &object_dirs).map_err(|e| anyhow!(e))?;
     let root = scan_root(&opts.repo)?;
     let mut report = Report::new(ScanKind::Git, root);
     let progress = progress_bar(opts.progress);
-    let store = Store::new(&repo, &opts.object_dirs);
+    // In a push with a quarantine, everything new is in the quarantine's packs.
+    let pack_order = opts.push.is_none() || object_dirs.is_empty();
+    let store = Store::new(&repo, &object_dirs, pack_order);
     let objects = Objects::new(&repo, store.loose()).map_err(|e| anyhow!(e))?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads.max(1))
@@ -410,6 +413,7 @@ pub fn file_at(
     path: &str,
 ) -> Result<Option<Vec<u8>>> {
     let repo = open(repo)?;
+    let object_dirs = &objects::beyond(&repo, object_dirs);
     objects::add_object_dirs(&repo, object_dirs).map_err(|e| anyhow!(e))?;
     let dirs = objects::LooseDirs::new(&repo.commondir().join("objects")).with(object_dirs);
     let objects = Objects::new(&repo, objects::Loose::Probed(&dirs)).map_err(|e| anyhow!(e))?;
@@ -441,6 +445,57 @@ pub fn file_at(
         }
     }
     Ok(None)
+}
+
+/// Which of a push's tips reach a commit: the ref a finding belongs to. Reads the object
+/// directories given too (git's quarantine); answers are remembered per commit.
+pub struct Reach {
+    repo: Repository,
+    /// Each tip peeled to its commit (None: it names no commit).
+    tips: Vec<Option<Oid>>,
+    memo: FxHashMap<objects::Id, Option<usize>>,
+}
+
+impl Reach {
+    pub fn new(repo: &Path, object_dirs: &[PathBuf], tips: &[Oid]) -> Result<Reach> {
+        let repo = open(repo)?;
+        objects::add_object_dirs(&repo, &objects::beyond(&repo, object_dirs))
+            .map_err(|e| anyhow!(e))?;
+        let tips = if tips.len() == 1 {
+            vec![None] // one tip: nothing to tell apart, nothing to read
+        } else {
+            tips.iter()
+                .map(|&t| {
+                    repo.find_object(t, None)
+                        .and_then(|o| o.peel_to_commit())
+                        .map(|c| c.id())
+                        .ok()
+                })
+                .collect()
+        };
+        Ok(Reach {
+            repo,
+            tips,
+            memo: FxHashMap::default(),
+        })
+    }
+
+    /// The index of the first tip whose history holds `commit`.
+    pub fn first_reaching(&mut self, commit: Oid) -> Option<usize> {
+        if self.tips.len() == 1 {
+            return Some(0);
+        }
+        if let Some(&k) = self.memo.get(&objects::id(commit)) {
+            return k;
+        }
+        let k = self.tips.iter().position(|t| {
+            t.is_some_and(|t| {
+                t == commit || self.repo.graph_descendant_of(t, commit).unwrap_or(false)
+            })
+        });
+        self.memo.insert(objects::id(commit), k);
+        k
+    }
 }
 
 /// The directory a sweep of the repository at `path` reports paths against (and finds the

@@ -326,6 +326,14 @@ impl<'r> Objects<'r> {
     }
 }
 
+/// The directories of `dirs` that are not `repo`'s own object directory: git names it among
+/// a quarantine's alternates (`GIT_ALTERNATE_OBJECT_DIRECTORIES`), and it is read anyway.
+pub(crate) fn beyond(repo: &git2::Repository, dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let own = canon(&repo.commondir().join("objects"));
+    dirs.iter().filter(|d| canon(d) != own).cloned().collect()
+}
+
 /// Makes `repo`'s handle read objects from `dirs` too (as alternates): the quarantine
 /// directory where a push's objects wait while the pre-receive hook runs. libgit2 reads
 /// `GIT_OBJECT_DIRECTORY` only when a repository is opened from the environment, and every
@@ -361,10 +369,19 @@ pub(crate) struct Store {
 impl Store {
     /// Lists the loose objects and reads the pack indexes of `repo` and of the object
     /// directories in `extra` (which `repo`'s handle must already read: [`add_object_dirs`]).
-    pub(crate) fn new(repo: &git2::Repository, extra: &[PathBuf]) -> Store {
+    ///
+    /// `pack_order`: read the repository's own pack indexes to order reads (a sweep reads
+    /// much of them). A push into a quarantine reads few of the repository's objects: only
+    /// the quarantine's packs, where the pushed objects are, are worth reading then
+    /// (git.git's index is 24 MB).
+    pub(crate) fn new(repo: &git2::Repository, extra: &[PathBuf], pack_order: bool) -> Store {
         let objects = repo.commondir().join("objects");
         let loose_dirs = LooseDirs::new(&objects).with(extra);
-        let mut packs = super::packs::load(&objects);
+        let mut packs = if pack_order {
+            super::packs::load(&objects)
+        } else {
+            Vec::new()
+        };
         for dir in extra {
             packs.extend(super::packs::load(dir));
         }

@@ -42,6 +42,12 @@ pub(crate) fn collect(repo: &Repository, objects: &Objects) -> Result<Roots> {
         match r {
             Ok(r) => {
                 let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
+                // A direct ref names its object: resolving it would look it up again (and
+                // stat packed-refs each time; thousands of refs on a forge).
+                if let Some(t) = r.target() {
+                    named.push((t, name));
+                    continue;
+                }
                 match r.resolve() {
                     Ok(t) => named.extend(t.target().map(|o| (o, name))),
                     Err(e) => roots
