@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
-use crate::artefacts::zip_of;
+use crate::artefacts::{tar_of, zip_of};
 use crate::common::{bin, json_of, token, GitRepo};
 
 fn binary() -> PathBuf {
@@ -843,4 +843,50 @@ fn each_ref_of_a_push_is_named_with_its_own_tokens() {
         "{m}"
     );
     assert!(at("refs/tags/t1") < at("tag message"), "{m}");
+}
+
+#[test]
+fn what_cannot_be_read_whole_rejects_unless_bypassed_and_audited() {
+    let srv = Server::new();
+    let mut c = client();
+    assert!(push(&c, &[&srv.url(), "main"], &[]).ok);
+    // A tar cut short inside its member (git.git's own test suite holds one).
+    let tar = tar_of(&[("notes.txt", "x".repeat(20_000).as_bytes())]);
+    c.write("t/fixtures/truncated.tar", &tar[..3000]);
+    c.commit("a damaged fixture");
+    let p = push(&c, &[&srv.url(), "main"], &[]);
+    assert_rejected(&p);
+    let m = remote_lines(&p).join("\n");
+    assert!(m.contains("could not be read whole"), "{m}");
+    assert!(m.contains("t/fixtures/truncated.tar"), "{m}");
+
+    let audit = srv.audit_path();
+    let cfg = srv.config(&format!(
+        "allow_skip = true\naudit_log = \"{}\"\n",
+        audit.display()
+    ));
+    srv.install(&format!(
+        "{} pre-receive --server-config {}",
+        binary().display(),
+        cfg.display()
+    ));
+    let p = push(
+        &c,
+        &[
+            "-o",
+            "applivery-leaks.skip=damaged on purpose",
+            &srv.url(),
+            "main",
+        ],
+        &[],
+    );
+    assert!(p.ok, "{}", p.err);
+    let e = json_of(fs::read_to_string(&audit).unwrap().as_bytes());
+    assert!(
+        e["unreadable"][0]
+            .as_str()
+            .unwrap()
+            .contains("t/fixtures/truncated.tar"),
+        "{e}"
+    );
 }

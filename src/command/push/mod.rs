@@ -377,18 +377,33 @@ pub fn pre_receive(a: &PreReceiveArgs) -> Result<u8> {
     let scanned = result?;
 
     let errors: Vec<&Problem> = scanned.iter().flat_map(|s| &s.errors).collect();
-    if !errors.is_empty() {
+    let skip_allowed = matches!(&skip, Some(r) if server.allow_skip && !r.is_empty());
+    if !errors.is_empty() && !skip_allowed {
+        // Fail closed: what could not be read was not checked.
         let mut m = String::from(
-            "applivery-leaks: push rejected: some pushed objects could not be read, so the push \
-             could not be checked for Applivery tokens:\n",
+            "applivery-leaks: push rejected: part of it could not be read whole (an object, or \
+             an archive inside one), so it was not fully checked for Applivery tokens:\n",
         );
         for e in errors.iter().take(max) {
             m.push_str(&format!("  {}: {}\n", esc(&e.place()), esc(&e.reason)));
         }
+        if errors.len() > max {
+            m.push_str(&format!("  … and {} more\n", errors.len() - max));
+        }
+        m.push_str(if server.allow_skip {
+            "If that is expected (a deliberately damaged test file), push with \
+             `git push -o applivery-leaks.skip=\"why\"` (written to the audit log).\n"
+        } else {
+            "If that is expected (a deliberately damaged test file), ask this server's \
+             administrators.\n"
+        });
         say(format_args!("{}", m.trim_end()));
         return Ok(EXIT_ERROR);
     }
-    let found: Vec<&Scanned> = scanned.iter().filter(|s| !s.findings.is_empty()).collect();
+    let found: Vec<&Scanned> = scanned
+        .iter()
+        .filter(|s| !s.findings.is_empty() || !s.errors.is_empty())
+        .collect();
     if found.is_empty() {
         if skip.is_some() {
             say(format_args!(
@@ -413,10 +428,15 @@ pub fn pre_receive(a: &PreReceiveArgs) -> Result<u8> {
         Some(reason) if server.allow_skip && !reason.is_empty() => {
             bypass(&server, &found, &reason)?;
             let n: usize = found.iter().map(|s| s.findings.len()).sum();
+            let unread = if errors.is_empty() {
+                String::new()
+            } else {
+                format!(" and {} part(s) not read whole", errors.len())
+            };
             say(format_args!(
-                "applivery-leaks: push accepted with {n} Applivery token(s) by {SKIP_OPTION} \
-                 (reason: {}); written to the audit log. Revoke any real token in the \
-                 Applivery dashboard.",
+                "applivery-leaks: push accepted with {n} Applivery token(s){unread} by \
+                 {SKIP_OPTION} (reason: {}); written to the audit log. Revoke any real token \
+                 in the Applivery dashboard.",
                 esc(&reason)
             ));
             Ok(EXIT_CLEAN)
@@ -477,6 +497,7 @@ fn bypass(server: &Server, found: &[&Scanned], reason: &str) -> Result<()> {
                 "pusher": server::pusher(),
                 "reason": reason,
                 "findings": findings,
+                "unreadable": s.errors.iter().map(|e| e.place()).collect::<Vec<_>>(),
             }),
         )?;
     }
