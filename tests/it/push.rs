@@ -204,7 +204,12 @@ fn token_in_a_new_branch_is_rejected_and_nothing_lands() {
     assert!(m.contains("applivery-app-token"), "{m}");
     assert!(m.contains("applivery-leaks:allow"), "{m}");
     assert!(m.contains("git commit --amend"), "{m}");
-    assert!(m.contains("bypasses are not enabled here"), "{m}");
+    let flat = m.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("bypasses are not enabled here"), "{m}");
+    assert!(
+        m.lines().all(|l| l.chars().count() <= 90),
+        "lines too long for remote: {m}"
+    );
     assert!(
         !p.err.contains(&t),
         "the token is printed in full: {}",

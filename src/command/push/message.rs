@@ -120,9 +120,46 @@ pub fn rejection(refs: &[RefFindings], max: usize, side: Side, web: bool) -> Str
     }
     m.push_str("\nTo push, one of:\n");
     for (k, w) in ways_out(side).iter().enumerate() {
-        m.push_str(&format!("  {}. {w}\n", k + 1));
+        m.push_str(&wrap(&format!("  {}. {w}", k + 1), 86, "     "));
     }
     m
+}
+
+/// `text` cut at spaces into lines of at most `width` characters (a longer word, or a
+/// `code span`, stays whole so a command can be copied), continuation lines starting with
+/// `indent`; each line ends with a newline.
+fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let mut words = Vec::new();
+    let (mut word, mut code) = (String::new(), false);
+    for c in text.chars() {
+        if c == '`' {
+            code = !code;
+        }
+        if c == ' ' && !code {
+            words.push(std::mem::take(&mut word));
+        } else {
+            word.push(c);
+        }
+    }
+    words.push(word);
+    let mut out = String::new();
+    let mut line = String::new();
+    for (i, word) in words.iter().enumerate() {
+        let lead = if i == 0 { "" } else { " " };
+        if !line.trim().is_empty()
+            && line.chars().count() + lead.len() + word.chars().count() > width
+        {
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line = format!("{indent}{word}");
+        } else {
+            line.push_str(lead);
+            line.push_str(word);
+        }
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
+    out
 }
 
 /// The rejection when the budget ran out.
@@ -146,4 +183,24 @@ pub fn timeout(secs: f64, web: bool) -> String {
          Each part is scanned on its own; commits already on the server are not scanned again.\n\
          A first push of a whole large repository may need the server's administrators.\n"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wrap_keeps_words_and_indents() {
+        let w = wrap("  1. one two three four five six", 12, "     ");
+        assert_eq!(
+            w,
+            "  1. one two\n     three\n     four\n     five\n     six\n"
+        );
+        assert!(w.lines().all(|l| l.chars().count() <= 12));
+        assert_eq!(
+            wrap("  1. unbreakable-long-word x", 8, "  "),
+            "  1.\n  unbreakable-long-word\n  x\n"
+        );
+        assert_eq!(wrap("a `b c d` e", 4, ""), "a\n`b c d`\ne\n");
+    }
 }
