@@ -14,6 +14,7 @@ Examples:
   applivery-leaks merge shard-*.json --format html -o incident.html
   applivery-leaks remediate sweep.json --out remediation/   purge, revoke and re-check steps
   applivery-leaks staged                      pre-commit: scan what is about to be committed
+  applivery-leaks pre-receive --server-config /etc/applivery-leaks/server.toml   server hook
   cat tokens.txt | applivery-leaks verify     which tokens still work?
   applivery-leaks rules                       list the active rules
   applivery-leaks rules check my-rules.toml   run a rule file's examples
@@ -41,6 +42,12 @@ pub enum Command {
     Git(Box<GitArgs>),
     /// Scan the changes staged for the next commit (pre-commit hook).
     Staged(StagedArgs),
+    /// Server side: a pre-receive hook. Reads the `<old> <new> <ref>` lines git gives it and
+    /// rejects a push that adds an Applivery token (docs/push.md).
+    PreReceive(PreReceiveArgs),
+    /// Client side: a pre-push hook. Reads the `<local ref> <local sha> <remote ref>
+    /// <remote sha>` lines git gives it and blocks a push that would send a token.
+    PrePush(PrePushArgs),
     /// Combine JSON reports (shards, per-repository reports) into one report.
     Merge(MergeArgs),
     /// Scan standard input.
@@ -423,6 +430,52 @@ pub struct StagedArgs {
     pub scan: ScanArgs,
     #[command(flatten)]
     pub archives: ArchiveArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PreReceiveArgs {
+    /// The server's config (TOML: timeout, on_timeout, bypass, audit log, a pinned project
+    /// config; docs/push.md). Repositories cannot override it.
+    #[arg(long, value_name = "FILE", env = "APPLIVERY_LEAKS_SERVER_CONFIG")]
+    pub server_config: Option<PathBuf>,
+    /// Reject the push (or accept it, if the server config says `on_timeout = "accept"`)
+    /// when the scan takes longer than SECS seconds (default 4, or the server config's).
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    pub timeout: Option<f64>,
+    /// List at most N findings in the rejection (default 10, or the server config's); the
+    /// rest are counted.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_findings: Option<u64>,
+    /// The repository (git runs the hook in it with GIT_DIR set).
+    #[arg(long, value_name = "DIR", env = "GIT_DIR", default_value = ".")]
+    pub git_dir: PathBuf,
+    /// Worker threads (default: number of CPUs, or the server config's `threads`).
+    #[arg(long, short = 'j', value_name = "N", value_parser = parse_threads)]
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PrePushArgs {
+    /// The remote's name, as git passes it to the hook (its remote-tracking refs are what
+    /// the remote already has).
+    #[arg(value_name = "REMOTE")]
+    pub remote: Option<String>,
+    /// The remote's URL, as git passes it (unused).
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    #[command(flatten)]
+    pub archives: ArchiveArgs,
+}
+
+/// Seconds of a hook's budget: more than none, less than an hour.
+pub fn parse_timeout(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(t) if (0.01..=3600.0).contains(&t) => Ok(t),
+        Ok(_) => Err(format!("{s} is not between 0.01 and 3600 seconds")),
+        Err(_) => Err(format!("'{s}' is not a number of seconds")),
+    }
 }
 
 #[derive(Debug, Clone, Args)]

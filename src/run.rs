@@ -116,6 +116,8 @@ pub fn run(cli: Cli) -> Result<u8> {
                 archives: archive_settings(&a.archives, &[])?,
                 threads: threads(&a.scan),
                 progress: !a.scan.quiet && io::stderr().is_terminal(),
+                push: None,
+                object_dirs: Vec::new(),
             };
             let project = if opts.since.is_some() || opts.range.is_some() {
                 // A review: the scanner's own files as its base holds them.
@@ -153,6 +155,8 @@ pub fn run(cli: Cli) -> Result<u8> {
             say_written(&report, written, a.quiet);
             Ok(exit_code(&report, a.verify.fail_on))
         }
+        Command::PreReceive(a) => crate::command::push::pre_receive(&a),
+        Command::PrePush(a) => crate::command::push::pre_push(&a),
         Command::Merge(a) => crate::command::merge::run(&a),
         Command::Remediate(a) => crate::command::remediate::run(&a),
         Command::Recheck(a) => crate::command::recheck::run(&a),

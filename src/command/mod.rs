@@ -7,6 +7,7 @@ pub mod merge;
 pub mod output;
 pub mod paste;
 pub mod project;
+pub mod push;
 pub mod recheck;
 pub mod remediate;
 pub mod rules;

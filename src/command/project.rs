@@ -195,10 +195,30 @@ impl Project {
         r.fails
     }
 
+    /// A project made of parts read elsewhere (a push: the server's pinned config, the
+    /// ignore file of the pushed commit).
+    pub fn from_parts(
+        config: Config,
+        ignore: Vec<suppress::Entry>,
+        baseline: Vec<suppress::Entry>,
+    ) -> Project {
+        Project {
+            config,
+            ignore,
+            baseline,
+            review: None,
+        }
+    }
+
     /// Applies the config's exclusions, inline markers, the ignore file and the baseline to
     /// `report`, and drops from the history summary the secrets all of whose findings were
     /// suppressed: they are not news to anyone.
     pub fn suppress(&self, report: &mut Report, scan: &ScanArgs) {
+        self.suppress_with(report, scan.no_suppress, scan.report_unused);
+    }
+
+    /// [`Project::suppress`] with its two switches as values.
+    pub fn suppress_with(&self, report: &mut Report, no_suppress: bool, report_unused: bool) {
         // Before suppression: a secret that is allowed in one place is still a secret where
         // it shows up in another finding's context.
         crate::redact::redact_known(&mut report.findings);
@@ -207,8 +227,8 @@ impl Project {
             &self.config,
             &self.ignore,
             &self.baseline,
-            scan.no_suppress,
-            scan.report_unused,
+            no_suppress,
+            report_unused,
         );
         if let Some(g) = report.summary.git.as_mut() {
             let kept: std::collections::HashSet<&str> = report

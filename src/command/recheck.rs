@@ -44,6 +44,8 @@ pub fn run(a: &RecheckArgs) -> Result<u8> {
         archives: archive_settings(&a.archives, &[])?,
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         progress: false,
+        push: None,
+        object_dirs: Vec::new(),
     };
     let now = crate::source::git::scan(&det, &opts)?;
     // A sweep that could not read everything cannot say a token is gone.

@@ -383,6 +383,8 @@ impl Sweep<'_> {
                 .filter(|&n| n > 0)
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             progress: false,
+            push: None,
+            object_dirs: Vec::new(),
         };
         let mut report =
             source::git::scan(self.det, &opts).map_err(|e| format!("{e:#}").replace('\n', " "))?;

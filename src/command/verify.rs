@@ -33,6 +33,7 @@ pub fn check(cmd: &Command) -> Result<()> {
         Command::Dir(a) => &a.scan.verify,
         Command::Git(a) => &a.scan.verify,
         Command::Staged(a) => &a.scan.verify,
+        Command::PrePush(a) => &a.scan.verify,
         Command::Stdin(a) => &a.scan.verify,
         Command::Verify(a) => return settings(&a.verify).map(drop),
         Command::Recheck(a) => &a.verify,
@@ -40,7 +41,8 @@ pub fn check(cmd: &Command) -> Result<()> {
         | Command::Merge(_)
         | Command::Remediate(_)
         | Command::Completions(_)
-        | Command::Man(_) => return Ok(()),
+        | Command::Man(_)
+        | Command::PreReceive(_) => return Ok(()),
     };
     if opts.fail_on == FailOn::Live && !opts.verify {
         // Nothing unverified is live: without --verify this gate could never fail.

@@ -18,6 +18,7 @@ mod git;
 mod git_objects;
 mod hostile;
 mod property;
+mod push;
 mod remediate;
 mod report;
 mod rules;

@@ -60,6 +60,26 @@ pub struct GitOptions {
     pub threads: usize,
     /// Draw a progress bar on stderr.
     pub progress: bool,
+    /// Scan exactly what a push adds instead of every ref (`--since` / `--range` unset).
+    pub push: Option<PushRoots>,
+    /// Object directories read besides the repository's own: git's quarantine directory
+    /// (`GIT_OBJECT_DIRECTORY`) while a pre-receive hook runs.
+    pub object_dirs: Vec<PathBuf>,
+}
+
+/// What a push adds: the objects it sets refs to, minus the history of what is already
+/// there. A new ref is `new --not --all`; an update `old..new` minus what the repository
+/// has; a force push reads no commit some existing ref already reaches.
+#[derive(Debug, Clone, Default)]
+pub struct PushRoots {
+    /// The objects the push sets refs to (commits, annotated tags, even trees or blobs).
+    pub tips: Vec<Oid>,
+    /// Objects whose history is already held (tips of refs scanned earlier in the push, the
+    /// remote's commit in a pre-push hook).
+    pub hidden: Vec<Oid>,
+    /// Hide what the refs whose names start with this already reach: `""` every ref (a
+    /// pre-receive hook: the refs before the push), `refs/remotes/origin/` (pre-push).
+    pub hide_refs: Option<String>,
 }
 
 /// Stack for provenance and the tree recursion it does: deep directory nesting in a hostile
@@ -77,10 +97,14 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
     limit_pack_windows();
 
     let repo = open(&opts.repo)?;
+    let object_dirs = objects::beyond(&repo, &opts.object_dirs);
+    objects::add_object_dirs(&repo, &object_dirs).map_err(|e| anyhow!(e))?;
     let root = scan_root(&opts.repo)?;
     let mut report = Report::new(ScanKind::Git, root);
     let progress = progress_bar(opts.progress);
-    let store = Store::new(&repo);
+    // In a push with a quarantine, everything new is in the quarantine's packs.
+    let pack_order = opts.push.is_none() || object_dirs.is_empty();
+    let store = Store::new(&repo, &object_dirs, pack_order);
     let objects = Objects::new(&repo, store.loose()).map_err(|e| anyhow!(e))?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads.max(1))
@@ -89,15 +113,24 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
         .map_err(|e| anyhow!("cannot start worker threads: {e}"))?;
 
     // Pass 1: roots.
-    let mut roots = refs::collect(&repo, &objects)?;
-    let ranged = opts.since.is_some() || opts.range.is_some();
-    refs::restrict(
-        &repo,
-        &objects,
-        &mut roots,
-        opts.since.as_deref(),
-        opts.range.as_deref(),
-    )?;
+    let (mut roots, ranged) = match &opts.push {
+        Some(p) => {
+            let roots = refs::pushed(&repo, &objects, p)?;
+            let ranged = !roots.hidden.is_empty();
+            (roots, ranged)
+        }
+        None => {
+            let mut roots = refs::collect(&repo, &objects)?;
+            refs::restrict(
+                &repo,
+                &objects,
+                &mut roots,
+                opts.since.as_deref(),
+                opts.range.as_deref(),
+            )?;
+            (roots, opts.since.is_some() || opts.range.is_some())
+        }
+    };
     let mut errors = std::mem::take(&mut roots.errors);
     let mut warnings = Vec::new();
 
@@ -129,7 +162,9 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
     let boundary = if ranged {
         let b = walk::boundary(&objects, &history.boundary);
         warnings.extend(b.warnings.iter().cloned());
-        let trees: Vec<Oid> = history.commits.iter().map(|c| c.tree).collect();
+        // Trees a pushed ref names directly (a range of `--since` / `--range` has none).
+        let mut trees: Vec<Oid> = history.commits.iter().map(|c| c.tree).collect();
+        trees.extend(&roots.trees);
         let found = walk::range_trees(&objects, &trees, &b, &mut graph, matters);
         errors.extend(found.errors);
         report_submodules(&mut report, found.submodules);
@@ -245,10 +280,15 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
     };
 
     // Pass 5: findings and summary.
-    let tags: Vec<findings::TagMessage> =
-        findings::tag_messages(&objects, &roots.tags, &history, ranged, det);
-    // The exposure map: which refs reach each secret. A range sees only part of the graph,
-    // so it has none.
+    let tags: Vec<findings::TagMessage> = findings::tag_messages(
+        &objects,
+        &roots.tags,
+        &history,
+        ranged && opts.push.is_none(),
+        det,
+    );
+    // The exposure map: which refs reach each secret. A range (or a push) sees only part of
+    // the graph, so it has none.
     let exposures = if ranged {
         std::collections::HashMap::new()
     } else {
@@ -385,6 +425,101 @@ fn head_tree(repo: &Repository, objects: &Objects) -> Option<Oid> {
     let c = head_commit(objects, repo.head().ok()?.target()?)?;
     let obj = objects.read(c).ok()?;
     parse::commit(obj.data()).map(|pc| pc.tree)
+}
+
+/// The content of the file at `path` (`/`-separated) in the commit `rev` names, through
+/// annotated tags, reading the object directories in `object_dirs` too: `None` when there is
+/// no such file or `rev` names no commit; an error when an object on the way is unreadable.
+pub fn file_at(
+    repo: &Path,
+    object_dirs: &[PathBuf],
+    rev: Oid,
+    path: &str,
+) -> Result<Option<Vec<u8>>> {
+    let repo = open(repo)?;
+    let object_dirs = &objects::beyond(&repo, object_dirs);
+    objects::add_object_dirs(&repo, object_dirs).map_err(|e| anyhow!(e))?;
+    let dirs = objects::LooseDirs::new(&repo.commondir().join("objects")).with(object_dirs);
+    let objects = Objects::new(&repo, objects::Loose::Probed(&dirs)).map_err(|e| anyhow!(e))?;
+    let Some(commit) = head_commit(&objects, rev) else {
+        return Ok(None);
+    };
+    let read = |oid: Oid| {
+        objects
+            .read(oid)
+            .map(|o| o.data().to_vec())
+            .map_err(|e| anyhow!("object {oid}: {e}"))
+    };
+    let Some(mut at) = parse::commit(&read(commit)?).map(|c| c.tree) else {
+        bail!("commit {commit}: malformed commit");
+    };
+    let parts: Vec<&str> = path.split('/').collect();
+    for (k, part) in parts.iter().enumerate() {
+        let tree = read(at)?;
+        let last = k + 1 == parts.len();
+        let entry = parse::entries(&tree).find(|e| e.name == part.as_bytes());
+        match entry {
+            Some(e) if last && e.mode == parse::Mode::Blob => {
+                return read(Oid::from_bytes(e.id).expect("20 bytes")).map(Some);
+            }
+            Some(e) if !last && e.mode == parse::Mode::Tree => {
+                at = Oid::from_bytes(e.id).expect("20 bytes");
+            }
+            _ => return Ok(None),
+        }
+    }
+    Ok(None)
+}
+
+/// Which of a push's tips reach a commit: the ref a finding belongs to. Reads the object
+/// directories given too (git's quarantine); answers are remembered per commit.
+pub struct Reach {
+    repo: Repository,
+    /// Each tip peeled to its commit (None: it names no commit).
+    tips: Vec<Option<Oid>>,
+    memo: FxHashMap<objects::Id, Option<usize>>,
+}
+
+impl Reach {
+    pub fn new(repo: &Path, object_dirs: &[PathBuf], tips: &[Oid]) -> Result<Reach> {
+        let repo = open(repo)?;
+        objects::add_object_dirs(&repo, &objects::beyond(&repo, object_dirs))
+            .map_err(|e| anyhow!(e))?;
+        let tips = if tips.len() == 1 {
+            vec![None] // one tip: nothing to tell apart, nothing to read
+        } else {
+            tips.iter()
+                .map(|&t| {
+                    repo.find_object(t, None)
+                        .and_then(|o| o.peel_to_commit())
+                        .map(|c| c.id())
+                        .ok()
+                })
+                .collect()
+        };
+        Ok(Reach {
+            repo,
+            tips,
+            memo: FxHashMap::default(),
+        })
+    }
+
+    /// The index of the first tip whose history holds `commit`.
+    pub fn first_reaching(&mut self, commit: Oid) -> Option<usize> {
+        if self.tips.len() == 1 {
+            return Some(0);
+        }
+        if let Some(&k) = self.memo.get(&objects::id(commit)) {
+            return k;
+        }
+        let k = self.tips.iter().position(|t| {
+            t.is_some_and(|t| {
+                t == commit || self.repo.graph_descendant_of(t, commit).unwrap_or(false)
+            })
+        });
+        self.memo.insert(objects::id(commit), k);
+        k
+    }
 }
 
 /// The directory a sweep of the repository at `path` reports paths against (and finds the

@@ -85,6 +85,18 @@ impl LooseDirs {
         LooseDirs(dirs)
     }
 
+    /// These directories, then those of `extra` (each with its own alternates).
+    pub(crate) fn with(mut self, extra: &[PathBuf]) -> LooseDirs {
+        for dir in extra {
+            for d in LooseDirs::new(dir).0 {
+                if !self.0.contains(&d) {
+                    self.0.push(d);
+                }
+            }
+        }
+        self
+    }
+
     fn path_in(dir: &Path, oid: Oid) -> PathBuf {
         let hex = oid.to_string();
         dir.join(&hex[..2]).join(&hex[2..])
@@ -314,32 +326,80 @@ impl<'r> Objects<'r> {
     }
 }
 
-/// What every worker of a sweep shares to open its own reader: the repository, which objects
-/// are loose, and the pack order.
+/// The directories of `dirs` that are not `repo`'s own object directory: git names it among
+/// a quarantine's alternates (`GIT_ALTERNATE_OBJECT_DIRECTORIES`), and it is read anyway.
+pub(crate) fn beyond(repo: &git2::Repository, dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let own = canon(&repo.commondir().join("objects"));
+    dirs.iter().filter(|d| canon(d) != own).cloned().collect()
+}
+
+/// Makes `repo`'s handle read objects from `dirs` too (as alternates): the quarantine
+/// directory where a push's objects wait while the pre-receive hook runs. libgit2 reads
+/// `GIT_OBJECT_DIRECTORY` only when a repository is opened from the environment, and every
+/// worker opens its own handle; the directories are passed down as values instead.
+pub(crate) fn add_object_dirs(repo: &git2::Repository, dirs: &[PathBuf]) -> Result<(), String> {
+    if dirs.is_empty() {
+        return Ok(());
+    }
+    let odb = repo
+        .odb()
+        .map_err(|e| format!("cannot open the object database: {}", e.message()))?;
+    for d in dirs {
+        let s = d
+            .to_str()
+            .ok_or_else(|| format!("object directory {} is not UTF-8", d.display()))?;
+        odb.add_disk_alternate(s)
+            .map_err(|e| format!("cannot read objects in {}: {}", d.display(), e.message()))?;
+    }
+    Ok(())
+}
+
+/// What every worker of a sweep shares to open its own reader: the repository, the object
+/// directories besides its own (git's quarantine during a push), which objects are loose, and
+/// the pack order.
 pub(crate) struct Store {
     git_dir: PathBuf,
+    extra: Vec<PathBuf>,
     loose_dirs: LooseDirs,
     loose: FxHashSet<Id>,
     pub packs: Vec<super::packs::PackIndex>,
 }
 
 impl Store {
-    /// Lists the loose objects and reads the pack indexes of `repo`.
-    pub(crate) fn new(repo: &git2::Repository) -> Store {
+    /// Lists the loose objects and reads the pack indexes of `repo` and of the object
+    /// directories in `extra` (which `repo`'s handle must already read: [`add_object_dirs`]).
+    ///
+    /// `pack_order`: read the repository's own pack indexes to order reads (a sweep reads
+    /// much of them). A push into a quarantine reads few of the repository's objects: only
+    /// the quarantine's packs, where the pushed objects are, are worth reading then
+    /// (git.git's index is 24 MB).
+    pub(crate) fn new(repo: &git2::Repository, extra: &[PathBuf], pack_order: bool) -> Store {
         let objects = repo.commondir().join("objects");
-        let loose_dirs = LooseDirs::new(&objects);
+        let loose_dirs = LooseDirs::new(&objects).with(extra);
+        let mut packs = if pack_order {
+            super::packs::load(&objects)
+        } else {
+            Vec::new()
+        };
+        for dir in extra {
+            packs.extend(super::packs::load(dir));
+        }
         Store {
             git_dir: repo.path().to_path_buf(),
+            extra: extra.to_vec(),
             loose: loose_dirs.list(),
-            packs: super::packs::load(&objects),
+            packs,
             loose_dirs,
         }
     }
 
-    /// A repository handle for one worker.
+    /// A repository handle for one worker, reading the same object directories.
     pub(crate) fn open(&self) -> Result<git2::Repository, String> {
-        git2::Repository::open(&self.git_dir)
-            .map_err(|e| format!("cannot open the repository: {}", e.message()))
+        let repo = git2::Repository::open(&self.git_dir)
+            .map_err(|e| format!("cannot open the repository: {}", e.message()))?;
+        add_object_dirs(&repo, &self.extra)?;
+        Ok(repo)
     }
 
     pub(crate) fn loose(&self) -> Loose<'_> {

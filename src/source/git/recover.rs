@@ -64,6 +64,8 @@ pub fn recover(
         archives: archives.clone(),
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         progress: false,
+        push: None,
+        object_dirs: Vec::new(),
     };
     let report = super::scan(det, &opts)?;
     for f in report.findings {

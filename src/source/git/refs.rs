@@ -46,6 +46,12 @@ pub(crate) fn collect(repo: &Repository, objects: &Objects) -> Result<Roots> {
         match r {
             Ok(r) => {
                 let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
+                // A direct ref names its object: resolving it would look it up again (and
+                // stat packed-refs each time; thousands of refs on a forge).
+                if let Some(t) = r.target() {
+                    named.push((t, name));
+                    continue;
+                }
                 match r.resolve() {
                     Ok(t) => named.extend(t.target().map(|o| (o, name))),
                     Err(e) => roots
@@ -150,6 +156,60 @@ fn peel(
     roots
         .tags
         .extend(tags_here.into_iter().map(|id| TagRef { id, commit }));
+}
+
+/// The roots of a push: its tips, peeled, and the commits already held (the refs under
+/// `hide_refs`, the explicitly hidden objects). Annotated tags some hidden ref already names
+/// are not the push's: their messages are not read again.
+pub(crate) fn pushed(
+    repo: &Repository,
+    objects: &Objects,
+    push: &super::PushRoots,
+) -> Result<Roots> {
+    // A ref that cannot be read hides nothing: more is scanned, never less.
+    let mut held = Roots::default();
+    match push.hide_refs.as_deref() {
+        None => {}
+        // Every ref, HEAD and the stash.
+        Some("") => held = collect(repo, objects)?,
+        Some(prefix) => {
+            let refs = repo
+                .references()
+                .map_err(|e| anyhow!("cannot list refs: {}", e.message()))?;
+            let mut seen = rustc_hash::FxHashSet::default();
+            for r in refs.flatten() {
+                if !r.name_bytes().starts_with(prefix.as_bytes()) {
+                    continue;
+                }
+                if let Some(oid) = r.resolve().ok().and_then(|t| t.target()) {
+                    peel(objects, oid, "hidden", &mut seen, &mut held);
+                }
+            }
+        }
+    }
+    let mut seen = rustc_hash::FxHashSet::default();
+    for &oid in &push.hidden {
+        // An object the repository does not have (the remote's commit unknown to a client)
+        // hides nothing.
+        if objects.header(oid).is_ok() {
+            peel(objects, oid, "hidden", &mut seen, &mut held);
+        }
+    }
+    let mut roots = Roots {
+        hidden: held.tips,
+        ..Roots::default()
+    };
+    let mut seen = rustc_hash::FxHashSet::default();
+    for &oid in &push.tips {
+        peel(objects, oid, "pushed", &mut seen, &mut roots);
+    }
+    let held_tags: rustc_hash::FxHashSet<Oid> = held.tags.iter().map(|t| t.id).collect();
+    roots.tags.retain(|t| !held_tags.contains(&t.id));
+    let held_trees: rustc_hash::FxHashSet<Oid> =
+        held.trees.iter().chain(&held.blobs).copied().collect();
+    roots.trees.retain(|t| !held_trees.contains(t));
+    roots.blobs.retain(|b| !held_trees.contains(b));
+    Ok(roots)
 }
 
 /// The tips and hidden commits of `--range A..B` or `--since REV`. A range holds commits only:
