@@ -4,6 +4,7 @@
 //! files never written through a planted link, one identity per repository.
 
 use crate::common::*;
+use crate::sweep::sweep_bin;
 
 use std::path::Path;
 use std::process::Output;
@@ -513,21 +514,6 @@ fn no_next_verify_hint_after_a_verify_run() {
 }
 
 // ---- items 8, 9, 10: sweeps ----
-
-fn sweep_bin(home: &Path) -> assert_cmd::Command {
-    let mut c = bin();
-    c.env("HOME", home)
-        .env_remove("XDG_CACHE_HOME")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env_remove("GITHUB_TOKEN")
-        .env_remove("GITLAB_TOKEN")
-        .env_remove("JOB_COMPLETION_INDEX")
-        .env_remove("CI_NODE_INDEX")
-        .env_remove("CI_NODE_TOTAL")
-        .env_remove("APPLIVERY_LEAKS_SHARD_COUNT");
-    c
-}
 
 #[test]
 fn option_like_clone_urls_are_refused() {

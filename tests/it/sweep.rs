@@ -44,7 +44,7 @@ fn publish(r: &GitRepo, base: &Path, name: &str) {
 }
 
 /// The binary, with git isolated from the user's config and a private HOME.
-fn sweep_bin(home: &Path) -> assert_cmd::Command {
+pub(crate) fn sweep_bin(home: &Path) -> assert_cmd::Command {
     let mut c = bin();
     c.env("HOME", home)
         .env_remove("XDG_CACHE_HOME")
