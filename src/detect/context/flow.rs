@@ -62,12 +62,15 @@ impl Flow {
         // of `applivery applivery …`) costs time linear in its size.
         let mut done = 0;
         let mut line_end = 0;
+        // The previous hit's window end and how many lines below its line it reached: the
+        // next hit a few lines further down extends it by as many lines, instead of walking
+        // fifteen lines again.
+        let mut window: Option<(usize, usize)> = None;
         for h in hits.iter().filter(|h| !h.encoded) {
             if h.start < line_end {
                 continue;
             }
             let (ls, le) = line_bounds_near(hay, h.start, h.end, LINE_LIMIT);
-            line_end = le;
             let (mut a, mut b) = (ls, le);
             for _ in 0..15 {
                 if a == 0 || h.start - a > 4096 || a <= done {
@@ -75,13 +78,30 @@ impl Flow {
                 }
                 a = line_bounds_near(hay, a - 1, a - 1, LINE_LIMIT).0;
             }
-            for _ in 0..15 {
+            let mut lines = 15;
+            if let Some((pb, below)) = window {
+                let between = memchr::memchr_iter(b'\n', &hay[line_end.min(le)..le]).count();
+                if pb >= le && between <= below {
+                    b = pb;
+                    lines = 15 - (below - between);
+                }
+            }
+            line_end = le;
+            let mut walked = 0;
+            for _ in 0..lines {
                 if b >= hay.len() || b - h.end > 4096 {
                     break;
                 }
                 let next = (b + 1).min(hay.len());
                 b = line_bounds_near(hay, next, next, LINE_LIMIT).1;
+                walked += 1;
             }
+            // Lines below this hit's line that the window now reaches.
+            let reached = match window {
+                Some(_) if lines < 15 => 15 - lines + walked,
+                _ => walked,
+            };
+            window = Some((b, reached));
             let mut at = a.max(done);
             while at < b {
                 let (s, e) = line_bounds_near(hay, at, at, LINE_LIMIT);
