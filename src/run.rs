@@ -75,6 +75,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                 exclude,
                 threads,
                 progress: !a.scan.quiet && io::stderr().is_terminal(),
+                count_ignored: !a.scan.quiet,
             };
             let det = Detector::new(rules_of(&project.config, &a.scan.rules)?)?;
             let report = source::dir::scan(&det, &opts)?;

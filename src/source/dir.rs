@@ -32,6 +32,9 @@ pub struct DirOptions {
     pub threads: usize,
     /// Draw a progress line on stderr (files and bytes read so far).
     pub progress: bool,
+    /// Count the files .gitignore kept out (a second walk, names only) for the note that
+    /// says so; a quiet run that scanned something does without.
+    pub count_ignored: bool,
 }
 
 /// The directory reported paths are relative to: the one directory given, else the current
@@ -123,7 +126,9 @@ pub fn scan(det: &Detector, opts: &DirOptions) -> Result<Report> {
     if let Some(pb) = &shared.progress {
         pb.finish_and_clear();
     }
-    if honour {
+    // Counted when the note will be shown, or when nothing was scanned (then the count is
+    // what the error line says).
+    if honour && (opts.count_ignored || report.summary.files == 0) {
         report.summary.ignored = ignored(&walk, shared.entries.into_inner());
     }
     report.summary.duration = started.elapsed();
