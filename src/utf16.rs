@@ -42,6 +42,11 @@ pub fn sniff(probe: &[u8]) -> Option<Utf16> {
     if units < 2 {
         return None;
     }
+    // Without a NUL byte it cannot be UTF-16 of Latin text (below): almost every file, found
+    // at memchr's speed instead of counting byte by byte.
+    if memchr::memchr(0, probe).is_none() {
+        return None;
+    }
     let (mut even, mut odd) = (0, 0);
     for pair in probe.chunks_exact(2) {
         even += usize::from(pair[0] == 0);
