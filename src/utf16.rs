@@ -44,9 +44,7 @@ pub fn sniff(probe: &[u8]) -> Option<Utf16> {
     }
     // Without a NUL byte it cannot be UTF-16 of Latin text (below): almost every file, found
     // at memchr's speed instead of counting byte by byte.
-    if memchr::memchr(0, probe).is_none() {
-        return None;
-    }
+    memchr::memchr(0, probe)?;
     let (mut even, mut odd) = (0, 0);
     for pair in probe.chunks_exact(2) {
         even += usize::from(pair[0] == 0);
