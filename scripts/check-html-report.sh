@@ -33,6 +33,8 @@ git_in "$work/app-ios" Ada add -A && git_in "$work/app-ios" Ada commit -qm "ci: 
 git_in "$work/app-ios" Ada tag v1
 git_in "$work/app-ios" Ada branch release
 git_in "$work/app-ios" Ada update-ref refs/pull/3/head HEAD
+# The placeholder is written literally: a reference, not the token.
+# shellcheck disable=SC2016
 printf 'APPLIVERY_APP_TOKEN=${APPLIVERY_APP_TOKEN}\n' >"$work/app-ios/.env"
 git_in "$work/app-ios" Ada commit -qam "ci: read the token from the environment"
 mkdir -p "$work/app-android/fastlane"
