@@ -8,15 +8,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command, Format, ScanArgs};
+use crate::cli::{Cli, Command, Format};
 use crate::detect::Detector;
-use crate::report::Report;
-use crate::rules::Rule;
 use crate::source;
 
-use crate::command::output::{
-    check_output, exit_code, nothing_scanned, say_written, tell, write_report,
-};
+pub use crate::command::finish::{finish, finish_with};
+use crate::command::output::{check_output, exit_code, say_written, write_report};
 pub use crate::command::output::{error_line, say, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 use crate::command::project::{archive_settings, load_rules, rules_of, threads, Project};
 use crate::command::rules::{check_rules, list_rules};
@@ -166,64 +163,4 @@ pub fn run(cli: Cli) -> Result<u8> {
         }
         Command::Man(a) => crate::command::completions::man(&a).map(|()| EXIT_CLEAN),
     }
-}
-
-/// Post-processing shared by every scan: report, then exit code.
-pub fn finish(report: Report, rules: &[Rule], project: &Project, scan: &ScanArgs) -> Result<u8> {
-    finish_with(report, rules, project, scan, |_, _| {})
-}
-
-/// [`finish`], then `after` with the final report and exit code.
-pub fn finish_with(
-    mut report: Report,
-    rules: &[Rule],
-    project: &Project,
-    scan: &ScanArgs,
-    after: impl FnOnce(&Report, u8),
-) -> Result<u8> {
-    let cfg = &project.config;
-    report.sarif_category = scan.sarif_category.clone();
-    report.explain = scan.explain;
-    project.suppress(&mut report, scan);
-    report.sort();
-    nothing_scanned(&mut report);
-    if !scan.show_secrets {
-        report.redact_names();
-    }
-    tell(&report, scan.quiet);
-    let ignored = report.summary.ignored;
-    if ignored > 0 && report.summary.files > 0 && !scan.quiet {
-        say(format_args!(
-            "applivery-leaks: note: {ignored} file(s) ignored by .gitignore or .ignore were not \
-             scanned (--no-ignore scans them)"
-        ));
-    }
-    let review_fails = project.tell_changes(&mut report, scan.quiet);
-    crate::command::verify::findings(&mut report.findings, rules, &scan.verify, scan.quiet)?;
-    let format = scan.format.or(cfg.format).unwrap_or(Format::Text);
-    // A pre-commit hook is silent on a clean commit when asked to be.
-    let silent = scan.quiet
-        && report.kind == crate::report::ScanKind::Staged
-        && format == Format::Text
-        && report.findings.is_empty()
-        && report.errors.is_empty()
-        && !review_fails
-        && scan.output.as_ref().is_none_or(|o| o.as_os_str() == "-");
-    if silent {
-        return Ok(exit_code(&report, scan.verify.fail_on));
-    }
-    let written = write_report(
-        &report,
-        rules,
-        format,
-        scan.show_secrets,
-        scan.output.as_ref(),
-    )?;
-    say_written(&report, written, scan.quiet);
-    let mut code = exit_code(&report, scan.verify.fail_on);
-    if review_fails && code == EXIT_CLEAN {
-        code = EXIT_ERROR;
-    }
-    after(&report, code);
-    Ok(code)
 }

@@ -3,6 +3,7 @@
 //! below the command layer imports from here.
 
 pub mod completions;
+pub mod finish;
 pub mod merge;
 pub mod output;
 pub mod paste;

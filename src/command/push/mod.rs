@@ -681,7 +681,7 @@ pub fn pre_push(a: &PrePushArgs) -> Result<u8> {
     };
     let report = git::scan(&det, &opts)?;
     let web = false;
-    crate::run::finish_with(report, det.rules(), &project, &a.scan, |report, code| {
+    crate::command::finish::finish_with(report, det.rules(), &project, &a.scan, |report, code| {
         if code == EXIT_FINDINGS && !a.scan.quiet {
             let refs = [RefFindings {
                 refname: "commits to push",
