@@ -6,6 +6,7 @@ mod api;
 mod artefacts;
 mod common;
 mod dense;
+mod evidence;
 
 mod archives;
 mod ci_action;
