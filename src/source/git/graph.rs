@@ -34,13 +34,180 @@ struct Node {
     len: u32,
 }
 
-/// The most recent tree recorded at a path: what the next one there is diffed against.
-struct Latest {
+/// The last tree of a chain (versions of one directory, recorded one after another by one
+/// worker): what the next version is diffed against.
+#[derive(Clone, Copy)]
+pub(crate) struct Chain<'t> {
     node: u32,
-    data: Vec<u8>,
-    /// The child code of each entry of `data`, in order.
-    children: Vec<u32>,
+    data: &'t [u8],
+    /// Where each entry of `data` starts.
+    starts: &'t [u32],
     depth: u32,
+}
+
+/// A tree diffed against the last tree of its chain (or taken whole), ready to be recorded:
+/// the diff needs no shared state, so it runs on every worker; only `Graph::apply` is serial.
+pub(crate) struct Diffed {
+    data: Vec<u8>,
+    base: u32,
+    depth: u32,
+    /// Where each entry that is new against the base starts in `data` (every entry if whole).
+    added: Vec<u32>,
+    /// The names of the base's entries that are gone (or changed kind).
+    removed: Vec<Box<[u8]>>,
+    damaged: bool,
+    /// Where each entry starts, for the next diff in the chain.
+    starts: Vec<u32>,
+}
+
+impl Diffed {
+    /// Diffs the raw tree `data` of node `node` against the chain's last tree, if any and
+    /// the chain is not too long yet. Only the bytes between the common prefix and suffix of
+    /// the two trees are parsed: a directory's next version differs in a few entries.
+    pub(crate) fn new(chain: Option<Chain>, data: Vec<u8>) -> Diffed {
+        match chain {
+            Some(c) if c.depth + 1 < SNAPSHOT_EVERY => diff(c, data),
+            _ => whole(data),
+        }
+    }
+
+    pub(crate) fn damaged(&self) -> bool {
+        self.damaged
+    }
+
+    /// This tree as the last of its chain, recorded as node `node` (none when damaged: a
+    /// damaged tree is no base).
+    pub(crate) fn chain(&self, node: u32) -> Option<Chain<'_>> {
+        (!self.damaged).then_some(Chain {
+            node,
+            data: &self.data,
+            starts: &self.starts,
+            depth: self.depth,
+        })
+    }
+}
+
+fn whole(data: Vec<u8>) -> Diffed {
+    let mut starts = Vec::new();
+    let mut it = parse::entries(&data);
+    loop {
+        let at = data.len() - it.remaining();
+        if it.next().is_none() {
+            break;
+        }
+        starts.push(at as u32);
+    }
+    let damaged = it.damaged();
+    Diffed {
+        added: starts.clone(),
+        removed: Vec::new(),
+        base: NO_BASE,
+        depth: 0,
+        damaged,
+        starts,
+        data,
+    }
+}
+
+fn diff(c: Chain, data: Vec<u8>) -> Diffed {
+    let (old, new) = (c.data, &data[..]);
+    let start = |i: usize| c.starts.get(i).map_or(old.len(), |&s| s as usize);
+    let mut starts = Vec::with_capacity(c.starts.len() + 4);
+    let (mut added, mut removed) = (Vec::new(), Vec::new());
+    let mut damaged = false;
+    // The next old entry, where it starts, and where the new tree is read up to.
+    let (mut i, mut o, mut n) = (0, 0, 0);
+    loop {
+        // Skip the entries both trees hold byte for byte: those of the old tree that end
+        // inside the common prefix from here. They start at the same distance in the new one.
+        let same = o + common_prefix(&old[o..], &new[n..]);
+        let q = c.starts.partition_point(|&s| s as usize <= same);
+        let j = if q == c.starts.len() && old.len() <= same {
+            q
+        } else {
+            q.saturating_sub(1).max(i)
+        };
+        starts.extend(c.starts[i..j].iter().map(|&s| (s as usize - o + n) as u32));
+        n += start(j) - o;
+        (i, o) = (j, start(j));
+        if n == new.len() {
+            removed.extend(
+                c.starts[i..]
+                    .iter()
+                    .filter_map(|&s| Some(entry(old, s)?.name.into())),
+            );
+            break;
+        }
+        let Some((e, len)) = entry_len(new, n) else {
+            damaged = true;
+            removed.extend(
+                c.starts[i..]
+                    .iter()
+                    .filter_map(|&s| Some(entry(old, s)?.name.into())),
+            );
+            break;
+        };
+        let old_e = entry(old, o as u32).filter(|_| i < c.starts.len());
+        match old_e.map(|x| (git_order(&x, &e), x)) {
+            // An old entry that sorts before this one is gone.
+            Some((std::cmp::Ordering::Less, x)) => {
+                removed.push(x.name.into());
+                i += 1;
+                o = start(i);
+            }
+            // The same name and kind: changed unless it names the same object.
+            Some((std::cmp::Ordering::Equal, x)) => {
+                if x.id != e.id {
+                    added.push(n as u32);
+                }
+                starts.push(n as u32);
+                n += len;
+                i += 1;
+                o = start(i);
+            }
+            _ => {
+                added.push(n as u32);
+                starts.push(n as u32);
+                n += len;
+            }
+        }
+    }
+    Diffed {
+        data,
+        base: c.node,
+        depth: c.depth + 1,
+        added,
+        removed,
+        damaged,
+        starts,
+    }
+}
+
+/// The entry that starts at byte `at` of raw tree `d`, and its length in bytes.
+fn entry_len(d: &[u8], at: usize) -> Option<(parse::Entry<'_>, usize)> {
+    let rest = d.get(at..)?;
+    let mut it = parse::entries(rest);
+    let e = it.next()?;
+    Some((e, rest.len() - it.remaining()))
+}
+
+/// The entry that starts at `at` in raw tree `d`.
+fn entry(d: &[u8], at: u32) -> Option<parse::Entry<'_>> {
+    parse::entries(d.get(at as usize..)?).next()
+}
+
+/// The length of the longest common prefix of `a` and `b`, compared a block at a time.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 32;
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + BLOCK <= n && a[i..i + BLOCK] == b[i..i + BLOCK] {
+        i += BLOCK;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
 }
 
 /// A tree to read: its node, id and path.
@@ -60,7 +227,6 @@ pub(crate) struct Graph {
     edits: Vec<(u32, u32)>,
     names: Vec<Box<[u8]>>,
     name_index: FxHashMap<Box<[u8]>, u32>,
-    latest: FxHashMap<Vec<u8>, Latest>,
     /// Unique blobs: id → index into `blobs`.
     blob_index: FxHashMap<Id, u32>,
     pub blobs: Vec<Oid>,
@@ -168,110 +334,48 @@ impl Graph {
         }
     }
 
-    /// Records the raw tree `data` of node `node`, met at `path`: queues its unread subtrees
-    /// and returns the paths of submodules it holds. A damaged tree keeps the entries before
-    /// the damage; the caller reports it (`damaged`).
-    pub(crate) fn record(
+    /// Records tree `t` (diffed by its worker) as node `node`, met at `path`: queues its
+    /// unread subtrees and returns the paths of submodules it holds. A damaged tree keeps the
+    /// entries before the damage; the caller reports it (`Diffed::damaged`).
+    pub(crate) fn apply(
         &mut self,
         node: u32,
         path: &[u8],
-        data: &[u8],
+        t: &Diffed,
         queue: &mut Vec<Pending>,
         matters: PathMatters,
-    ) -> (Vec<Vec<u8>>, bool) {
+    ) -> Vec<Vec<u8>> {
         let evidence = (matters(path), matters);
         let start = self.edits.len() as u32;
         let mut submodules = Vec::new();
-        let mut children = Vec::new();
-        let latest = self.latest.remove(path);
-        let (base, depth) = match &latest {
-            Some(l)
-                if l.depth + 1 < SNAPSHOT_EVERY && self.nodes[l.node as usize].start != UNREAD =>
-            {
-                (l.node, l.depth + 1)
+        let mut added: Vec<(u32, u32)> = Vec::with_capacity(t.added.len());
+        for &at in &t.added {
+            let Some(e) = entry(&t.data, at) else {
+                continue;
+            };
+            let c = self.child(&e, path, queue, evidence);
+            if c == SUBMODULE {
+                submodules.push(join(path, e.name));
+            } else {
+                added.push((self.name(e.name), c));
             }
-            _ => (NO_BASE, 0),
-        };
-        let mut it = parse::entries(data);
-        if base == NO_BASE {
-            for e in it.by_ref() {
-                let c = self.child(&e, path, queue, evidence);
-                if c == SUBMODULE {
-                    submodules.push(join(path, e.name));
-                }
-                children.push(c);
-                let n = self.name(e.name);
-                if c != SUBMODULE {
-                    self.edits.push((n, c));
-                }
-            }
-        } else {
-            let l = latest.as_ref().expect("a base comes from the latest tree");
-            let mut old = parse::entries(&l.data)
-                .zip(l.children.iter().copied())
-                .peekable();
-            let mut removed: Vec<&[u8]> = Vec::new();
-            let mut added: Vec<(u32, u32)> = Vec::new();
-            for e in it.by_ref() {
-                // Old entries that sort before this one are gone.
-                while let Some((o, _)) = old.peek() {
-                    if git_order(o, &e) == std::cmp::Ordering::Less {
-                        removed.push(o.name);
-                        old.next();
-                    } else {
-                        break;
-                    }
-                }
-                // The old entry of the same name and kind, if any, is consumed here; it
-                // carries over unchanged when it names the same object.
-                let same = match old.peek() {
-                    Some((o, c)) if git_order(o, &e) == std::cmp::Ordering::Equal => {
-                        let unchanged = o.id == e.id;
-                        let c = *c;
-                        old.next();
-                        unchanged.then_some(c)
-                    }
-                    _ => None,
-                };
-                let c = match same {
-                    Some(c) => c,
-                    None => {
-                        let c = self.child(&e, path, queue, evidence);
-                        if c != SUBMODULE {
-                            added.push((self.name(e.name), c));
-                        }
-                        c
-                    }
-                };
-                if c == SUBMODULE && same.is_none() {
-                    submodules.push(join(path, e.name));
-                }
-                children.push(c);
-            }
-            removed.extend(old.map(|(o, _)| o.name));
-            for name in removed {
-                let n = self.name(name);
-                // Replaced, not removed, when the new tree has the name again (a file that
-                // became a directory sorts elsewhere in git's order).
-                if !added.iter().any(|a| a.0 == n) {
-                    self.edits.push((n, REMOVED));
-                }
-            }
-            self.edits.extend(added);
         }
-        let damaged = it.damaged();
+        for name in &t.removed {
+            let n = self.name(name);
+            // Replaced, not removed, when the new tree has the name again (a file that
+            // became a directory sorts elsewhere in git's order).
+            if !added.iter().any(|a| a.0 == n) {
+                self.edits.push((n, REMOVED));
+            }
+        }
+        self.edits.extend(added);
         let len = self.edits.len() as u32 - start;
-        self.nodes[node as usize] = Node { base, start, len };
-        self.latest.insert(
-            path.to_vec(),
-            Latest {
-                node,
-                data: data.to_vec(),
-                children,
-                depth,
-            },
-        );
-        (submodules, damaged)
+        self.nodes[node as usize] = Node {
+            base: t.base,
+            start,
+            len,
+        };
+        submodules
     }
 
     /// Marks a node whose tree could not be read as read and empty, so provenance treats it
@@ -287,7 +391,6 @@ impl Graph {
 
     /// Frees what only the walk needs (`name_index` stays: provenance may list a tree whole).
     pub(crate) fn finish_walk(&mut self) {
-        self.latest = FxHashMap::default();
         self.edits.shrink_to_fit();
     }
 }
@@ -457,6 +560,30 @@ mod tests {
         v
     }
 
+    /// Records trees as the walk does: each diffed against the last one recorded at its path.
+    #[derive(Default)]
+    struct Recorder {
+        last: FxHashMap<Vec<u8>, (u32, Diffed)>,
+    }
+
+    impl Recorder {
+        fn record(
+            &mut self,
+            g: &mut Graph,
+            node: u32,
+            path: &[u8],
+            data: &[u8],
+            queue: &mut Vec<Pending>,
+            matters: PathMatters,
+        ) -> Vec<Vec<u8>> {
+            let chain = self.last.get(path).and_then(|(n, d)| d.chain(*n));
+            let t = Diffed::new(chain, data.to_vec());
+            let subs = g.apply(node, path, &t, queue, matters);
+            self.last.insert(path.to_vec(), (node, t));
+            subs
+        }
+    }
+
     /// Every (path, blob byte) held under `oid` with all blobs interesting.
     fn paths(g: &Graph, root: Oid) -> Vec<(String, u8)> {
         paths_reading(g, root, &|_| None)
@@ -478,6 +605,7 @@ mod tests {
     #[test]
     fn deltas_reconstruct_every_version() {
         let mut g = Graph::default();
+        let mut r = Recorder::default();
         let mut roots = Vec::new();
         let mut expected = Vec::new();
         for v in 0u8..150 {
@@ -505,19 +633,20 @@ mod tests {
                 };
                 k(a).cmp(&k(b))
             });
-            let r: Vec<(&str, &str, u8)> = entries
+            let listed: Vec<(&str, &str, u8)> = entries
                 .iter()
                 .map(|(m, n, i)| (m.as_str(), n.as_str(), *i))
                 .collect();
-            let data = raw(&r);
+            let data = raw(&listed);
             let root = Oid::from_bytes(&[v; 20]).unwrap();
             let (node, new) = g.tree(root);
             assert!(new);
             let mut queue = Vec::new();
-            g.record(node, b"", &data, &mut queue, &|_| false);
+            r.record(&mut g, node, b"", &data, &mut queue, &|_| false);
             for q in queue {
                 // Subtree `x`: one file `inner` with blob id 30.
-                g.record(
+                r.record(
+                    &mut g,
                     q.node,
                     &q.path,
                     &raw(&[("100644", "inner", 30)]),
@@ -545,11 +674,89 @@ mod tests {
         );
     }
 
+    /// Random edits (changed ids, new and removed names, a file that becomes a directory,
+    /// truncated trees) over long chains: every version lists exactly what its raw tree holds,
+    /// whether its diff took the common-prefix skips or not.
+    #[test]
+    fn random_chains_reconstruct_every_version() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let mut g = Graph::default();
+        let mut r = Recorder::default();
+        // name -> (is a tree, id byte)
+        let mut files: std::collections::BTreeMap<String, (bool, u8)> = (0..40)
+            .map(|i| (format!("n{:03}", i * 3), (false, (i % 200) as u8)))
+            .collect();
+        let mut checks = Vec::new();
+        for v in 0..400u32 {
+            for _ in 0..=next(4) {
+                let name = format!("n{:03}", next(130));
+                match next(4) {
+                    0 => {
+                        files.remove(&name);
+                    }
+                    1 => {
+                        let e = files.entry(name).or_insert((false, 0));
+                        e.0 = !e.0;
+                    }
+                    _ => {
+                        files.insert(name, (false, next(250) as u8));
+                    }
+                }
+            }
+            let mut entries: Vec<(String, String, u8)> = files
+                .iter()
+                .map(|(n, &(tree, id))| {
+                    let mode = if tree { "40000" } else { "100644" };
+                    (mode.to_string(), n.clone(), id)
+                })
+                .collect();
+            entries.sort_by_key(|e| {
+                let mut k = e.1.clone().into_bytes();
+                if e.0 == "40000" {
+                    k.push(b'/');
+                }
+                k
+            });
+            let r_entries: Vec<(&str, &str, u8)> = entries
+                .iter()
+                .map(|(m, n, i)| (m.as_str(), n.as_str(), *i))
+                .collect();
+            let mut data = raw(&r_entries);
+            if next(25) == 0 && data.len() > 10 {
+                data.truncate(next(data.len() as u64) as usize);
+            }
+            // What the raw tree holds, by the parser: blobs only (subtrees are never read).
+            let mut want: Vec<(String, u8)> = parse::entries(&data)
+                .filter(|e| e.mode == Mode::Blob)
+                .map(|e| (String::from_utf8_lossy(e.name).into_owned(), e.id[0]))
+                .collect();
+            want.sort();
+            let mut id = [0u8; 20];
+            id[..4].copy_from_slice(&v.to_be_bytes());
+            id[19] = 0xee;
+            let oid = Oid::from_bytes(&id).unwrap();
+            let (node, _) = g.tree(oid);
+            r.record(&mut g, node, b"", &data, &mut Vec::new(), &|_| false);
+            checks.push((oid, want));
+        }
+        g.finish_walk();
+        for (oid, want) in &checks {
+            assert_eq!(&paths(&g, *oid), want);
+        }
+    }
+
     /// `p/` at version 1 (X) and version 2 (N, which holds X moved to `p/x/`), recorded N
     /// first: X is diffed against N, which holds X. Listing either must end, and be right.
     #[test]
     fn a_cycle_of_deltas_is_listed_whole() {
         let mut g = Graph::default();
+        let mut r = Recorder::default();
         let x = Oid::from_bytes(&[1; 20]).unwrap();
         let n = Oid::from_bytes(&[2; 20]).unwrap();
         let x_raw = raw(&[("100644", "a", 10), ("100644", "b", 11)]);
@@ -557,9 +764,9 @@ mod tests {
         let (xn, _) = g.tree(x);
         let (nn, _) = g.tree(n);
         let mut queue = Vec::new();
-        g.record(nn, b"p", &n_raw, &mut queue, &|_| false);
+        r.record(&mut g, nn, b"p", &n_raw, &mut queue, &|_| false);
         assert!(queue.is_empty(), "x was met before: not queued again");
-        g.record(xn, b"p", &x_raw, &mut queue, &|_| false);
+        r.record(&mut g, xn, b"p", &x_raw, &mut queue, &|_| false);
         assert_eq!(
             g.nodes[xn as usize].base, nn,
             "the cycle this test is about"
@@ -581,15 +788,17 @@ mod tests {
     #[test]
     fn a_blob_remembers_its_first_path_that_is_evidence() {
         let mut g = Graph::default();
+        let mut r = Recorder::default();
         let matters = |p: &[u8]| String::from_utf8_lossy(p).contains("applivery");
         let root = raw(&[("100644", "a.json", 1), ("40000", "applivery", 2)]);
         let (n, _) = g.tree(Oid::from_bytes(&[100; 20]).unwrap());
         let mut queue = Vec::new();
-        g.record(n, b"", &root, &mut queue, &matters);
+        r.record(&mut g, n, b"", &root, &mut queue, &matters);
         assert_eq!(g.judged_path(0), b"");
         // The same blob under applivery/: remembered once, with its directory.
         let sub = raw(&[("100644", "a.json", 1), ("100644", "b.json", 3)]);
-        g.record(
+        r.record(
+            &mut g,
             queue[0].node,
             &queue[0].path,
             &sub,

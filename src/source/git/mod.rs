@@ -134,6 +134,7 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
     let mut errors = std::mem::take(&mut roots.errors);
     let mut warnings = Vec::new();
 
+    phase("refs", started);
     // Pass 2: commits, then trees.
     let scan_message = |m: &[u8]| -> Vec<crate::haystack::Hit> {
         if !det.prefilter(m, b"") {
@@ -151,6 +152,7 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
         scan_message,
         &progress,
     );
+    phase("commits", started);
     errors.append(&mut history.errors);
     let mut graph = graph::Graph::default();
     // A blob is judged under the first of its paths that is evidence (`applivery.json`):
@@ -194,6 +196,7 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
         None
     };
     graph.finish_walk();
+    phase("trees", started);
 
     // Pass 3: blobs.
     det.take_sink_names();
@@ -209,6 +212,7 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
         blobs.add_new(again);
     }
     progress.finish_and_clear();
+    phase("blobs", started);
 
     // Pass 4: provenance, on a thread with room for deep trees.
     let head_tree = head_tree(&repo, &objects);
@@ -279,6 +283,7 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
         _ => bail!("provenance failed: its thread could not start or stopped early"),
     };
 
+    phase("provenance", started);
     // Pass 5: findings and summary.
     let tags: Vec<findings::TagMessage> = findings::tag_messages(
         &objects,
@@ -331,6 +336,7 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
             .and_then(|c| head_commit(&objects, c))
             .map(|c| c.to_string()),
     });
+    phase("findings", started);
     report.summary.duration = started.elapsed();
     Ok(report)
 }
@@ -550,4 +556,12 @@ pub(crate) fn open(path: &Path) -> Result<Repository> {
 /// RFC 3339 in the time zone the author recorded.
 pub fn rfc3339(t: git2::Time) -> String {
     crate::time::rfc3339_at(t.seconds(), i64::from(t.offset_minutes()))
+}
+
+/// With `APPLIVERY_LEAKS_PHASES` set, prints the time since the start at the end of each pass
+/// on stderr (for `bench_git`; no secret is ever in it).
+fn phase(name: &str, started: Instant) {
+    if std::env::var_os("APPLIVERY_LEAKS_PHASES").is_some() {
+        eprintln!("phase {name}: {:.2} s", started.elapsed().as_secs_f64());
+    }
 }

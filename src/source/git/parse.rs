@@ -166,6 +166,11 @@ impl Entries<'_> {
     pub fn damaged(&self) -> bool {
         self.damaged
     }
+
+    /// The bytes not parsed yet: the next entry starts this far from the end of the data.
+    pub fn remaining(&self) -> usize {
+        self.data.len()
+    }
 }
 
 impl<'d> Iterator for Entries<'d> {

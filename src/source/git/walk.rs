@@ -14,7 +14,7 @@ use indicatif::ProgressBar;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::graph::{join, Graph, PathMatters, Pending};
+use super::graph::{join, Diffed, Graph, PathMatters, Pending};
 use super::objects::{id, Id, Kind, Objects, Store};
 use super::parse::{self, Mode};
 use crate::haystack::Hit;
@@ -252,10 +252,11 @@ pub(crate) struct Found {
 pub(crate) const BATCH: usize = 64;
 
 /// Reads every unique tree under `roots` into `graph`, level by level (the roots, then their
-/// subtrees, ...), each level in pack order on the pool's threads: versions of one directory
-/// sit at the same depth and next to each other in the pack, so a delta's base is still in
-/// libgit2's cache when the delta is read. Inflating runs in parallel; recording (a cheap
-/// diff against the last version of the same directory) is done under one lock.
+/// subtrees, ...). A level's trees are sorted by path, then pack order, and cut into batches
+/// for the pool's threads: versions of one directory sit at the same depth and next to each
+/// other in the pack, so a delta's base is still in libgit2's cache when the delta is read,
+/// and each version is diffed against the one before it (a chain, `graph::Chain`) on the
+/// worker. Only recording the few entries that changed is done under the graph's lock.
 pub(crate) fn trees(
     store: &Store,
     graph: &mut Graph,
@@ -277,7 +278,7 @@ pub(crate) fn trees(
     }
     let shared = Mutex::new((std::mem::take(graph), Found::default()));
     while !level.is_empty() {
-        level.sort_by_cached_key(|p| super::packs::key(&store.packs, p.oid));
+        level.sort_by_cached_key(|p| (p.path.clone(), super::packs::key(&store.packs, p.oid)));
         let next = Mutex::new(Vec::new());
         pool.install(|| {
             level.par_chunks(BATCH).for_each(|chunk| {
@@ -295,19 +296,18 @@ pub(crate) fn trees(
                         return;
                     }
                 };
-                let read: Vec<_> = chunk.iter().map(|p| (p, objects.read(p.oid))).collect();
+                let diffed = diff_chunk(&objects, chunk);
                 let mut queue = Vec::new();
                 let mut g = crate::sync::lock(&shared);
                 let (graph, found) = &mut *g;
-                for (p, obj) in read {
-                    match obj {
-                        Ok(obj) => {
-                            let (subs, damaged) =
-                                graph.record(p.node, &p.path, obj.data(), &mut queue, matters);
+                for (p, t) in chunk.iter().zip(diffed) {
+                    match t {
+                        Ok(t) => {
+                            let subs = graph.apply(p.node, &p.path, &t, &mut queue, matters);
                             found.submodules.extend(
                                 subs.iter().map(|s| String::from_utf8_lossy(s).into_owned()),
                             );
-                            if damaged {
+                            if t.damaged() {
                                 found.errors.push(Problem::new(
                                     format!("tree {} ({})", p.oid, shown_dir(&p.path)),
                                     "malformed tree",
@@ -335,6 +335,26 @@ pub(crate) fn trees(
     let (g, found) = crate::sync::into_inner(shared);
     *graph = g;
     found
+}
+
+/// Reads and diffs a chunk's trees, each against the version before it at the same path in
+/// the chunk (a chain starts again at a new path, after a tree that could not be read or is
+/// damaged, and every `SNAPSHOT_EVERY` versions).
+fn diff_chunk(objects: &Objects, chunk: &[Pending]) -> Vec<Result<Diffed, String>> {
+    let mut out: Vec<Result<Diffed, String>> = Vec::with_capacity(chunk.len());
+    // The chain's last tree: its index in `out`.
+    let mut last: Option<usize> = None;
+    for (i, p) in chunk.iter().enumerate() {
+        let chain = last
+            .filter(|&l| chunk[l].path == p.path)
+            .and_then(|l| out[l].as_ref().ok()?.chain(chunk[l].node));
+        let t = objects
+            .read(p.oid)
+            .map(|obj| Diffed::new(chain, obj.data().to_vec()));
+        last = t.is_ok().then_some(i);
+        out.push(t);
+    }
+    out
 }
 
 /// Fail closed: the trees a worker could not read are listed, never silently dropped.
