@@ -12,13 +12,18 @@
 //!
 //! and checks that every planted token is reported with the commit that introduced it.
 //!
+//! Each repository is swept with 1, 2 and all threads (`--threads 1,2,all`), best of `--runs 3`,
+//! and a table prints wall time, CPU time, peak RSS and MB/s of blob text next to the floor's,
+//! so the slope of time and memory with history size and threads is visible.
+//!
 //! ```text
-//! cargo build --release --example bench_git
+//! cargo build --release --example bench_git --bin applivery-leaks
+//! target/release/examples/bench_git --scales 1,4,10           # 2000, 8000, 20000 commits
 //! target/release/examples/bench_git --commits 2000 --files 500 --dir /tmp/bench-small
-//! target/release/examples/bench_git --commits 20000 --files 5000 --dir /tmp/bench-large
 //! target/release/examples/bench_git --repo /path/to/git.git   # an existing repository
 //! ```
-//! The repository is kept in DIR and reused when it exists (delete it to rebuild). With
+//! Scale s builds s times COMMITS commits over s times FILES files in DIR/x{s}. A repository
+//! is kept and reused when it exists (delete it to rebuild). With
 //! `--repo`, nothing is built and no planted tokens are checked: the numbers are for that
 //! repository as it is (e.g. a `git clone --no-local --bare` of git.git).
 
@@ -37,9 +42,29 @@ struct Args {
     dir: PathBuf,
     bin: PathBuf,
     repo: Option<PathBuf>,
+    scales: Vec<usize>,
+    threads: Vec<usize>,
+    runs: usize,
+}
+
+/// One line of the table: a repository swept with a number of threads.
+struct Row {
+    repo: String,
+    text_mb: f64,
+    floor: Measured,
+    threads: usize,
+    ours: Measured,
+}
+
+#[derive(Clone, Copy)]
+struct Measured {
+    wall: Duration,
+    cpu: f64,
+    rss_kib: u64,
 }
 
 fn main() {
+    let all = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut a = Args {
         commits: 2000,
         files: 500,
@@ -47,8 +72,21 @@ fn main() {
         dir: PathBuf::from("/tmp/applivery-leaks-bench"),
         bin: PathBuf::from("target/release/applivery-leaks"),
         repo: None,
+        scales: vec![1],
+        threads: vec![1, 2, all],
+        runs: 3,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
+    let list = |v: &str, what: &str| -> Vec<usize> {
+        v.split(',')
+            .map(|x| match x {
+                "all" => all,
+                n => n
+                    .parse()
+                    .unwrap_or_else(|_| panic!("{what} takes numbers or `all`")),
+            })
+            .collect()
+    };
     let mut i = 0;
     while i < argv.len() {
         let v = argv.get(i + 1).cloned().unwrap_or_default();
@@ -59,37 +97,110 @@ fn main() {
             "--dir" => a.dir = PathBuf::from(v),
             "--bin" => a.bin = PathBuf::from(v),
             "--repo" => a.repo = Some(PathBuf::from(v)),
+            "--scales" => a.scales = list(&v, "--scales"),
+            "--threads" => a.threads = list(&v, "--threads"),
+            "--runs" => a.runs = v.parse().expect("--runs N"),
             other => panic!("unknown argument {other}"),
         }
         i += 2;
     }
-    let planted_file = a.dir.join("planted.tsv");
-    std::fs::create_dir_all(&a.dir).unwrap();
-    if a.repo.is_some() {
-        std::fs::write(&planted_file, "").unwrap();
-    } else if !planted_file.exists() {
-        let t = Instant::now();
-        build(&a);
-        println!("built repository in {:.1}s", t.elapsed().as_secs_f64());
+    a.threads.dedup();
+    let mut rows = Vec::new();
+    let mut bad = 0;
+    match a.repo.clone() {
+        Some(repo) => bad += sweep(&a, &repo, &[], &mut rows),
+        None => {
+            for &scale in &a.scales {
+                // Scale s: s times the commits and s times the files of the history.
+                let sized = Args {
+                    commits: a.commits * scale,
+                    files: a.files * scale,
+                    dir: a.dir.join(format!("x{scale}")),
+                    bin: a.bin.clone(),
+                    repo: None,
+                    scales: vec![],
+                    threads: vec![],
+                    ..a
+                };
+                let planted_file = sized.dir.join("planted.tsv");
+                std::fs::create_dir_all(&sized.dir).unwrap();
+                if !planted_file.exists() {
+                    let t = Instant::now();
+                    build(&sized);
+                    println!(
+                        "built the {scale}x repository ({} commits, {} files) in {:.1}s",
+                        sized.commits,
+                        sized.files,
+                        t.elapsed().as_secs_f64()
+                    );
+                }
+                let planted: Vec<(String, String, bool)> = std::fs::read_to_string(&planted_file)
+                    .unwrap()
+                    .lines()
+                    .map(|l| {
+                        let mut p = l.split('\t');
+                        (
+                            p.next().unwrap().to_string(),
+                            p.next().unwrap().to_string(),
+                            p.next().unwrap() == "true",
+                        )
+                    })
+                    .collect();
+                let name = format!("synthetic {scale}x");
+                bad += sweep(&a, &sized.dir.join("repo.git"), &planted, &mut rows);
+                for r in rows.iter_mut().rev().take(a.threads.len()) {
+                    r.repo.clone_from(&name);
+                }
+            }
+        }
     }
-    let planted: Vec<(String, String, bool)> = std::fs::read_to_string(&planted_file)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let mut p = l.split('\t');
-            (
-                p.next().unwrap().to_string(),
-                p.next().unwrap().to_string(),
-                p.next().unwrap() == "true",
-            )
-        })
-        .collect();
 
-    let repo = a.repo.clone().unwrap_or_else(|| a.dir.join("repo.git"));
+    println!();
+    println!(
+        "| repository | blob text | threads | applivery-leaks git: wall / CPU / peak RSS | MB/s | floor (cat-file): wall / CPU / peak RSS | ratio to floor |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for r in &rows {
+        let secs = r.ours.wall.as_secs_f64();
+        println!(
+            "| {} | {:.0} MB | {} | {:.2} s / {:.2} s / {} MiB | {:.0} | {:.2} s / {:.2} s / {} MiB | {:.2}x |",
+            r.repo,
+            r.text_mb,
+            r.threads,
+            secs,
+            r.ours.cpu,
+            r.ours.rss_kib / 1024,
+            r.text_mb / secs,
+            r.floor.wall.as_secs_f64(),
+            r.floor.cpu,
+            r.floor.rss_kib / 1024,
+            secs / r.floor.wall.as_secs_f64()
+        );
+    }
+    // Speed-up over one thread, per repository.
+    for r in &rows {
+        let one = rows.iter().find(|o| o.repo == r.repo && o.threads == 1);
+        if let (Some(one), true) = (one, r.threads > 1) {
+            println!(
+                "{}: {} threads {:.2}x as fast as 1",
+                r.repo,
+                r.threads,
+                one.ours.wall.as_secs_f64() / r.ours.wall.as_secs_f64()
+            );
+        }
+    }
+    if bad > 0 {
+        std::process::exit(1);
+    }
+}
+
+/// Times the floor, then a sweep per thread count on `repo`, checks the planted tokens in each
+/// report, and adds the rows. Returns how many planted tokens were missed or misplaced.
+fn sweep(a: &Args, repo: &Path, planted: &[(String, String, bool)], rows: &mut Vec<Row>) -> usize {
     let count = |what: &str| -> String {
         let out = Command::new("git")
             .arg("-C")
-            .arg(&repo)
+            .arg(repo)
             .args(what.split(' '))
             .output()
             .unwrap();
@@ -99,53 +210,99 @@ fn main() {
     println!("  {}", count("count-objects -vH").replace('\n', ", "));
 
     // Warm the page cache so both runs read from memory.
-    let _ = run_measured(cat_file(&repo));
-    let (floor, floor_rss) = best_of(3, || run_measured(cat_file(&repo)));
+    let _ = run_measured(cat_file(repo));
+    let floor = best_of(a.runs, || run_measured(cat_file(repo)));
     println!(
         "floor  git cat-file --batch-all-objects --unordered --batch: {:.2}s, peak RSS {} MiB",
-        floor.as_secs_f64(),
-        floor_rss / 1024
+        floor.wall.as_secs_f64(),
+        floor.rss_kib / 1024
     );
 
-    let report = a.dir.join("report.json");
-    let ours = || {
-        let mut c = Command::new(&a.bin);
-        c.arg("git")
-            .arg(&repo)
-            .args(["--format", "json", "--quiet", "-o"])
-            .arg(&report);
-        run_measured(c)
-    };
-    let (took, rss) = best_of(3, ours);
-    let v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&report).unwrap()).expect("report is JSON");
-    let s = &v["summary"];
-    let commits = s["git"]["commits_walked"].as_u64().unwrap();
-    let blobs = s["git"]["blobs_scanned"].as_u64().unwrap();
-    let bytes = s["bytes_scanned"].as_u64().unwrap();
-    let secs = took.as_secs_f64();
-    println!(
-        "ours   applivery-leaks git: {secs:.2}s ({:.2}x the floor), peak RSS {} MiB ({:.2}x the floor's)",
-        secs / floor.as_secs_f64(),
-        rss / 1024,
-        rss as f64 / floor_rss.max(1) as f64
-    );
-    println!(
-        "       {commits} commits ({:.0}/s), {blobs} unique blobs ({:.0}/s), {:.1} MB of blob content ({:.0} MB/s)",
-        commits as f64 / secs,
-        blobs as f64 / secs,
-        bytes as f64 / 1e6,
-        bytes as f64 / 1e6 / secs
-    );
+    let report = repo.with_extension("report.json");
+    let mut bad = 0;
+    for &threads in &a.threads {
+        let ours = || {
+            let mut c = Command::new(&a.bin);
+            c.arg("git")
+                .arg(repo)
+                .args(["--format", "json", "--quiet", "-j"])
+                .arg(threads.to_string())
+                .arg("-o")
+                .arg(&report);
+            run_measured(c)
+        };
+        let m = best_of(a.runs, ours);
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&report).unwrap()).expect("report is JSON");
+        let s = &v["summary"];
+        let commits = s["git"]["commits_walked"].as_u64().unwrap();
+        let blobs = s["git"]["blobs_scanned"].as_u64().unwrap();
+        let bytes = s["bytes_scanned"].as_u64().unwrap();
+        let secs = m.wall.as_secs_f64();
+        println!(
+            "ours   applivery-leaks git -j {threads}: {secs:.2}s ({:.2}x the floor), peak RSS {} MiB ({:.2}x the floor's)",
+            secs / floor.wall.as_secs_f64(),
+            m.rss_kib / 1024,
+            m.rss_kib as f64 / floor.rss_kib.max(1) as f64
+        );
+        println!(
+            "       {commits} commits ({:.0}/s), {blobs} unique blobs ({:.0}/s), {:.1} MB of blob content ({:.0} MB/s)",
+            commits as f64 / secs,
+            blobs as f64 / secs,
+            bytes as f64 / 1e6,
+            bytes as f64 / 1e6 / secs
+        );
+        bad += check_planted(s, planted);
+        rows.push(Row {
+            repo: repo
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+            text_mb: bytes as f64 / 1e6,
+            floor,
+            threads,
+            ours: m,
+        });
+    }
 
-    // Every planted token, with the commit that introduced it and whether HEAD still has it.
+    if let Ok(gl) = std::env::var("GITLEAKS") {
+        let cfg = repo.with_extension("gitleaks.toml");
+        std::fs::write(
+            &cfg,
+            "[[rules]]\nid = \"applivery\"\nregex = '''(?i)applivery[a-z_]*token\\s*=\\s*([A-Za-z0-9_-]{24})'''\nkeywords = [\"applivery\"]\n",
+        )
+        .unwrap();
+        let run = || {
+            let mut c = Command::new(&gl);
+            c.arg("git")
+                .arg(repo)
+                .arg("--config")
+                .arg(&cfg)
+                .args(["--no-banner", "--log-level", "error", "--exit-code", "0"])
+                .args(["--report-format", "json", "--report-path"])
+                .arg(repo.with_extension("gitleaks.json"));
+            run_measured(c)
+        };
+        let g = best_of(1, run);
+        println!(
+            "gitleaks git (one Applivery rule): {:.2}s ({:.2}x the floor), peak RSS {} MiB",
+            g.wall.as_secs_f64(),
+            g.wall.as_secs_f64() / floor.wall.as_secs_f64(),
+            g.rss_kib / 1024
+        );
+    }
+    bad
+}
+
+/// Every planted token must be reported, with the commit that introduced it and whether HEAD
+/// still has it. Returns how many are not.
+fn check_planted(s: &serde_json::Value, planted: &[(String, String, bool)]) -> usize {
     let secrets = s["git"]["secrets"].as_array().unwrap();
     let mut by_hash: HashMap<&str, &serde_json::Value> = HashMap::new();
     for x in secrets {
         by_hash.insert(x["secret_sha256"].as_str().unwrap(), x);
     }
     let mut bad = 0;
-    for (token, commit, in_head) in &planted {
+    for (token, commit, in_head) in planted {
         let h = sha256(token);
         match by_hash.get(h.as_str()) {
             None => {
@@ -165,43 +322,15 @@ fn main() {
             }
         }
     }
-    println!(
-        "       planted tokens: {} of {} found with the right introducing commit; {} secret(s) reported",
-        planted.len() - bad,
-        planted.len(),
-        secrets.len()
-    );
-
-    if let Ok(gl) = std::env::var("GITLEAKS") {
-        let cfg = a.dir.join("gitleaks.toml");
-        std::fs::write(
-            &cfg,
-            "[[rules]]\nid = \"applivery\"\nregex = '''(?i)applivery[a-z_]*token\\s*=\\s*([A-Za-z0-9_-]{24})'''\nkeywords = [\"applivery\"]\n",
-        )
-        .unwrap();
-        let run = || {
-            let mut c = Command::new(&gl);
-            c.arg("git")
-                .arg(&repo)
-                .arg("--config")
-                .arg(&cfg)
-                .args(["--no-banner", "--log-level", "error", "--exit-code", "0"])
-                .args(["--report-format", "json", "--report-path"])
-                .arg(a.dir.join("gitleaks.json"));
-            run_measured(c)
-        };
-        let (g, grss) = best_of(1, run);
+    if !planted.is_empty() {
         println!(
-            "gitleaks git (one Applivery rule): {:.2}s ({:.2}x the floor, {:.2}x ours), peak RSS {} MiB",
-            g.as_secs_f64(),
-            g.as_secs_f64() / floor.as_secs_f64(),
-            g.as_secs_f64() / secs,
-            grss / 1024
+            "       planted tokens: {} of {} found with the right introducing commit; {} secret(s) reported",
+            planted.len() - bad,
+            planted.len(),
+            secrets.len()
         );
     }
-    if bad > 0 {
-        std::process::exit(1);
-    }
+    bad
 }
 
 fn cat_file(repo: &Path) -> Command {
@@ -212,21 +341,27 @@ fn cat_file(repo: &Path) -> Command {
     c
 }
 
-fn best_of(n: usize, mut f: impl FnMut() -> (Duration, u64)) -> (Duration, u64) {
-    let mut best = (Duration::MAX, 0);
-    for _ in 0..n {
+/// The best wall time of `n` runs, with its CPU time, and the highest peak RSS of them.
+fn best_of(n: usize, mut f: impl FnMut() -> Measured) -> Measured {
+    let mut best = Measured {
+        wall: Duration::MAX,
+        cpu: 0.0,
+        rss_kib: 0,
+    };
+    for _ in 0..n.max(1) {
         let r = f();
-        if r.0 < best.0 {
-            best.0 = r.0;
+        if r.wall < best.wall {
+            best.wall = r.wall;
+            best.cpu = r.cpu;
         }
-        best.1 = best.1.max(r.1);
+        best.rss_kib = best.rss_kib.max(r.rss_kib);
     }
     best
 }
 
-/// Wall time and peak RSS (KiB, the child's VmHWM sampled until it exits); prints the CPU
-/// time (user + system, sampled the same way): on a shared machine it is steadier than wall.
-fn run_measured(mut c: Command) -> (Duration, u64) {
+/// Wall time, CPU time (user + system) and peak RSS (KiB, the child's VmHWM), sampled until
+/// it exits.
+fn run_measured(mut c: Command) -> Measured {
     c.stdout(Stdio::null());
     let t = Instant::now();
     let mut child = c.spawn().expect("spawn");
@@ -241,13 +376,17 @@ fn run_measured(mut c: Command) -> (Duration, u64) {
     if s.status.code() == Some(2) {
         println!("         (exit 2: the report lists errors)");
     }
+    let cpu = s.cpu_ticks as f64 / 100.0;
     println!(
-        "         ({:.2}s wall, ~{:.2}s CPU: {:?})",
+        "         ({:.2}s wall, ~{cpu:.2}s CPU: {:?})",
         s.wall.as_secs_f64(),
-        s.cpu_ticks as f64 / 100.0,
         c.get_program()
     );
-    (s.wall, s.peak_kib)
+    Measured {
+        wall: s.wall,
+        cpu,
+        rss_kib: s.peak_kib,
+    }
 }
 
 fn sha256(s: &str) -> String {

@@ -53,6 +53,9 @@ pub(crate) struct Diffed {
     depth: u32,
     /// Where each entry that is new against the base starts in `data` (every entry if whole).
     added: Vec<u32>,
+    /// For each entry of `added`: whether its path is evidence (`Detector::path_matters`),
+    /// judged here so the lock is not held for it.
+    evidence: Vec<bool>,
     /// The names of the base's entries that are gone (or changed kind).
     removed: Vec<Box<[u8]>>,
     damaged: bool,
@@ -64,11 +67,27 @@ impl Diffed {
     /// Diffs the raw tree `data` of node `node` against the chain's last tree, if any and
     /// the chain is not too long yet. Only the bytes between the common prefix and suffix of
     /// the two trees are parsed: a directory's next version differs in a few entries.
-    pub(crate) fn new(chain: Option<Chain>, data: Vec<u8>) -> Diffed {
-        match chain {
+    /// `path` is where the tree was met, and `matters` tells which paths are evidence.
+    pub(crate) fn new(
+        chain: Option<Chain>,
+        data: Vec<u8>,
+        path: &[u8],
+        matters: PathMatters,
+    ) -> Diffed {
+        let mut t = match chain {
             Some(c) if c.depth + 1 < SNAPSHOT_EVERY => diff(c, data),
             _ => whole(data),
-        }
+        };
+        let dir_matters = matters(path);
+        t.evidence = t
+            .added
+            .iter()
+            .map(|&at| {
+                entry(&t.data, at)
+                    .is_some_and(|e| e.mode == Mode::Blob && (dir_matters || matters(e.name)))
+            })
+            .collect();
+        t
     }
 
     pub(crate) fn damaged(&self) -> bool {
@@ -100,6 +119,7 @@ fn whole(data: Vec<u8>) -> Diffed {
     let damaged = it.damaged();
     Diffed {
         added: starts.clone(),
+        evidence: Vec::new(),
         removed: Vec::new(),
         base: NO_BASE,
         depth: 0,
@@ -177,6 +197,7 @@ fn diff(c: Chain, data: Vec<u8>) -> Diffed {
         base: c.node,
         depth: c.depth + 1,
         added,
+        evidence: Vec::new(),
         removed,
         damaged,
         starts,
@@ -241,10 +262,14 @@ pub(crate) type PathMatters<'a> = &'a (dyn Fn(&[u8]) -> bool + Sync);
 impl Graph {
     /// The node of tree `oid`, and whether it is new (to be read).
     pub(crate) fn tree(&mut self, oid: Oid) -> (u32, bool) {
+        self.tree_id(&id(oid))
+    }
+
+    fn tree_id(&mut self, tree: &Id) -> (u32, bool) {
         let next = self.nodes.len() as u32;
-        let i = *self.index.entry(id(oid)).or_insert(next);
+        let i = *self.index.entry(*tree).or_insert(next);
         if i == next {
-            self.oids.push(id(oid));
+            self.oids.push(*tree);
             self.nodes.push(Node {
                 base: NO_BASE,
                 start: UNREAD,
@@ -264,10 +289,14 @@ impl Graph {
 
     /// Adds a blob; returns its index.
     pub(crate) fn blob(&mut self, oid: Oid) -> u32 {
+        self.blob_id(&id(oid))
+    }
+
+    fn blob_id(&mut self, blob: &Id) -> u32 {
         let next = self.blobs.len() as u32;
-        let i = *self.blob_index.entry(id(oid)).or_insert(next);
+        let i = *self.blob_index.entry(*blob).or_insert(next);
         if i == next {
-            self.blobs.push(oid);
+            self.blobs.push(super::objects::oid(blob));
         }
         i
     }
@@ -308,32 +337,6 @@ impl Graph {
         self.named.get(&(b as u32)).map_or(&[], |p| p)
     }
 
-    /// The code of an entry's child, adding it to the graph; a new subtree is queued.
-    fn child(
-        &mut self,
-        e: &parse::Entry,
-        path: &[u8],
-        queue: &mut Vec<Pending>,
-        (dir_matters, matters): (bool, PathMatters),
-    ) -> u32 {
-        let oid = Oid::from_bytes(e.id).expect("20 bytes");
-        match e.mode {
-            Mode::Blob => self.blob_at(oid, path, e.name, dir_matters, matters) | BLOB_BIT,
-            Mode::Submodule => SUBMODULE,
-            Mode::Tree => {
-                let (n, new) = self.tree(oid);
-                if new {
-                    queue.push(Pending {
-                        node: n,
-                        oid,
-                        path: join(path, e.name),
-                    });
-                }
-                n
-            }
-        }
-    }
-
     /// Records tree `t` (diffed by its worker) as node `node`, met at `path`: queues its
     /// unread subtrees and returns the paths of submodules it holds. A damaged tree keeps the
     /// entries before the damage; the caller reports it (`Diffed::damaged`).
@@ -343,22 +346,39 @@ impl Graph {
         path: &[u8],
         t: &Diffed,
         queue: &mut Vec<Pending>,
-        matters: PathMatters,
     ) -> Vec<Vec<u8>> {
-        let evidence = (matters(path), matters);
         let start = self.edits.len() as u32;
         let mut submodules = Vec::new();
         let mut added: Vec<(u32, u32)> = Vec::with_capacity(t.added.len());
-        for &at in &t.added {
+        for (&at, &evidence) in t.added.iter().zip(&t.evidence) {
             let Some(e) = entry(&t.data, at) else {
                 continue;
             };
-            let c = self.child(&e, path, queue, evidence);
-            if c == SUBMODULE {
-                submodules.push(join(path, e.name));
-            } else {
-                added.push((self.name(e.name), c));
-            }
+            let c = match e.mode {
+                Mode::Submodule => {
+                    submodules.push(join(path, e.name));
+                    continue;
+                }
+                Mode::Blob => {
+                    let b = self.blob_id(e.id);
+                    if evidence && !self.named.contains_key(&b) {
+                        self.named.insert(b, join(path, e.name).into());
+                    }
+                    b | BLOB_BIT
+                }
+                Mode::Tree => {
+                    let (n, new) = self.tree_id(e.id);
+                    if new {
+                        queue.push(Pending {
+                            node: n,
+                            oid: super::objects::oid(e.id),
+                            path: join(path, e.name),
+                        });
+                    }
+                    n
+                }
+            };
+            added.push((self.name(e.name), c));
         }
         for name in &t.removed {
             let n = self.name(name);
@@ -577,8 +597,8 @@ mod tests {
             matters: PathMatters,
         ) -> Vec<Vec<u8>> {
             let chain = self.last.get(path).and_then(|(n, d)| d.chain(*n));
-            let t = Diffed::new(chain, data.to_vec());
-            let subs = g.apply(node, path, &t, queue, matters);
+            let t = Diffed::new(chain, data.to_vec(), path, matters);
+            let subs = g.apply(node, path, &t, queue);
             self.last.insert(path.to_vec(), (node, t));
             subs
         }

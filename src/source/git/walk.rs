@@ -278,7 +278,11 @@ pub(crate) fn trees(
     }
     let shared = Mutex::new((std::mem::take(graph), Found::default()));
     while !level.is_empty() {
-        level.sort_by_cached_key(|p| (p.path.clone(), super::packs::key(&store.packs, p.oid)));
+        pool.install(|| {
+            level.par_sort_by_cached_key(|p| {
+                (p.path.clone(), super::packs::key(&store.packs, p.oid))
+            })
+        });
         let next = Mutex::new(Vec::new());
         pool.install(|| {
             level.par_chunks(BATCH).for_each(|chunk| {
@@ -296,14 +300,14 @@ pub(crate) fn trees(
                         return;
                     }
                 };
-                let diffed = diff_chunk(&objects, chunk);
+                let diffed = diff_chunk(&objects, chunk, matters);
                 let mut queue = Vec::new();
                 let mut g = crate::sync::lock(&shared);
                 let (graph, found) = &mut *g;
                 for (p, t) in chunk.iter().zip(diffed) {
                     match t {
                         Ok(t) => {
-                            let subs = graph.apply(p.node, &p.path, &t, &mut queue, matters);
+                            let subs = graph.apply(p.node, &p.path, &t, &mut queue);
                             found.submodules.extend(
                                 subs.iter().map(|s| String::from_utf8_lossy(s).into_owned()),
                             );
@@ -340,7 +344,11 @@ pub(crate) fn trees(
 /// Reads and diffs a chunk's trees, each against the version before it at the same path in
 /// the chunk (a chain starts again at a new path, after a tree that could not be read or is
 /// damaged, and every `SNAPSHOT_EVERY` versions).
-fn diff_chunk(objects: &Objects, chunk: &[Pending]) -> Vec<Result<Diffed, String>> {
+fn diff_chunk(
+    objects: &Objects,
+    chunk: &[Pending],
+    matters: PathMatters,
+) -> Vec<Result<Diffed, String>> {
     let mut out: Vec<Result<Diffed, String>> = Vec::with_capacity(chunk.len());
     // The chain's last tree: its index in `out`.
     let mut last: Option<usize> = None;
@@ -350,7 +358,7 @@ fn diff_chunk(objects: &Objects, chunk: &[Pending]) -> Vec<Result<Diffed, String
             .and_then(|l| out[l].as_ref().ok()?.chain(chunk[l].node));
         let t = objects
             .read(p.oid)
-            .map(|obj| Diffed::new(chain, obj.data().to_vec()));
+            .map(|obj| Diffed::new(chain, obj.data().to_vec(), &p.path, matters));
         last = t.is_ok().then_some(i);
         out.push(t);
     }
