@@ -59,6 +59,74 @@ impl History {
     }
 }
 
+/// Reads commit `c`; its message is scanned when `scan` (the tips reach it and no hidden
+/// commit does).
+fn read_commit(
+    objects: &Objects,
+    c: &Id,
+    scan: bool,
+    scan_message: &mut impl FnMut(&[u8]) -> Vec<Hit>,
+) -> Result<Read, Problem> {
+    let oid = super::objects::oid(c);
+    let problem = |why: String| Problem::new(format!("commit {oid}"), why);
+    let obj = objects.read(oid).map_err(problem)?;
+    if obj.kind() != Some(Kind::Commit) {
+        return Err(problem("not a commit".into()));
+    }
+    let pc = parse::commit(obj.data()).ok_or_else(|| problem("malformed commit".into()))?;
+    Ok(Read {
+        tree: pc.tree,
+        time: pc.time,
+        hits: if scan {
+            scan_message(pc.message)
+        } else {
+            Vec::new()
+        },
+        parents: pc.parents,
+    })
+}
+
+/// Commits read ahead of the walk (`read_ahead`), taken by it as it meets them.
+#[derive(Default)]
+pub(crate) struct Ahead(FxHashMap<Id, Read>);
+
+/// Reads every commit the packs hold on the pool's threads, in pack order, messages scanned:
+/// the walk itself must read one commit after another (a commit names its parents), which
+/// kept a full sweep's first pass on one core. For a full sweep only (nothing hidden: every
+/// message is scanned); a commit no ref reaches is read for nothing and dropped, and one that
+/// cannot be read here is read, and reported, by the walk.
+pub(crate) fn read_ahead(
+    store: &Store,
+    pool: &rayon::ThreadPool,
+    scan_message: &(dyn Fn(&[u8]) -> Vec<Hit> + Sync),
+) -> Ahead {
+    let ids: Vec<Id> = pool.install(|| {
+        store
+            .packs
+            .par_iter()
+            .flat_map_iter(|p| p.commits())
+            .collect()
+    });
+    let read: Vec<Vec<(Id, Read)>> = pool.install(|| {
+        ids.par_chunks(BATCH * 4)
+            .map(|chunk| {
+                let Ok(repo) = store.open() else {
+                    return Vec::new();
+                };
+                let Ok(objects) = Objects::new(&repo, store.loose()) else {
+                    return Vec::new();
+                };
+                let mut scan = |m: &[u8]| scan_message(m);
+                chunk
+                    .iter()
+                    .filter_map(|c| Some((*c, read_commit(&objects, c, true, &mut scan).ok()?)))
+                    .collect()
+            })
+            .collect()
+    });
+    Ahead(read.into_iter().flatten().collect())
+}
+
 const FROM_TIPS: u8 = 1;
 const HIDDEN: u8 = 2;
 
@@ -79,8 +147,8 @@ struct Read {
 /// the range's boundary check then still drops secrets those commits did not introduce.)
 pub(crate) fn commits(
     objects: &Objects,
-    tips: &[Oid],
-    hidden: &[Oid],
+    (tips, hidden): (&[Oid], &[Oid]),
+    mut ahead: Ahead,
     mut scan_message: impl FnMut(&[u8]) -> Vec<Hit>,
     progress: &ProgressBar,
 ) -> History {
@@ -120,51 +188,24 @@ pub(crate) fn commits(
                 }
             }
         } else {
-            let oid = super::objects::oid(&c);
-            match objects.read(oid) {
-                Ok(obj) if obj.kind() == Some(Kind::Commit) => match parse::commit(obj.data()) {
-                    Some(pc) => {
-                        let hits = if f & HIDDEN == 0 {
-                            scan_message(pc.message)
-                        } else {
-                            Vec::new()
-                        };
-                        for &p in &pc.parents {
-                            let pf = flags.entry(id(p)).or_insert(0);
-                            if *pf | f != *pf {
-                                *pf |= f;
-                                push(&mut queue, pc.time, id(p));
-                            }
-                        }
-                        read.insert(
-                            c,
-                            Read {
-                                tree: pc.tree,
-                                time: pc.time,
-                                parents: pc.parents,
-                                hits,
-                            },
-                        );
-                    }
-                    None => {
+            let got = match ahead.0.remove(&c) {
+                Some(r) => Some(r),
+                None => read_commit(objects, &c, f & HIDDEN == 0, &mut scan_message)
+                    .map_err(|e| {
                         failed.insert(c);
-                        history
-                            .errors
-                            .push(Problem::new(format!("commit {oid}"), "malformed commit"));
+                        history.errors.push(e);
+                    })
+                    .ok(),
+            };
+            if let Some(r) = got {
+                for &p in &r.parents {
+                    let pf = flags.entry(id(p)).or_insert(0);
+                    if *pf | f != *pf {
+                        *pf |= f;
+                        push(&mut queue, r.time, id(p));
                     }
-                },
-                Ok(_) => {
-                    failed.insert(c);
-                    history
-                        .errors
-                        .push(Problem::new(format!("commit {oid}"), "not a commit"));
                 }
-                Err(e) => {
-                    failed.insert(c);
-                    history
-                        .errors
-                        .push(Problem::new(format!("commit {oid}"), e));
-                }
+                read.insert(c, r);
             }
             if read.len().is_multiple_of(1024) {
                 progress.set_message(format!("walking history: {} commit(s)", read.len()));
