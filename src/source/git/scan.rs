@@ -101,40 +101,32 @@ pub(crate) fn blobs(
     let found = AtomicU64::new(0);
     let started = Instant::now();
     pool.install(|| {
-        order.par_chunks(BATCH).for_each_init(
-            || store.open(),
-            |repo, chunk| {
-                let mut out = Blobs::default();
-                match repo
-                    .as_ref()
-                    .map_err(String::clone)
-                    .and_then(|r| Objects::new(r, store.loose()))
-                {
-                    Ok(objects) => {
-                        for &b in chunk {
-                            let (oid, path) = (graph.blobs[b], graph.judged_path(b));
-                            scan_blob(det, &objects, oid, path, (max_size, archives), &mut out);
-                        }
-                    }
-                    // Fail closed: every blob of the chunk is listed as unread.
-                    Err(e) => out
-                        .errors
-                        .extend(chunk.iter().map(|&b| (graph.blobs[b], e.clone()))),
+        order.par_chunks(BATCH).for_each(|chunk| {
+            let mut out = Blobs::default();
+            let scanned = store.with_objects(|objects| {
+                for &b in chunk {
+                    let (oid, path) = (graph.blobs[b], graph.judged_path(b));
+                    scan_blob(det, objects, oid, path, (max_size, archives), &mut out);
                 }
-                bytes_done.fetch_add(out.bytes, Ordering::Relaxed);
-                found.fetch_add(out.hits.len() as u64, Ordering::Relaxed);
-                if !progress.is_hidden() {
-                    let secs = started.elapsed().as_secs_f64().max(1e-3);
-                    progress.inc(chunk.len() as u64);
-                    progress.set_message(format!(
-                        "{:.0} MB/s, {} blob(s) with findings",
-                        bytes_done.load(Ordering::Relaxed) as f64 / 1e6 / secs,
-                        found.load(Ordering::Relaxed)
-                    ));
-                }
-                crate::sync::lock(&total).absorb(out);
-            },
-        );
+            });
+            // Fail closed: every blob of the chunk is listed as unread.
+            if let Err(e) = scanned {
+                out.errors
+                    .extend(chunk.iter().map(|&b| (graph.blobs[b], e.clone())));
+            }
+            bytes_done.fetch_add(out.bytes, Ordering::Relaxed);
+            found.fetch_add(out.hits.len() as u64, Ordering::Relaxed);
+            if !progress.is_hidden() {
+                let secs = started.elapsed().as_secs_f64().max(1e-3);
+                progress.inc(chunk.len() as u64);
+                progress.set_message(format!(
+                    "{:.0} MB/s, {} blob(s) with findings",
+                    bytes_done.load(Ordering::Relaxed) as f64 / 1e6 / secs,
+                    found.load(Ordering::Relaxed)
+                ));
+            }
+            crate::sync::lock(&total).absorb(out);
+        });
     });
     crate::sync::into_inner(total)
 }

@@ -110,17 +110,14 @@ pub(crate) fn read_ahead(
     let read: Vec<Vec<(Id, Read)>> = pool.install(|| {
         ids.par_chunks(BATCH * 4)
             .map(|chunk| {
-                let Ok(repo) = store.open() else {
-                    return Vec::new();
+                let read = |objects: &Objects| -> Vec<(Id, Read)> {
+                    let mut scan = |m: &[u8]| scan_message(m);
+                    chunk
+                        .iter()
+                        .filter_map(|c| Some((*c, read_commit(objects, c, true, &mut scan).ok()?)))
+                        .collect()
                 };
-                let Ok(objects) = Objects::new(&repo, store.loose()) else {
-                    return Vec::new();
-                };
-                let mut scan = |m: &[u8]| scan_message(m);
-                chunk
-                    .iter()
-                    .filter_map(|c| Some((*c, read_commit(&objects, c, true, &mut scan).ok()?)))
-                    .collect()
+                store.with_objects(read).unwrap_or_default()
             })
             .collect()
     });
@@ -327,21 +324,13 @@ pub(crate) fn trees(
         let next = Mutex::new(Vec::new());
         pool.install(|| {
             level.par_chunks(BATCH).for_each(|chunk| {
-                let repo = match store.open() {
-                    Ok(r) => r,
+                let diffed = match store.with_objects(|o| diff_chunk(o, chunk, matters)) {
+                    Ok(d) => d,
                     Err(e) => {
                         fail_chunk(&shared, chunk, &e);
                         return;
                     }
                 };
-                let objects = match Objects::new(&repo, store.loose()) {
-                    Ok(o) => o,
-                    Err(e) => {
-                        fail_chunk(&shared, chunk, &e);
-                        return;
-                    }
-                };
-                let diffed = diff_chunk(&objects, chunk, matters);
                 let mut queue = Vec::new();
                 let mut g = crate::sync::lock(&shared);
                 let (graph, found) = &mut *g;
