@@ -192,11 +192,30 @@ impl Finding {
         secret: String,
         context: String,
     ) -> Finding {
-        let provenance = provenance.into();
+        let context_redacted = context.replace(&secret, &redact(&secret));
+        Finding::located(
+            rule,
+            provenance.into(),
+            [line, column, end_line, end_column],
+            secret,
+            context,
+            context_redacted,
+        )
+    }
+
+    /// [`Finding::new`] for a secret whose context was already redacted where it was found
+    /// (with every other secret on its line): no second pass over the line.
+    pub fn located(
+        rule: &str,
+        provenance: Provenance,
+        [line, column, end_line, end_column]: [u64; 4],
+        secret: String,
+        context: String,
+        context_redacted: String,
+    ) -> Finding {
         let path = provenance.path();
         let secret_sha256 = sha256_hex(secret.as_bytes());
         let fingerprint = fingerprint(rule, &path, &secret_sha256);
-        let context_redacted = context.replace(&secret, &redact(&secret));
         Finding {
             rule: rule.to_string(),
             provenance,
