@@ -36,9 +36,11 @@ const MIN_LEN: usize = 8;
 impl<'a> Known<'a> {
     pub fn insert(&mut self, secret: Cow<'a, [u8]>) {
         let n = secret.len();
-        if n < MIN_LEN || self.set.contains(secret.as_ref()) {
+        if n < MIN_LEN {
             return;
         }
+        // A copy already known changes neither the alphabet nor the lengths: no lookup
+        // before the insert (hashing each of a million secrets once, not twice).
         for &b in secret.iter() {
             self.alphabet.0[b as usize] = true;
         }
@@ -117,17 +119,26 @@ impl<'a> Known<'a> {
 /// a token found in one place and written again elsewhere under a key no rule vouches for is
 /// still the same secret. Call before suppression, so allowed findings' secrets are hidden too.
 pub fn redact_known(findings: &mut [crate::finding::Finding]) {
+    // Moved out while the contexts are rewritten, so the set borrows the secrets instead of
+    // copying each one (a million findings, a million copies).
+    let secrets: Vec<String> = findings
+        .iter_mut()
+        .map(|f| std::mem::take(&mut f.secret))
+        .collect();
     let mut known = Known::default();
-    for f in findings.iter() {
-        known.insert(Cow::Owned(f.secret.as_bytes().to_vec()));
+    for s in &secrets {
+        known.insert(Cow::Borrowed(s.as_bytes()));
     }
-    if known.is_empty() {
-        return;
-    }
-    for f in findings.iter_mut() {
-        if let Some(r) = known.redact_in(&f.context_redacted) {
-            f.context_redacted = r;
+    if !known.is_empty() {
+        for f in findings.iter_mut() {
+            if let Some(r) = known.redact_in(&f.context_redacted) {
+                f.context_redacted = r;
+            }
         }
+    }
+    drop(known);
+    for (f, s) in findings.iter_mut().zip(secrets) {
+        f.secret = s;
     }
 }
 

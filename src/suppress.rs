@@ -211,16 +211,22 @@ pub fn filter(
 ) {
     let ignored: HashSet<&str> = ignore.iter().map(|e| e.fingerprint.as_str()).collect();
     let based: HashSet<&str> = baseline.iter().map(|e| e.fingerprint.as_str()).collect();
-    // Fingerprints of findings in scope: an entry that matches one of them is in use, even
-    // when an inline marker hides that finding first.
-    let mut seen: HashSet<String> = HashSet::new();
+    // The entries' fingerprints that findings in scope carry: such an entry is in use, even
+    // when an inline marker hides that finding first. Only entries are remembered, not every
+    // finding's fingerprint (a million copies at the end of a scan of a million findings).
+    let mut seen: HashSet<&str> = HashSet::new();
     let mut counts: HashMap<&'static str, u64> = HashMap::new();
     report.findings.retain(|f| {
         if !no_suppress && cfg.is_excluded(&f.path) {
             *counts.entry(CONFIG_EXCLUDE).or_default() += 1;
             return false;
         }
-        seen.insert(f.fingerprint.clone());
+        if report_unused {
+            let fp = f.fingerprint.as_str();
+            if let Some(e) = ignored.get(fp).or_else(|| based.get(fp)) {
+                seen.insert(e);
+            }
+        }
         if no_suppress {
             return true;
         }
@@ -258,7 +264,10 @@ pub fn filter(
     }
     if report_unused {
         for (mechanism, entries) in [(IGNORE, ignore), (BASELINE, baseline)] {
-            for e in entries.iter().filter(|e| !seen.contains(&e.fingerprint)) {
+            for e in entries
+                .iter()
+                .filter(|e| !seen.contains(e.fingerprint.as_str()))
+            {
                 report.summary.unused.push(Unused {
                     mechanism: mechanism.to_string(),
                     file: e.file.clone(),

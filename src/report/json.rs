@@ -18,89 +18,130 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// Where a finding was seen, as structure: `kind`, the `chain` of names from the outermost
 /// thing to the innermost archive member, and what identifies a thing without a path.
 pub fn provenance_value(p: &Provenance) -> Value {
-    let mut m = Map::new();
-    m.insert("kind".into(), json!(p.kind()));
-    m.insert("chain".into(), json!(p.chain()));
-    match &p.origin {
-        Origin::GitObject(id) => {
-            m.insert("blob".into(), json!(id));
-        }
-        Origin::TagMessage(name) => {
-            m.insert("tag".into(), json!(name));
-        }
-        Origin::Argument(n) => {
-            m.insert("argument".into(), json!(n));
-        }
-        _ => {}
-    }
-    if let Some(r) = &p.repository {
-        m.insert("repository".into(), json!(r));
-    }
-    Value::Object(m)
+    serde_json::to_value(ProvenanceJson(p)).expect("a provenance serialises")
 }
 
 /// A finding's evidence: `[{kind, text, line}]`, `line` absent for evidence outside the text
 /// (the file's path).
 pub fn evidence_value(evidence: &[crate::finding::Reason]) -> Value {
-    Value::Array(
-        evidence
-            .iter()
-            .map(|r| {
-                let mut m = Map::new();
-                m.insert("kind".into(), json!(r.kind));
-                m.insert("text".into(), json!(r.text));
-                if let Some(l) = r.line {
-                    m.insert("line".into(), json!(l));
-                }
-                Value::Object(m)
-            })
-            .collect(),
-    )
+    serde_json::to_value(EvidenceJson(evidence)).expect("evidence serialises")
 }
 
-pub fn finding_value(f: &Finding, rules: &[Rule], show: bool) -> Value {
-    let mut m = Map::new();
-    m.insert("rule".into(), json!(f.rule));
-    if let Some(r) = rules.iter().find(|r| r.id == f.rule) {
-        m.insert("description".into(), json!(r.description));
-        m.insert("severity".into(), json!(r.severity.as_str()));
-    }
-    m.insert("path".into(), json!(f.path));
-    m.insert("provenance".into(), provenance_value(&f.provenance));
-    m.insert("line".into(), json!(f.line));
-    m.insert("column".into(), json!(f.column));
-    m.insert("end_line".into(), json!(f.end_line));
-    m.insert("end_column".into(), json!(f.end_column));
-    m.insert("secret".into(), json!(f.shown_secret(show)));
-    m.insert("secret_sha256".into(), json!(f.secret_sha256));
-    m.insert("fingerprint".into(), json!(f.fingerprint));
-    m.insert("context".into(), json!(f.shown_context(show)));
-    if !f.decoded.is_empty() {
-        m.insert("decoded".into(), json!(f.decoded));
-    }
-    if !f.evidence.is_empty() {
-        m.insert("evidence".into(), evidence_value(&f.evidence));
-    }
-    if let Some(g) = &f.git {
-        m.insert("commit".into(), json!(g.commit));
-        m.insert("author".into(), json!(g.author_name));
-        m.insert("email".into(), json!(g.author_email));
-        m.insert("date".into(), json!(g.date));
-        m.insert("commit_summary".into(), json!(g.summary));
-        m.insert("commits".into(), json!(g.commits));
-        m.insert("commit_count".into(), json!(g.commit_count));
-        m.insert("in_head".into(), json!(g.in_head));
-        if let Some(l) = &g.last {
-            m.insert(
-                "last_commit".into(),
-                json!({"commit": l.commit, "author": l.author_name, "email": l.author_email, "date": l.date}),
-            );
+/// [`provenance_value`], written straight to the serializer.
+struct ProvenanceJson<'a>(&'a Provenance);
+
+impl Serialize for ProvenanceJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let p = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("kind", p.kind())?;
+        let outer = p.outer();
+        m.serialize_entry(
+            "chain",
+            &std::iter::once(outer.as_str())
+                .chain(p.members.iter().map(String::as_str))
+                .collect::<Vec<_>>(),
+        )?;
+        match &p.origin {
+            Origin::GitObject(id) => m.serialize_entry("blob", id)?,
+            Origin::TagMessage(name) => m.serialize_entry("tag", name)?,
+            Origin::Argument(n) => m.serialize_entry("argument", n)?,
+            _ => {}
         }
+        if let Some(r) = &p.repository {
+            m.serialize_entry("repository", r)?;
+        }
+        m.end()
     }
-    if let Some(v) = &f.verification {
-        m.insert("verification".into(), verification_value(v));
+}
+
+/// [`evidence_value`], written straight to the serializer.
+struct EvidenceJson<'a>(&'a [crate::finding::Reason]);
+
+impl Serialize for EvidenceJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for r in self.0 {
+            seq.serialize_element(&ReasonJson(r))?;
+        }
+        seq.end()
     }
-    Value::Object(m)
+}
+
+struct ReasonJson<'a>(&'a crate::finding::Reason);
+
+impl Serialize for ReasonJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("kind", &r.kind)?;
+        m.serialize_entry("text", &r.text)?;
+        if let Some(l) = r.line {
+            m.serialize_entry("line", &l)?;
+        }
+        m.end()
+    }
+}
+
+/// One finding as the JSON and JSONL reports write it, serialised field by field as it is
+/// written: no `serde_json::Value` tree (a map and a dozen strings copied per finding) is
+/// built first. `schema_version` ends the object in JSONL, where each line stands alone.
+struct FindingJson<'a> {
+    f: &'a Finding,
+    rules: &'a [Rule],
+    show: bool,
+    schema_version: bool,
+}
+
+impl Serialize for FindingJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let f = self.f;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("rule", &f.rule)?;
+        if let Some(r) = self.rules.iter().find(|r| r.id == f.rule) {
+            m.serialize_entry("description", &r.description)?;
+            m.serialize_entry("severity", r.severity.as_str())?;
+        }
+        m.serialize_entry("path", &f.path)?;
+        m.serialize_entry("provenance", &ProvenanceJson(&f.provenance))?;
+        m.serialize_entry("line", &f.line)?;
+        m.serialize_entry("column", &f.column)?;
+        m.serialize_entry("end_line", &f.end_line)?;
+        m.serialize_entry("end_column", &f.end_column)?;
+        m.serialize_entry("secret", &f.shown_secret(self.show))?;
+        m.serialize_entry("secret_sha256", &f.secret_sha256)?;
+        m.serialize_entry("fingerprint", &f.fingerprint)?;
+        m.serialize_entry("context", f.shown_context(self.show))?;
+        if !f.decoded.is_empty() {
+            m.serialize_entry("decoded", &f.decoded)?;
+        }
+        if !f.evidence.is_empty() {
+            m.serialize_entry("evidence", &EvidenceJson(&f.evidence))?;
+        }
+        if let Some(g) = &f.git {
+            m.serialize_entry("commit", &g.commit)?;
+            m.serialize_entry("author", &g.author_name)?;
+            m.serialize_entry("email", &g.author_email)?;
+            m.serialize_entry("date", &g.date)?;
+            m.serialize_entry("commit_summary", &g.summary)?;
+            m.serialize_entry("commits", &g.commits)?;
+            m.serialize_entry("commit_count", &g.commit_count)?;
+            m.serialize_entry("in_head", &g.in_head)?;
+            if let Some(l) = &g.last {
+                m.serialize_entry(
+                    "last_commit",
+                    &json!({"commit": l.commit, "author": l.author_name, "email": l.author_email, "date": l.date}),
+                )?;
+            }
+        }
+        if let Some(v) = &f.verification {
+            m.serialize_entry("verification", &verification_value(v))?;
+        }
+        if self.schema_version {
+            m.serialize_entry("schema_version", &SCHEMA_VERSION)?;
+        }
+        m.end()
+    }
 }
 
 /// A verification as JSON: the verdict, the evidence it rests on, and what a live secret
@@ -284,7 +325,12 @@ impl Serialize for Findings<'_> {
         let d = self.0;
         let mut seq = s.serialize_seq(Some(d.report.findings.len()))?;
         for f in &d.report.findings {
-            seq.serialize_element(&finding_value(f, d.rules, d.show))?;
+            seq.serialize_element(&FindingJson {
+                f,
+                rules: d.rules,
+                show: d.show,
+                schema_version: false,
+            })?;
         }
         seq.end()
     }
@@ -336,10 +382,14 @@ pub fn write_lines(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     for f in &report.findings {
-        let mut v = finding_value(f, rules, style.show_secrets);
-        v["schema_version"] = json!(SCHEMA_VERSION);
-        serde_json::to_writer(&mut *out, &v)?;
-        writeln!(out)?;
+        let line = FindingJson {
+            f,
+            rules,
+            show: style.show_secrets,
+            schema_version: true,
+        };
+        serde_json::to_writer(&mut *out, &line)?;
+        out.write_all(b"\n")?;
     }
     Ok(())
 }

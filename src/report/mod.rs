@@ -247,15 +247,35 @@ impl Report {
     /// before); call after suppression, which matches paths, and never with
     /// `--show-secrets`.
     pub fn redact_names(&mut self) {
+        // The secrets are moved out while the names are rewritten (none of them is a
+        // name), so the set borrows them: a report of a million findings copies none.
+        let take = |s: &mut String| std::mem::take(s);
+        let secrets: Vec<String> = self
+            .findings
+            .iter_mut()
+            .map(|f| take(&mut f.secret))
+            .collect();
+        let summary: Vec<String> = match self.summary.git.as_mut() {
+            Some(g) => g.secrets.iter_mut().map(|s| take(&mut s.secret)).collect(),
+            None => Vec::new(),
+        };
         let mut known = crate::redact::Known::default();
-        for f in &self.findings {
-            known.insert(std::borrow::Cow::Owned(f.secret.as_bytes().to_vec()));
+        for s in secrets.iter().chain(&summary) {
+            known.insert(std::borrow::Cow::Borrowed(s.as_bytes()));
         }
-        if let Some(g) = &self.summary.git {
-            for s in &g.secrets {
-                known.insert(std::borrow::Cow::Owned(s.secret.as_bytes().to_vec()));
+        self.redact_names_in(&known);
+        drop(known);
+        for (f, s) in self.findings.iter_mut().zip(secrets) {
+            f.secret = s;
+        }
+        if let Some(g) = self.summary.git.as_mut() {
+            for (x, s) in g.secrets.iter_mut().zip(summary) {
+                x.secret = s;
             }
         }
+    }
+
+    fn redact_names_in(&mut self, known: &crate::redact::Known) {
         if known.is_empty() {
             return;
         }

@@ -420,9 +420,13 @@ fn record(
                 }
             }
             if !s.hits.is_empty() {
+                // Made outside the lock: the other walkers keep going meanwhile.
+                let found = super::findings(det, &at, s.hits);
                 let mut fs = crate::sync::lock(&shared.findings);
-                for h in s.hits {
-                    fs.push(super::finding(det, at.clone(), h));
+                if fs.is_empty() {
+                    *fs = found;
+                } else {
+                    fs.extend(found);
                 }
             }
         }

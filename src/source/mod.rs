@@ -17,22 +17,37 @@ use crate::provenance::Provenance;
 pub fn finding(det: &Detector, provenance: Provenance, hit: Hit) -> Finding {
     let mut provenance = provenance;
     provenance.members.extend(hit.members.iter().cloned());
-    let mut f = Finding::new(
+    let mut f = Finding::located(
         &det.rules()[hit.rule].id,
         provenance,
-        hit.line,
-        hit.column,
-        hit.end_line,
-        hit.end_column,
+        [hit.line, hit.column, hit.end_line, hit.end_column],
         hit.secret,
         hit.context,
+        hit.context_redacted,
     );
-    f.context_redacted = hit.context_redacted;
     f.inline_allowed = hit.inline_allowed;
     f.decoded = hit.decoded.iter().map(|d| d.to_string()).collect();
     f.tenant_hosts = hit.tenant_hosts;
     f.evidence = hit.evidence;
     f
+}
+
+/// Turns a blob's hits into findings seen at `at`, in the hits' order. The hits are consumed
+/// from the end in batches and their vector shrinks as they go, so a blob with a million
+/// hits never holds a million hits and a million findings at once (a hit is 216 bytes
+/// before its strings, which move into the finding).
+pub fn findings(det: &Detector, at: &Provenance, mut hits: Vec<Hit>) -> Vec<Finding> {
+    const BATCH: usize = 1 << 14;
+    let mut out = Vec::with_capacity(hits.len());
+    while !hits.is_empty() {
+        let from = hits.len().saturating_sub(BATCH);
+        for h in hits.drain(from..).rev() {
+            out.push(finding(det, at.clone(), h));
+        }
+        hits.shrink_to_fit();
+    }
+    out.reverse();
+    out
 }
 
 /// Adds to `findings` those of `more` not already in it (same place, rule and secret): the

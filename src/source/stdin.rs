@@ -18,13 +18,8 @@ pub fn scan(det: &Detector, label: &str) -> Report {
         Ok(Scanned::Text { bytes, hits }) => {
             report.summary.files = 1;
             report.summary.bytes = bytes;
-            for h in hits {
-                report.findings.push(super::finding(
-                    det,
-                    Provenance::new(Origin::Stdin(label.to_string())),
-                    h,
-                ));
-            }
+            let at = Provenance::new(Origin::Stdin(label.to_string()));
+            report.findings = super::findings(det, &at, hits);
         }
         Ok(Scanned::Binary { bytes }) => {
             report.summary.bytes = bytes;

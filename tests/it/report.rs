@@ -696,3 +696,65 @@ fn context_redacts_every_secret_on_the_line() {
         );
     }
 }
+
+/// One file with twenty thousand findings (a `.env` dump, comments and indentation in
+/// between): every token is reported once, in order, at its own line and columns, in JSONL
+/// and in the JSON document. Findings stream out of the per-file pass in batches; a
+/// finding lost, repeated or shifted by one between batches shows here.
+#[test]
+fn many_findings_in_one_file_are_all_reported_in_place() {
+    const N: usize = 20_000;
+    let d = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    let mut planted = Vec::with_capacity(N);
+    let mut line = 0u64;
+    for k in 0..N {
+        if k % 3 == 0 {
+            text.push_str(&format!("# block {k}\n"));
+            line += 1;
+        }
+        let t = token(1_000_000 + k as u64);
+        let indent = " ".repeat(k % 4);
+        text.push_str(&format!("{indent}APPLIVERY_APP_TOKEN_{k}={t}\n"));
+        line += 1;
+        let column = (indent.len() + format!("APPLIVERY_APP_TOKEN_{k}=").len() + 1) as u64;
+        planted.push((t, line, column));
+    }
+    write(d.path(), "dump.env", &text);
+    let out = bin()
+        .arg("dir")
+        .arg(d.path())
+        .args(["--no-config", "--format", "jsonl", "--show-secrets"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| parse(l.as_bytes()))
+        .collect();
+    assert_eq!(lines.len(), N, "one finding per planted token");
+    for (f, (t, line, column)) in lines.iter().zip(&planted) {
+        assert_eq!(f["secret"], json!(t), "{f}");
+        assert_eq!(f["line"], json!(line), "{f}");
+        assert_eq!(f["end_line"], json!(line), "{f}");
+        assert_eq!(f["column"], json!(column), "{f}");
+        assert_eq!(f["end_column"], json!(column + 24), "{f}");
+        assert_eq!(f["path"], json!("dump.env"), "{f}");
+    }
+    let out = bin()
+        .arg("dir")
+        .arg(d.path())
+        .args(["--no-config", "--format", "json"])
+        .output()
+        .unwrap();
+    let v = parse(&out.stdout);
+    let found = v["findings"].as_array().unwrap();
+    assert_eq!(found.len(), N);
+    assert_eq!(v["summary"]["findings"], json!(N));
+    let last = &found[N - 1];
+    assert_eq!(last["line"], json!(planted[N - 1].1));
+    let t = &planted[N - 1].0;
+    assert_eq!(last["secret"], json!(format!("{}…", &t[..4])));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(t.as_str()));
+}
