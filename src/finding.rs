@@ -154,8 +154,9 @@ pub struct Finding {
     /// `context` with every secret on it redacted, made where the secrets' positions are
     /// known: what reports print unless `--show-secrets`.
     pub context_redacted: String,
-    pub git: Option<GitInfo>,
-    pub verification: Option<Verification>,
+    /// Boxed: most findings of a large scan have neither, and a finding stays small.
+    pub git: Option<Box<GitInfo>>,
+    pub verification: Option<Box<Verification>>,
     /// The line carries an inline allow marker (`applivery-leaks:allow`, `gitleaks:allow`).
     pub inline_allowed: bool,
     /// How the text at the location was decoded into the secret, outermost first (`base64`,

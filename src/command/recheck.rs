@@ -118,7 +118,7 @@ pub fn run(a: &RecheckArgs) -> Result<u8> {
         }
         crate::command::verify::findings(&mut checks, det.rules(), &a.verify, a.quiet)?;
         for (f, i) in checks.into_iter().zip(which) {
-            outcomes[i].verification = f.verification;
+            outcomes[i].verification = f.verification.map(|v| *v);
         }
     }
 

@@ -441,12 +441,12 @@ impl Sweep<'_> {
             .into_iter()
             .partition(|f| !self.verdicts.contains_key(&key(f)));
         for f in &mut done {
-            f.verification = self.verdicts.get(&key(f)).cloned();
+            f.verification = self.verdicts.get(&key(f)).cloned().map(Box::new);
         }
         crate::command::verify::findings(&mut todo, self.det.rules(), opts, self.a.scan.quiet)?;
         for f in &todo {
             if let Some(v) = &f.verification {
-                self.verdicts.insert(key(f), v.clone());
+                self.verdicts.insert(key(f), (**v).clone());
             }
         }
         done.extend(todo);

@@ -145,11 +145,11 @@ pub fn findings(
             .as_ref()
             .is_some_and(|v| v.status == crate::finding::VerifyStatus::Live);
         if legacy && !live {
-            f.verification = Some(crate::finding::Verification::unsent(
+            f.verification = Some(Box::new(crate::finding::Verification::unsent(
                 crate::finding::VerifyStatus::Unknown,
                 verify::LEGACY_REASON,
                 crate::time::rfc3339(std::time::SystemTime::now()),
-            ));
+            )));
         }
     }
     Ok(())

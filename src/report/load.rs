@@ -184,7 +184,7 @@ fn finding(f: &Value) -> Result<Finding, String> {
     let shown = redact(&secret);
     out.context_redacted = out.context.replace(&secret, &shown);
     if f.get("commit").is_some() {
-        out.git = Some(GitInfo {
+        out.git = Some(Box::new(GitInfo {
             commit: str_of(f, "commit").to_string(),
             author_name: str_of(f, "author").to_string(),
             author_email: str_of(f, "email").to_string(),
@@ -202,10 +202,10 @@ fn finding(f: &Value) -> Result<Finding, String> {
                     author_email: str_of(l, "email").to_string(),
                     date: str_of(l, "date").to_string(),
                 }),
-        });
+        }));
     }
     if let Some(v) = f.get("verification").filter(|v| v.is_object()) {
-        out.verification = Some(verification(v)?);
+        out.verification = Some(Box::new(verification(v)?));
     }
     out.decoded = strings(f, "decoded").unwrap_or_default();
     if let Some(ev) = f.get("evidence").and_then(Value::as_array) {

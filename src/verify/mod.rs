@@ -225,10 +225,10 @@ pub fn verify(
         let known = by_secret.get(&f.secret).map_or(&[][..], Vec::as_slice);
         let mine = verifier_of(&f.rule).and_then(|v| known.iter().find(|(w, _)| *w == v));
         let live = known.iter().find(|(_, r)| r.status == VerifyStatus::Live);
-        f.verification = Some(match mine.or(live) {
+        f.verification = Some(Box::new(match mine.or(live) {
             Some((_, r)) => r.clone(),
             None => Verification::unsent(VerifyStatus::Unknown, "no verifier", now.clone()),
-        });
+        }));
     }
     Ok(())
 }

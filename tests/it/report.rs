@@ -625,7 +625,7 @@ fn sarif_of_a_history_scan_matches_the_official_schema() {
         t.clone(),
         format!("APPLIVERY_APP_TOKEN={t}"),
     );
-    f.git = Some(GitInfo {
+    f.git = Some(Box::new(GitInfo {
         commit: commit.clone(),
         author_name: "Dev".into(),
         author_email: "dev@example.com".into(),
@@ -635,8 +635,8 @@ fn sarif_of_a_history_scan_matches_the_official_schema() {
         commit_count: 1,
         in_head: false,
         last: None,
-    });
-    f.verification = Some(Verification {
+    }));
+    f.verification = Some(Box::new(Verification {
         status: VerifyStatus::Live,
         reason: "HTTP 200".into(),
         checked_at: "2026-01-02T03:04:05Z".into(),
@@ -650,7 +650,7 @@ fn sarif_of_a_history_scan_matches_the_official_schema() {
             application_name: None,
             builds: 3,
         }),
-    });
+    }));
     r.findings.push(f);
     r.summary.git = Some(GitSummary {
         commits: 1,

@@ -48,7 +48,7 @@ fn git_report() -> Report {
             tok.to_string(),
             format!("APPLIVERY_APP_TOKEN={tok}"),
         );
-        f.git = Some(GitInfo {
+        f.git = Some(Box::new(GitInfo {
             commit: commit.clone(),
             author_name: "Dev".into(),
             author_email: "dev@example.com".into(),
@@ -58,8 +58,8 @@ fn git_report() -> Report {
             commit_count: 1,
             in_head: i == 0,
             last: None,
-        });
-        f.verification = Some(Verification {
+        }));
+        f.verification = Some(Box::new(Verification {
             status,
             reason: "HTTP status".into(),
             checked_at: "2026-01-02T03:04:05Z".into(),
@@ -73,7 +73,7 @@ fn git_report() -> Report {
                 application_name: Some("Field Sales".into()),
                 builds: 42,
             }),
-        });
+        }));
         r.findings.push(f);
     }
     r.errors.push(Problem::new("deadbeef", "corrupt object"));

@@ -268,7 +268,7 @@ pub(crate) fn assemble(
             crate::source::finding(det, Provenance::new(Origin::GitBlob(path)), p.hit.clone());
         let mut g = git_info(&m, first, &p.commits, p.commit_count, p.in_head);
         g.last = last;
-        f.git = Some(g);
+        f.git = Some(Box::new(g));
         out.push(Sourced {
             order: p.first,
             commits: p.bits.clone(),
@@ -306,7 +306,7 @@ pub(crate) fn assemble(
         g.last = commits
             .last()
             .map(|&i| commit_ref(i, meta_of(commit_id(i))));
-        f.git = Some(g);
+        f.git = Some(Box::new(g));
         let mut bits = Vec::new();
         for &c in &commits {
             provenance::set_bit(&mut bits, c);
@@ -334,7 +334,7 @@ pub(crate) fn assemble(
         let target = t.commit.map_or(t.id, commit_id);
         let at = Provenance::new(Origin::TagMessage(t.name.clone()));
         let mut f = crate::source::finding(det, at, hit.clone());
-        f.git = Some(GitInfo {
+        f.git = Some(Box::new(GitInfo {
             commit: target.to_string(),
             author_name: t.tagger.0.clone(),
             author_email: t.tagger.1.clone(),
@@ -344,7 +344,7 @@ pub(crate) fn assemble(
             commit_count: 1,
             in_head: false,
             last: None,
-        });
+        }));
         let mut bits = Vec::new();
         if let Some(c) = t.commit {
             provenance::set_bit(&mut bits, c);
