@@ -115,7 +115,7 @@ impl Pass<'_> {
             let Some(caps) = rule.regex.captures(value) else {
                 continue;
             };
-            let Some(m) = caps.get(rule.secret_group) else {
+            let Some(m) = caps.get(rule.secret_group()) else {
                 continue;
             };
             if m.start() != 0 || m.end() != value.len() {

@@ -151,7 +151,6 @@ pub struct Detector {
     /// Every distinct keyword: asked of every tree entry in a history sweep, so it must be
     /// cheap.
     path_keywords: Arc<Vec<PathKeyword>>,
-    words: Arc<secret::Words>,
     /// Where the names seen at Applivery sinks are logged, shared by every clone.
     sinks: Arc<project::SinkLog>,
     /// Names used at Applivery sinks in other blobs of the project.
@@ -231,7 +230,6 @@ impl Detector {
             keywords: Arc::new(keywords),
             names: Arc::new(names),
             path_keywords: Arc::new(path_keywords),
-            words: Arc::new(secret::Words::new()),
             sinks: Arc::new(project::SinkLog::default()),
             project: None,
         })
@@ -317,7 +315,12 @@ impl Detector {
     /// entropy, placeholders, runs, sequences, identifiers), whatever surrounds it. Exposed so
     /// the drop rate of those checks can be measured on their own.
     pub fn value_ok(&self, rule: usize, value: &[u8]) -> bool {
-        secret::value_ok(&self.rules[rule], value, &self.words, &self.names[rule])
+        secret::value_ok(
+            &self.rules[rule],
+            value,
+            secret::Words::get(),
+            &self.names[rule],
+        )
     }
 
     /// The secret a candidate stands for: the matched bytes, or their decoding (a base64

@@ -9,6 +9,7 @@
 //! nothing names (`weak_ok`) trades a little of that for precision.
 
 use std::collections::HashSet;
+use std::sync::OnceLock;
 
 use crate::rules::{Rule, Shape};
 
@@ -47,14 +48,19 @@ const PLACEHOLDER: &[&str] = &[
 ];
 
 impl Words {
-    pub(super) fn new() -> Words {
-        Words(
-            WORDS
-                .lines()
-                .map(str::trim)
-                .filter(|w| !w.is_empty())
-                .collect(),
-        )
+    /// The word list, built on first use: only a value that passed the cheaper checks is
+    /// looked up, so a scan that finds no candidate (a clean pre-commit run) never builds it.
+    pub(super) fn get() -> &'static Words {
+        static WORDS_SET: OnceLock<Words> = OnceLock::new();
+        WORDS_SET.get_or_init(|| {
+            Words(
+                WORDS
+                    .lines()
+                    .map(str::trim)
+                    .filter(|w| !w.is_empty())
+                    .collect(),
+            )
+        })
     }
 
     fn known(&self, seg: &str) -> bool {
