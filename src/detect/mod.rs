@@ -1,6 +1,11 @@
-//! The detector: bytes and a path in, candidate secrets out. It is pure — no I/O, no globals —
-//! so it is shared by every thread and every source (directory, git history, staged changes,
-//! stdin).
+//! The detector: bytes and a path in, candidate secrets out. It is pure — no I/O, no mutable
+//! globals (the word lists are built once, on first use) — so it is shared by every thread and
+//! every source (directory, git history, staged changes, stdin).
+//!
+//! It is built on every commit by the pre-commit hook, so it builds only what a scan needs:
+//! the keyword search at once; the default rules' regexes and the word lists on first use
+//! (`rules::RuleRegex`, `secret::Words::get`, `wordlike`). Searches are compiled once per
+//! detector (or per blob, for the names a blob itself defines), never per candidate.
 //!
 //! Applivery tokens have no vendor prefix, so a regex alone would drown users in false alarms.
 //! A blob passes, in order of cost:
