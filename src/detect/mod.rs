@@ -156,6 +156,8 @@ pub struct Detector {
     /// Every distinct keyword: asked of every tree entry in a history sweep, so it must be
     /// cheap.
     path_keywords: Arc<Vec<PathKeyword>>,
+    /// Every rule's Applivery hosts: a `Bearer` near a keyword sent elsewhere names no sink.
+    hosts: Arc<Vec<String>>,
     /// Where the names seen at Applivery sinks are logged, shared by every clone.
     sinks: Arc<project::SinkLog>,
     /// Names used at Applivery sinks in other blobs of the project.
@@ -230,11 +232,17 @@ impl Detector {
         distinct.sort();
         distinct.dedup();
         let path_keywords = distinct.into_iter().map(PathKeyword::new).collect();
+        let hosts = rules
+            .iter()
+            .filter_map(|r| r.context.as_ref())
+            .flat_map(|c| c.hosts.iter().cloned())
+            .collect();
         Ok(Detector {
             rules: Arc::new(rules),
             keywords: Arc::new(keywords),
             names: Arc::new(names),
             path_keywords: Arc::new(path_keywords),
+            hosts: Arc::new(hosts),
             sinks: Arc::new(project::SinkLog::default()),
             project: None,
         })
