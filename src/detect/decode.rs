@@ -28,12 +28,32 @@ pub(super) type Rescan = fn(&Detector, &[u8], Outer, usize, &[Vec<u8>], &[u8]) -
 /// The longest text decoded as one value.
 const MAX_ENCODED: usize = 1 << 20;
 
+/// Per byte: bit 1 a base64 character (standard or URL-safe), bit 2 a token character. The
+/// decoding pass reads every byte of the regions around keywords; a table lookup is its
+/// cheapest test.
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || c == b'-' || c == b'_' {
+            t[b] = B64 | TOKEN;
+        } else if c == b'+' || c == b'/' {
+            t[b] = B64;
+        }
+        b += 1;
+    }
+    t
+};
+const B64: u8 = 1;
+const TOKEN: u8 = 2;
+
 fn b64_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
+    CLASS[b as usize] & B64 != 0
 }
 
 fn token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+    CLASS[b as usize] & TOKEN != 0
 }
 
 impl Pass<'_> {
@@ -63,8 +83,11 @@ impl Pass<'_> {
                 if end - start >= 32 && end - start <= MAX_ENCODED {
                     runs.push((start, end));
                 }
-                self.escaped(start, i, out);
-                self.joined(start, i, out);
+                // The run's leading token characters (a token character is a base64 one),
+                // read once for both of the checks below.
+                let plain = start + hay[start..i].iter().take_while(|&&b| token_byte(b)).count();
+                self.escaped(start, plain, out);
+                self.joined(start, plain, out);
                 i = end.max(start + 1);
             }
         }
@@ -115,7 +138,7 @@ impl Pass<'_> {
             let Some(caps) = rule.regex.captures(value) else {
                 continue;
             };
-            let Some(m) = caps.get(rule.secret_group) else {
+            let Some(m) = caps.get(rule.secret_group()) else {
                 continue;
             };
             if m.start() != 0 || m.end() != value.len() {
@@ -187,14 +210,14 @@ impl Pass<'_> {
         }
     }
 
-    /// `%2D`, `\u002d`, `\x2d` inside a token-shaped run.
-    fn escaped(&self, s: usize, _e: usize, out: &mut Vec<Candidate>) {
+    /// `%2D`, `\u002d`, `\x2d` inside a token-shaped run; `plain` is where the run's token
+    /// characters from `s` end.
+    fn escaped(&self, s: usize, plain: usize, out: &mut Vec<Candidate>) {
         let hay = self.hay;
         if s > 0 && (token_byte(hay[s - 1]) || hay[s - 1] == b'%' || hay[s - 1] == b'\\') {
             return;
         }
         // Most runs end without an escape: nothing to decode.
-        let plain = s + hay[s..].iter().take_while(|&&b| token_byte(b)).count();
         if !matches!(hay.get(plain), Some(b'%' | b'\\')) {
             return;
         }
@@ -233,16 +256,13 @@ impl Pass<'_> {
     }
 
     /// A value split by `\`-newline continuations, or built from adjacent or concatenated
-    /// string literals (`"abc" + "def"`, `"abc" "def"`, `'abc' . 'def'`).
-    fn joined(&self, s: usize, e: usize, out: &mut Vec<Candidate>) {
+    /// string literals (`"abc" + "def"`, `"abc" "def"`, `'abc' . 'def'`); `s..end` is the run of
+    /// token characters that starts the chain.
+    fn joined(&self, s: usize, end: usize, out: &mut Vec<Candidate>) {
         let hay = self.hay;
         // Only maximal runs of token characters start a chain.
         if s > 0 && token_byte(hay[s - 1]) {
             return;
-        }
-        let mut end = s;
-        while end < e && token_byte(hay[end]) {
-            end += 1;
         }
         if end == s {
             return;

@@ -122,7 +122,7 @@ fn run_rule(
         let Some(m) = rule.regex.captures_read_at(&mut locs, region, at) else {
             break;
         };
-        let Some((s, e)) = locs.get(rule.secret_group) else {
+        let Some((s, e)) = locs.get(rule.secret_group()) else {
             // The secret group is optional in this regex and did not take part.
             at = if m.end() > m.start() {
                 m.end()

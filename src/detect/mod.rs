@@ -1,6 +1,11 @@
-//! The detector: bytes and a path in, candidate secrets out. It is pure — no I/O, no globals —
-//! so it is shared by every thread and every source (directory, git history, staged changes,
-//! stdin).
+//! The detector: bytes and a path in, candidate secrets out. It is pure — no I/O, no mutable
+//! globals (the word lists are built once, on first use) — so it is shared by every thread and
+//! every source (directory, git history, staged changes, stdin).
+//!
+//! It is built on every commit by the pre-commit hook, so it builds only what a scan needs:
+//! the keyword search at once; the default rules' regexes and the word lists on first use
+//! (`rules::RuleRegex`, `secret::Words::get`, `wordlike`). Searches are compiled once per
+//! detector (or per blob, for the names a blob itself defines), never per candidate.
 //!
 //! Applivery tokens have no vendor prefix, so a regex alone would drown users in false alarms.
 //! A blob passes, in order of cost:
@@ -151,7 +156,8 @@ pub struct Detector {
     /// Every distinct keyword: asked of every tree entry in a history sweep, so it must be
     /// cheap.
     path_keywords: Arc<Vec<PathKeyword>>,
-    words: Arc<secret::Words>,
+    /// Every rule's Applivery hosts: a `Bearer` near a keyword sent elsewhere names no sink.
+    hosts: Arc<Vec<String>>,
     /// Where the names seen at Applivery sinks are logged, shared by every clone.
     sinks: Arc<project::SinkLog>,
     /// Names used at Applivery sinks in other blobs of the project.
@@ -226,12 +232,17 @@ impl Detector {
         distinct.sort();
         distinct.dedup();
         let path_keywords = distinct.into_iter().map(PathKeyword::new).collect();
+        let hosts = rules
+            .iter()
+            .filter_map(|r| r.context.as_ref())
+            .flat_map(|c| c.hosts.iter().cloned())
+            .collect();
         Ok(Detector {
             rules: Arc::new(rules),
             keywords: Arc::new(keywords),
             names: Arc::new(names),
             path_keywords: Arc::new(path_keywords),
-            words: Arc::new(secret::Words::new()),
+            hosts: Arc::new(hosts),
             sinks: Arc::new(project::SinkLog::default()),
             project: None,
         })
@@ -317,7 +328,12 @@ impl Detector {
     /// entropy, placeholders, runs, sequences, identifiers), whatever surrounds it. Exposed so
     /// the drop rate of those checks can be measured on their own.
     pub fn value_ok(&self, rule: usize, value: &[u8]) -> bool {
-        secret::value_ok(&self.rules[rule], value, &self.words, &self.names[rule])
+        secret::value_ok(
+            &self.rules[rule],
+            value,
+            secret::Words::get(),
+            &self.names[rule],
+        )
     }
 
     /// The secret a candidate stands for: the matched bytes, or their decoding (a base64

@@ -373,19 +373,14 @@ fn bearer_near(
             b = line_bounds_near(hay, b + 1, b + 1, LINE_LIMIT).1;
         }
     }
-    let hosts: Vec<String> = det
-        .rules
-        .iter()
-        .filter_map(|r| r.context.as_ref())
-        .flat_map(|c| c.hosts.iter().cloned())
-        .collect();
+    let hosts = &det.hosts;
     // A `bearer` that straddles `done` is found again; names are deduplicated later.
     let mut from = a.max(done.saturating_sub(5)).min(b);
     while let Some(p) = find_ci(&hay[from..b], b"bearer") {
         let at = from + p + 6;
         from = at;
         let (cs, ce) = line_bounds_near(hay, at, at, LINE_LIMIT);
-        if !hosts.is_empty() && hosts_ok(&hay[cs..ce], &hosts) == Some(false) {
+        if !hosts.is_empty() && hosts_ok(&hay[cs..ce], hosts) == Some(false) {
             continue;
         }
         let mut i = at;

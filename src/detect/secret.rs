@@ -9,6 +9,7 @@
 //! nothing names (`weak_ok`) trades a little of that for precision.
 
 use std::collections::HashSet;
+use std::sync::OnceLock;
 
 use crate::rules::{Rule, Shape};
 
@@ -47,14 +48,19 @@ const PLACEHOLDER: &[&str] = &[
 ];
 
 impl Words {
-    pub(super) fn new() -> Words {
-        Words(
-            WORDS
-                .lines()
-                .map(str::trim)
-                .filter(|w| !w.is_empty())
-                .collect(),
-        )
+    /// The word list, built on first use: only a value that passed the cheaper checks is
+    /// looked up, so a scan that finds no candidate (a clean pre-commit run) never builds it.
+    pub(super) fn get() -> &'static Words {
+        static WORDS_SET: OnceLock<Words> = OnceLock::new();
+        WORDS_SET.get_or_init(|| {
+            Words(
+                WORDS
+                    .lines()
+                    .map(str::trim)
+                    .filter(|w| !w.is_empty())
+                    .collect(),
+            )
+        })
     }
 
     fn known(&self, seg: &str) -> bool {
@@ -195,15 +201,22 @@ pub(super) fn value_ok(rule: &Rule, v: &[u8], words: &Words, names: &[String]) -
 
 /// Not a run, a sequence, or a handful of characters repeated.
 fn generated(v: &[u8]) -> bool {
-    let body: Vec<u8> = v.iter().copied().filter(|&b| b != b'=').collect();
+    // Without padding (almost every candidate) the value is its own body: no copy.
+    let owned: Vec<u8>;
+    let body: &[u8] = if v.contains(&b'=') {
+        owned = v.iter().copied().filter(|&b| b != b'=').collect();
+        &owned
+    } else {
+        v
+    };
     if body.windows(6).any(|w| w.iter().all(|&c| c == w[0])) {
         return false;
     }
-    if longest_sequence(&body) >= 8 {
+    if longest_sequence(body) >= 8 {
         return false;
     }
     let mut seen = [false; 256];
-    for &b in &body {
+    for &b in body {
         seen[b as usize] = true;
     }
     let distinct = seen.iter().filter(|&&x| x).count();

@@ -358,3 +358,45 @@ fn method_calls_and_type_annotations() {
     assert!(secrets(&format!("# applivery\nsentry.setToken(\"{T}\")\n")).is_empty());
     assert!(secrets(&format!("# applivery\nSentry.init(token: \"{T}\")\n")).is_empty());
 }
+
+#[test]
+fn find_ci_finds_the_first_occurrence_in_any_case() {
+    // Against the obvious search, on text where the needles' letters occur often, at the
+    // ends, in mixed case, and overlapping themselves.
+    let naive = |hay: &[u8], n: &[u8]| {
+        (0..=hay.len().saturating_sub(n.len()))
+            .find(|&i| hay.len() >= n.len() && hay[i..i + n.len()].eq_ignore_ascii_case(n))
+    };
+    let hays: &[&[u8]] = &[
+        b"",
+        b"k",
+        b"token",
+        b"TOKEN tok toke TokEn",
+        b"tttkkk tokentoken",
+        b"Bearer bearerbearer",
+        b"AUTHORIZATION: x authorization",
+        b"http://a https://b ://",
+        b"applivery.io APPLIVERY AppLivery",
+        b"xtokeN",
+    ];
+    let needles: &[&[u8]] = &[
+        b"token",
+        b"bearer",
+        b"authorization",
+        b"://",
+        b"applivery",
+        b"k",
+        b"kk",
+    ];
+    for hay in hays {
+        for n in needles {
+            assert_eq!(
+                text::find_ci(hay, n),
+                naive(hay, n),
+                "{:?} in {:?}",
+                String::from_utf8_lossy(n),
+                String::from_utf8_lossy(hay)
+            );
+        }
+    }
+}

@@ -110,7 +110,7 @@ impl Judge<'_> {
                 return None;
             }
         }
-        if !secret::value_ok(rule, value, &self.det.words, self.names()) {
+        if !secret::value_ok(rule, value, secret::Words::get(), self.names()) {
             return None;
         }
         if rule
@@ -589,10 +589,16 @@ fn in_key_position(hay: &[u8], ls: usize, a: usize) -> bool {
 /// True if a word of `parts`, or two adjacent words joined (`OneSignal` → `one` `signal` →
 /// `onesignal`, `storePassword` → `storepassword`), is one of `owners`.
 pub(super) fn names_owner(parts: &[String], owner: impl Fn(&str) -> bool) -> bool {
-    parts.iter().any(|p| owner(p))
-        || parts
-            .windows(2)
-            .any(|w| owner(&format!("{}{}", w[0], w[1])))
+    if parts.iter().any(|p| owner(p)) {
+        return true;
+    }
+    let mut joined = String::new();
+    parts.windows(2).any(|w| {
+        joined.clear();
+        joined.push_str(&w[0]);
+        joined.push_str(&w[1]);
+        owner(&joined)
+    })
 }
 
 /// True if the text has a word with a letter.

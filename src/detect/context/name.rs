@@ -28,7 +28,7 @@ impl Judge<'_> {
                 Class::Ours
             };
         }
-        if names_owner(&parts, |w| ctx.other_owners.iter().any(|o| o == w)) {
+        if names_owner(&parts, |w| ctx.other_owners.contains(w)) {
             return Class::Foreign;
         }
         if not_secret {
@@ -41,7 +41,7 @@ impl Judge<'_> {
                 && !secretish(p)
                 && !p
                     .strip_suffix('s')
-                    .is_some_and(|q| ctx.generic_key_words.iter().any(|g| g == q))
+                    .is_some_and(|q| ctx.generic_key_words.contains(q))
         });
         match (unknown, any_secret) {
             (false, true) => Class::Generic,

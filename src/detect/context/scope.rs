@@ -79,9 +79,7 @@ impl Judge<'_> {
     pub(super) fn key_owner(&self, ctx: &Context, key: &[u8]) -> Scope {
         if self.mentions(key) {
             Scope::Ours
-        } else if names_owner(&split_words(key), |w| {
-            ctx.other_owners.iter().any(|o| o == w)
-        }) {
+        } else if names_owner(&split_words(key), |w| ctx.other_owners.contains(w)) {
             Scope::Foreign
         } else {
             Scope::Unknown
@@ -97,7 +95,7 @@ impl Judge<'_> {
         let foreign = line.split(|&b| !is_word_byte(b)).any(|w| {
             !w.is_empty()
                 && names_owner(&split_words(w), |p| {
-                    ctx.other_owners.iter().any(|o| o == p) && !AMBIGUOUS.contains(&p)
+                    ctx.other_owners.contains(p) && !AMBIGUOUS.contains(&p)
                 })
         });
         if foreign {
