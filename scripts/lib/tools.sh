@@ -32,7 +32,14 @@ apt_tool() {
 }
 
 py_tool() {
-  local spec=$1
+  local spec=$1 norm=${1%%==*}
+  # Installed at this version: its dist-info directory is there (names lower case, - and .
+  # as _). Asking pip costs seconds of start-up for each tool, in every check.
+  norm=${norm,,}
+  norm=${norm//[-.]/_}
+  if compgen -G "$tools_dir/venv/lib/python3*/site-packages/$norm-${spec##*==}.dist-info" >/dev/null; then
+    return 0
+  fi
   if [ ! -x "$tools_dir/venv/bin/pip" ]; then
     # Debian ships venv's ensurepip in a separate package.
     python3 -m venv "$tools_dir/venv" 2>/dev/null || {
