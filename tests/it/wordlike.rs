@@ -14,14 +14,15 @@ use rayon::prelude::*;
 #[path = "../../examples/common/mod.rs"]
 mod bench_common;
 
-use bench_common::wordlike::{crate_sources, harvest, random_margins};
+use bench_common::wordlike::{crate_sources, harvest, random_margins_range, RANDOM_CHUNK};
 
 #[test]
 #[ignore = "minutes in a debug build; scripts/check-wordlike.sh runs it in release mode"]
 fn rates_within_goals() {
-    // Bounded by time, not by a count, so CI's time does not grow on a slow or busy machine;
-    // batch `b` has its own seed, so a run checks the same tokens as any longer run begins with.
-    const BATCH: u64 = 50_000;
+    // Bounded by time, not by a count, so CI's time does not grow on a slow or busy machine.
+    // The batches are consecutive pieces of one seeded stream: a run checks the tokens a
+    // longer one begins with, and a full run exactly the million of `random_margins`.
+    const BATCH: u64 = 4 * RANDOM_CHUNK;
     const MIN: u64 = 300_000;
     const MAX: u64 = 1_000_000;
     let seconds: u64 = match std::env::var("WORDLIKE_SECONDS") {
@@ -34,9 +35,9 @@ fn rates_within_goals() {
     let started = std::time::Instant::now();
     let (mut n, mut hits) = (0u64, Vec::new());
     while n < MAX && (n < MIN || started.elapsed() < budget) {
-        let seed = 0x5EED_0018 ^ (n / BATCH).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        hits.extend(random_margins(BATCH, seed).1);
-        n += BATCH;
+        let next = (n + BATCH).min(MAX);
+        hits.extend(random_margins_range(n, next, 0x5EED_0018).1);
+        n = next;
     }
     println!(
         "budget {seconds} s (WORDLIKE_SECONDS): {n} random tokens in {:.1} s",
