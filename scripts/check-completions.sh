@@ -13,15 +13,17 @@ source scripts/lib/tools.sh
 apt_tool zsh
 apt_tool fish
 apt_tool mandoc
+tools_ready
 
 echo "== completions: bash, zsh, fish"
 cargo test --quiet --test it ci_formats::completions_are_valid_scripts_for_each_shell
 
 echo "== man pages: mandoc -T lint"
-cargo build --quiet --bin applivery-leaks
+source scripts/lib/bin.sh
+debug_bin
 pages=$(mktemp -d)
 trap 'rm -rf "$pages"' EXIT
-target/debug/applivery-leaks man --dir "$pages"
+"$bin" man --dir "$pages"
 n=0
 for page in "$pages"/*.1; do
   mandoc -T lint -W warning "$page" || true

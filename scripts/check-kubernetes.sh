@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib/tools.sh
 
 py_tool kubernetes-validate==1.37.0
+tools_ready
 
 bad=$(mktemp -d)
 trap 'rm -rf "$bad"' EXIT

@@ -10,5 +10,6 @@ source scripts/lib/tools.sh
 
 py_tool git-filter-repo==2.47.0
 git filter-repo --version >/dev/null
+tools_ready
 APPLIVERY_LEAKS_REQUIRE_FILTER_REPO=1 cargo test --quiet --test it remediate:: 2>&1 | tail -5
 echo "check-remediation: git-filter-repo 2.47.0 (git filter-repo --version: $(git filter-repo --version)) rewrote the history from the pack; the second sweep and recheck found nothing"

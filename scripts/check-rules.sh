@@ -3,4 +3,6 @@
 # found, no negative example is. Exit 1 names every failing example.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo run --quiet --bin applivery-leaks -- rules --no-config check
+source scripts/lib/bin.sh
+debug_bin
+"$bin" rules --no-config check

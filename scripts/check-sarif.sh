@@ -34,9 +34,12 @@ fi
 # npm may skip the package's postinstall (which only sets the executable bit).
 chmod u+x "$MT"
 "$MT" --version >/dev/null 2>&1
+# CI_INSTALL_ONLY=1: installs only (.ci/run does that for every check while it compiles).
+[[ -z ${CI_INSTALL_ONLY:-} ]] || exit 0
 
-cargo build --quiet
-BIN=$ROOT/target/debug/applivery-leaks
+source scripts/lib/bin.sh
+debug_bin
+BIN=$bin
 
 WORK=$(mktemp -d)
 if [[ -z ${KEEP:-} ]]; then
@@ -162,6 +165,7 @@ validate() {
         cat "$out.console" >&2
         exit 1
     fi
+    # shellcheck disable=SC2016 # JavaScript in single quotes: ${...} is its template syntax
     node -e '
 const log = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
 const n = { error: 0, warning: 0, note: 0 };

@@ -4,8 +4,9 @@
 # Exit 0 when clean; anything found (exit 1) or unreadable (exit 2) fails the check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --quiet --bin applivery-leaks
-if cargo run --quiet --bin applivery-leaks -- dir --format text .; then
+source scripts/lib/bin.sh
+debug_bin
+if "$bin" dir --format text .; then
   echo "self-scan: clean"
 else
   rc=$?

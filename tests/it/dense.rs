@@ -33,10 +33,22 @@ fn keyword_dense_text_scans_in_linear_time() {
         let small: Vec<u8> = unit.repeat(256 * 1024 / unit.len());
         let large: Vec<u8> = unit.repeat(1024 * 1024 / unit.len());
         assert_eq!(scan(&small).1, 0);
-        let (s, l) = (best(&small), best(&large));
+        let s = best(&small);
+        let limit = 10.0 * s.as_secs_f64().max(0.25);
+        // The best of up to five runs of the large input, as for the small one; it stops at
+        // the first run within the limit, which gives the verdict five runs would (the best
+        // of five is within it exactly when one run is) at a fifth of the cost (the large
+        // runs were most of this test's 100 s in a debug build).
+        let mut l = Duration::MAX;
+        for _ in 0..5 {
+            l = l.min(scan(&large).0);
+            if l.as_secs_f64() <= limit {
+                break;
+            }
+        }
         assert!(
-            l.as_secs_f64() <= 10.0 * s.as_secs_f64().max(0.25),
-            "{:?}: 256 KiB {s:?}, 1 MiB {l:?}",
+            l.as_secs_f64() <= limit,
+            "{:?}: 256 KiB {s:?}, 1 MiB {l:?} (best of 5)",
             String::from_utf8_lossy(unit)
         );
     }

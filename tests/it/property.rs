@@ -1,9 +1,10 @@
 //! Issue 9, point 1: a value named by an Applivery key is never dropped for its shape. Uniform
 //! random 24-character base64url tokens (seeded, never filtered to "look random": real tokens
 //! can be all letters or contain word-like runs) are written in ten canonical contexts, each
-//! in its own small file, and every one must be found. The full run (a million tokens, each
-//! in all ten contexts) is `#[ignore]`d and run in release mode by
-//! `scripts/check-property.sh`; `cargo test` runs 5,000 tokens.
+//! in its own small file, and every one must be found. The long run is `#[ignore]`d and run
+//! in release mode by `scripts/check-property.sh`: tokens 0, 1, 2, … in batches until its
+//! time budget (`PROPERTY_SECONDS`, default 60) is spent or a million are checked, and never
+//! fewer than 100,000; `cargo test` runs 5,000 tokens.
 
 use applivery_leaks::detect::Detector;
 use applivery_leaks::rules::default_rules;
@@ -56,8 +57,7 @@ fn contexts(t: &str) -> [(&'static str, String); 10] {
 }
 
 /// Tokens `from..to` in every context; returns (missed descriptions, shape-filter drops).
-fn run(from: u64, to: u64) -> (Vec<String>, u64) {
-    let det = Detector::new(default_rules()).unwrap();
+fn run(det: &Detector, from: u64, to: u64) -> (Vec<String>, u64) {
     let rule = det
         .rules()
         .iter()
@@ -89,7 +89,12 @@ fn run(from: u64, to: u64) -> (Vec<String>, u64) {
 }
 
 fn check(n: u64) {
-    let (missed, drops) = run(0, n);
+    let det = Detector::new(default_rules()).unwrap();
+    let (missed, drops) = run(&det, 0, n);
+    report(n, &missed, drops);
+}
+
+fn report(n: u64, missed: &[String], drops: u64) {
     println!(
         "{n} tokens x 10 contexts: {} missed; shape filter alone drops {drops} of {n} ({:.2e})",
         missed.len(),
@@ -114,9 +119,37 @@ fn random_tokens_in_ten_contexts_are_all_found() {
     check(5_000);
 }
 
-/// `cargo test --release --test it property::a_million -- --ignored --nocapture`
+/// `PROPERTY_SECONDS=60 cargo test --release --test it property::a_million -- --ignored --nocapture`
+///
+/// Bounded by time, not by a count: tokens are checked in batches of 20,000 from token 0 until
+/// the budget is spent (at least 100,000 tokens, however slow the machine; at most a million,
+/// the issue's goal, however fast), so CI's time does not grow on a slow or busy machine and
+/// the same seed gives the same tokens.
 #[test]
-#[ignore = "a million tokens: run in release mode by scripts/check-property.sh"]
+#[ignore = "a time budget of tokens: run in release mode by scripts/check-property.sh"]
 fn a_million_random_tokens_in_ten_contexts_are_all_found() {
-    check(1_000_000);
+    const BATCH: u64 = 20_000;
+    const MIN: u64 = 100_000;
+    const MAX: u64 = 1_000_000;
+    let seconds: u64 = match std::env::var("PROPERTY_SECONDS") {
+        Ok(s) => s
+            .parse()
+            .unwrap_or_else(|_| panic!("PROPERTY_SECONDS={s:?}: expected whole seconds")),
+        Err(_) => 60,
+    };
+    let budget = std::time::Duration::from_secs(seconds);
+    let started = std::time::Instant::now();
+    let det = Detector::new(default_rules()).unwrap();
+    let (mut n, mut missed, mut drops) = (0, Vec::new(), 0);
+    while n < MAX && (n < MIN || started.elapsed() < budget) {
+        let (m, d) = run(&det, n, n + BATCH);
+        missed.extend(m);
+        drops += d;
+        n += BATCH;
+    }
+    println!(
+        "budget {seconds} s (PROPERTY_SECONDS): {n} tokens in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    report(n, &missed, drops);
 }
