@@ -145,16 +145,9 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
             Scanned::Binary { .. } => Vec::new(),
         }
     };
-    // A full sweep reads every commit anyway: on all threads, ahead of the walk.
-    let ahead = if roots.hidden.is_empty() && opts.push.is_none() {
-        walk::read_ahead(&store, &pool, &scan_message)
-    } else {
-        walk::Ahead::default()
-    };
     let mut history = walk::commits(
         &objects,
         (&roots.tips, &roots.hidden),
-        ahead,
         scan_message,
         &progress,
     );
@@ -188,13 +181,7 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
             let dangling = walk::unreachable(&objects, &history, &mut graph, &tags, &mut errors)
                 .map_err(|e| anyhow!(e))?;
             let tips: Vec<Oid> = history.commits.iter().map(|c| c.id).collect();
-            let more = walk::commits(
-                &objects,
-                (&dangling, &tips),
-                walk::Ahead::default(),
-                scan_message,
-                &progress,
-            );
+            let more = walk::commits(&objects, (&dangling, &tips), scan_message, &progress);
             let first_new = history.commits.len();
             append_history(&mut history, more, &mut errors);
             let trees: Vec<Oid> = history.commits[first_new..]

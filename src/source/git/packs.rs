@@ -10,8 +10,6 @@ use git2::Oid;
 pub struct PackIndex {
     data: Vec<u8>,
     n: usize,
-    /// The pack file it indexes (none in tests that only look up offsets).
-    pack: Option<PathBuf>,
 }
 
 impl PackIndex {
@@ -27,11 +25,7 @@ impl PackIndex {
         if data.len() < Self::HEADER + n.checked_mul(28)? {
             return None;
         }
-        Some(PackIndex {
-            data,
-            n,
-            pack: None,
-        })
+        Some(PackIndex { data, n })
     }
 
     /// The offset of `id` in the pack, if the index lists it.
@@ -70,134 +64,6 @@ impl PackIndex {
         let b = self.data.get(at..at.checked_add(8)?)?;
         Some(u64::from_be_bytes(b.try_into().ok()?))
     }
-
-    /// The id of the object at position `i` of the index.
-    fn id_at(&self, i: usize) -> [u8; 20] {
-        let at = Self::HEADER + i * 20;
-        self.data[at..at + 20].try_into().expect("20 bytes")
-    }
-
-    /// The commits this pack holds, in pack order, told by each object's header (a delta's
-    /// type is its base's, which sits earlier in the pack). The pack is read through a
-    /// window, never whole. An object whose type cannot be told (a damaged header, a base
-    /// outside the pack) is left out: this is a read-ahead, and the walk reads what it lacks.
-    pub(crate) fn commits(&self) -> Vec<[u8; 20]> {
-        let Some(file) = self.pack.as_ref().and_then(|p| std::fs::File::open(p).ok()) else {
-            return Vec::new();
-        };
-        let mut order: Vec<(u64, u32)> = (0..self.n)
-            .filter_map(|i| Some((self.offset_at(i)?, i as u32)))
-            .collect();
-        order.sort_unstable();
-        let mut window = Window::new(file);
-        let mut kinds = vec![0u8; order.len()];
-        let mut commits = Vec::new();
-        for (k, &(offset, i)) in order.iter().enumerate() {
-            let kind = match window.at(offset).and_then(header) {
-                Some(Header::Whole(t)) => t,
-                Some(Header::OfsDelta(back)) => offset
-                    .checked_sub(back)
-                    .and_then(|b| order[..k].binary_search_by_key(&b, |o| o.0).ok())
-                    .map_or(0, |b| kinds[b]),
-                Some(Header::RefDelta(base)) => self
-                    .offset(&base)
-                    .and_then(|b| order[..k].binary_search_by_key(&b, |o| o.0).ok())
-                    .map_or(0, |b| kinds[b]),
-                None => 0,
-            };
-            kinds[k] = kind;
-            if kind == COMMIT {
-                commits.push(self.id_at(i as usize));
-            }
-        }
-        commits
-    }
-}
-
-/// The type number of a commit in a pack.
-const COMMIT: u8 = 1;
-
-/// What an object's header in a pack says.
-enum Header {
-    /// Stored whole, with its type number.
-    Whole(u8),
-    /// A delta against the object this many bytes earlier.
-    OfsDelta(u64),
-    /// A delta against the object with this id.
-    RefDelta([u8; 20]),
-}
-
-/// Parses the header at the start of `d` (git's pack format: type and size in a varint,
-/// then a delta's base).
-fn header(d: &[u8]) -> Option<Header> {
-    let mut it = d.iter().copied();
-    let first = it.next()?;
-    let kind = (first >> 4) & 7;
-    let mut more = first & 0x80 != 0;
-    while more {
-        more = it.next()? & 0x80 != 0;
-    }
-    match kind {
-        1..=4 => Some(Header::Whole(kind)),
-        6 => {
-            let mut b = it.next()?;
-            let mut back = u64::from(b & 0x7f);
-            while b & 0x80 != 0 {
-                b = it.next()?;
-                back = back.checked_add(1)?.checked_mul(128)? | u64::from(b & 0x7f);
-            }
-            Some(Header::OfsDelta(back))
-        }
-        7 => {
-            let id: Vec<u8> = it.take(20).collect();
-            Some(Header::RefDelta(id.try_into().ok()?))
-        }
-        _ => None,
-    }
-}
-
-/// Reads a file a megabyte at a time, for the headers of objects visited in offset order.
-struct Window {
-    file: std::fs::File,
-    start: u64,
-    buf: Vec<u8>,
-}
-
-impl Window {
-    const SIZE: usize = 1 << 20;
-    /// The most a header needs: type and size varint, then a base offset or id.
-    const HEADER: usize = 40;
-
-    fn new(file: std::fs::File) -> Window {
-        Window {
-            file,
-            start: 0,
-            buf: Vec::new(),
-        }
-    }
-
-    /// The bytes from `offset` on (up to `HEADER` of them, fewer at the end of the file).
-    fn at(&mut self, offset: u64) -> Option<&[u8]> {
-        use std::os::unix::fs::FileExt;
-        let end = self.start + self.buf.len() as u64;
-        if offset < self.start || offset + Self::HEADER as u64 > end {
-            self.buf.resize(Self::SIZE, 0);
-            let mut got = 0;
-            while got < Self::SIZE {
-                match self.file.read_at(&mut self.buf[got..], offset + got as u64) {
-                    Ok(0) => break,
-                    Ok(k) => got += k,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(_) => break,
-                }
-            }
-            self.buf.truncate(got);
-            self.start = offset;
-        }
-        let from = usize::try_from(offset - self.start).ok()?;
-        let d = self.buf.get(from..)?;
-        (!d.is_empty()).then(|| &d[..d.len().min(Self::HEADER)])
-    }
 }
 
 fn be32(d: &[u8], at: usize) -> u32 {
@@ -215,8 +81,7 @@ pub(crate) fn load(objects: &Path) -> Vec<PackIndex> {
             .collect();
         paths.sort();
         for p in paths {
-            if let Some(mut ix) = std::fs::read(&p).ok().and_then(PackIndex::parse) {
-                ix.pack = Some(p.with_extension("pack"));
+            if let Some(ix) = std::fs::read(&p).ok().and_then(PackIndex::parse) {
                 indexes.push(ix);
             }
         }
@@ -263,86 +128,6 @@ mod tests {
         }
         d.extend(std::iter::repeat_n(0, 40));
         d
-    }
-
-    /// Every commit of a real pack (deltas of commits too), and nothing else, by the headers.
-    #[test]
-    fn commits_of_a_real_pack() {
-        let dir = tempfile::tempdir().unwrap();
-        let git = |args: &[&str]| {
-            let out = std::process::Command::new("git")
-                .arg("-C")
-                .arg(dir.path())
-                .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
-                .args(args)
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "git {args:?}: {out:?}");
-            String::from_utf8(out.stdout).unwrap()
-        };
-        git(&["init", "-q"]);
-        for i in 0..30 {
-            let body: String = (0..50)
-                .map(|l| format!("line {l} of version {i}\n"))
-                .collect();
-            std::fs::write(dir.path().join("f.txt"), body).unwrap();
-            git(&["add", "f.txt"]);
-            // Long, nearly equal messages: pack-objects stores some commits as deltas.
-            let msg = format!(
-                "{}{i}",
-                "a long commit message that repeats itself ".repeat(20)
-            );
-            git(&["commit", "-q", "-m", &msg]);
-        }
-        git(&[
-            "repack",
-            "-a",
-            "-d",
-            "-q",
-            "-f",
-            "--depth=50",
-            "--window=250",
-        ]);
-        let packs = load(&dir.path().join(".git/objects"));
-        assert_eq!(packs.len(), 1);
-        let mut got: Vec<String> = packs[0]
-            .commits()
-            .iter()
-            .map(|id| id.iter().map(|b| format!("{b:02x}")).collect())
-            .collect();
-        got.sort();
-        let mut want: Vec<String> = git(&["rev-list", "--all"])
-            .lines()
-            .map(String::from)
-            .collect();
-        want.sort();
-        assert_eq!(got, want);
-    }
-
-    #[test]
-    fn headers_parse_and_damage_is_none() {
-        // A commit of size 0x1f5 (two size bytes).
-        assert!(matches!(header(&[0x95, 0x1f]), Some(Header::Whole(1))));
-        // An offset delta 0x80 + 0x05 = ((0 + 1) << 7) + 5 = 133 bytes back.
-        assert!(matches!(
-            header(&[0x60, 0x80, 0x05]),
-            Some(Header::OfsDelta(133))
-        ));
-        let mut r = vec![0x70];
-        r.extend_from_slice(&[9; 20]);
-        assert!(matches!(header(&r), Some(Header::RefDelta(id)) if id == [9; 20]));
-        assert!(header(&[]).is_none());
-        assert!(header(&[0x95]).is_none(), "size continues past the end");
-        assert!(
-            header(&[0x60, 0x80]).is_none(),
-            "offset continues past the end"
-        );
-        assert!(header(&[0x70, 1, 2]).is_none(), "short base id");
-        assert!(header(&[0x50]).is_none(), "type 5 is reserved");
-        assert!(
-            header(&[0x60, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f])
-                .is_none()
-        );
     }
 
     #[test]

@@ -86,44 +86,6 @@ fn read_commit(
     })
 }
 
-/// Commits read ahead of the walk (`read_ahead`), taken by it as it meets them.
-#[derive(Default)]
-pub(crate) struct Ahead(FxHashMap<Id, Read>);
-
-/// Reads every commit the packs hold on the pool's threads, in pack order, messages scanned:
-/// the walk itself must read one commit after another (a commit names its parents), which
-/// kept a full sweep's first pass on one core. For a full sweep only (nothing hidden: every
-/// message is scanned); a commit no ref reaches is read for nothing and dropped, and one that
-/// cannot be read here is read, and reported, by the walk.
-pub(crate) fn read_ahead(
-    store: &Store,
-    pool: &rayon::ThreadPool,
-    scan_message: &(dyn Fn(&[u8]) -> Vec<Hit> + Sync),
-) -> Ahead {
-    let ids: Vec<Id> = pool.install(|| {
-        store
-            .packs
-            .par_iter()
-            .flat_map_iter(|p| p.commits())
-            .collect()
-    });
-    let read: Vec<Vec<(Id, Read)>> = pool.install(|| {
-        ids.par_chunks(BATCH * 4)
-            .map(|chunk| {
-                let read = |objects: &Objects| -> Vec<(Id, Read)> {
-                    let mut scan = |m: &[u8]| scan_message(m);
-                    chunk
-                        .iter()
-                        .filter_map(|c| Some((*c, read_commit(objects, c, true, &mut scan).ok()?)))
-                        .collect()
-                };
-                store.with_objects(read).unwrap_or_default()
-            })
-            .collect()
-    });
-    Ahead(read.into_iter().flatten().collect())
-}
-
 const FROM_TIPS: u8 = 1;
 const HIDDEN: u8 = 2;
 
@@ -145,7 +107,6 @@ struct Read {
 pub(crate) fn commits(
     objects: &Objects,
     (tips, hidden): (&[Oid], &[Oid]),
-    mut ahead: Ahead,
     mut scan_message: impl FnMut(&[u8]) -> Vec<Hit>,
     progress: &ProgressBar,
 ) -> History {
@@ -185,15 +146,12 @@ pub(crate) fn commits(
                 }
             }
         } else {
-            let got = match ahead.0.remove(&c) {
-                Some(r) => Some(r),
-                None => read_commit(objects, &c, f & HIDDEN == 0, &mut scan_message)
-                    .map_err(|e| {
-                        failed.insert(c);
-                        history.errors.push(e);
-                    })
-                    .ok(),
-            };
+            let got = read_commit(objects, &c, f & HIDDEN == 0, &mut scan_message)
+                .map_err(|e| {
+                    failed.insert(c);
+                    history.errors.push(e);
+                })
+                .ok();
             if let Some(r) = got {
                 for &p in &r.parents {
                     let pf = flags.entry(id(p)).or_insert(0);
