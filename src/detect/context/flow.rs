@@ -127,36 +127,13 @@ impl Flow {
         // cannot hold) are searched, counted over every occurrence as before. Building the
         // automaton for every name cost more than the rest of detection on a `.env` dump of
         // a million tokens, each one a name after `TOKEN`, none of them defined.
-        let in_run = |b: u8| is_word_byte(b) && b != b'.';
-        let mut wanted: HashSet<&[u8]> = names
-            .iter()
-            .filter(|n| !n.iter().all(|&b| in_run(b)))
-            .map(Vec::as_slice)
-            .collect();
-        let longest = names.iter().map(Vec::len).max().unwrap_or(0);
-        let mut i = 0;
-        while i < hay.len() {
-            if !in_run(hay[i]) {
-                i += 1;
-                continue;
-            }
-            let s = i;
-            while i < hay.len() && in_run(hay[i]) {
-                i += 1;
-            }
-            if i - s <= longest {
-                if let Some(n) = names.get(&hay[s..i]) {
-                    if is_key(&hay[i..(i + 8).min(hay.len())]) {
-                        wanted.insert(n);
-                    }
-                }
-            }
-        }
-        let list: Vec<&[u8]> = names
-            .iter()
-            .map(Vec::as_slice)
-            .filter(|n| wanted.contains(n))
-            .collect();
+        // With a few names (the common case) every one is searched: the walk below costs a
+        // pass over the whole blob, more than those searches.
+        let list: Vec<&[u8]> = if names.len() <= FEW_NAMES {
+            names.iter().map(Vec::as_slice).collect()
+        } else {
+            words_before_keys(hay, &names)
+        };
         let mut taken = vec![(0u8, 0usize); list.len()];
         let mut anchor = |n: &[u8], p: usize| {
             let after = &hay[p + n.len()..(p + n.len() + 8).min(hay.len())];
@@ -282,4 +259,39 @@ fn sink_names(line: &[u8], out: &mut HashSet<Vec<u8>>) {
             }
         }
     }
+}
+
+/// The names that occur in `hay` as a whole word followed by `=` or `:` (and any name a run
+/// of word bytes cannot hold), in one walk over the runs of word bytes.
+fn words_before_keys<'n>(hay: &[u8], names: &'n HashSet<Vec<u8>>) -> Vec<&'n [u8]> {
+    let in_run = |b: u8| is_word_byte(b) && b != b'.';
+    let mut wanted: HashSet<&[u8]> = names
+        .iter()
+        .filter(|n| !n.iter().all(|&b| in_run(b)))
+        .map(Vec::as_slice)
+        .collect();
+    let longest = names.iter().map(Vec::len).max().unwrap_or(0);
+    let mut i = 0;
+    while i < hay.len() {
+        if !in_run(hay[i]) {
+            i += 1;
+            continue;
+        }
+        let s = i;
+        while i < hay.len() && in_run(hay[i]) {
+            i += 1;
+        }
+        if i - s <= longest {
+            if let Some(n) = names.get(&hay[s..i]) {
+                if is_key(&hay[i..(i + 8).min(hay.len())]) {
+                    wanted.insert(n);
+                }
+            }
+        }
+    }
+    names
+        .iter()
+        .map(Vec::as_slice)
+        .filter(|n| wanted.contains(n))
+        .collect()
 }
