@@ -163,7 +163,11 @@ fn complete(
     fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<File> {
     let mut w = io::BufWriter::new(file);
-    fill(&mut w)?;
+    if std::env::var_os("APPLIVERY_LEAKS_TEST_SLOW_WRITE").is_some() {
+        fill(&mut Slow(&mut w, 0))?;
+    } else {
+        fill(&mut w)?;
+    }
     let file = w.into_inner().map_err(|e| e.into_error())?;
     if let Some(m) = old {
         // The umask applied at creation may have taken bits the old file had.
@@ -178,6 +182,27 @@ fn complete(
     }
     file.sync_all()?;
     Ok(file)
+}
+
+/// A writer that pauses 2 ms after every 16 KiB: with `APPLIVERY_LEAKS_TEST_SLOW_WRITE` set,
+/// the tests that interrupt a report while it is written (tests/it/hostile.rs) get a window
+/// that a loaded machine cannot close before their signal arrives. Nothing else sets it.
+struct Slow<W>(W, usize);
+
+impl<W: Write> Write for Slow<W> {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        let n = self.0.write(b)?;
+        self.1 += n;
+        if self.1 >= 16 << 10 {
+            self.1 = 0;
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// A private directory beside the target that holds the complete report under the name

@@ -439,6 +439,9 @@ fn interrupt_while_writing(
     if named_fallback {
         cmd.env("APPLIVERY_LEAKS_NO_TMPFILE", "1");
     }
+    // The write pauses every 16 KiB: a loaded machine (CI runs checks side by side) must
+    // not finish it before the signal is delivered.
+    cmd.env("APPLIVERY_LEAKS_TEST_SLOW_WRITE", "1");
     let mut child = cmd.spawn().unwrap();
     let fds = PathBuf::from(format!("/proc/{}/fd", child.id()));
     let writing = |child: &mut Child| -> Option<bool> {
@@ -504,7 +507,7 @@ fn ctrl_c_while_writing_a_report_leaves_nothing_behind() {
             }
             let _ = fs::remove_dir_all(root.path().join("out"));
             n *= 2;
-            assert!(n <= 256_000, "the report write was never caught");
+            assert!(n <= 64_000, "the report write was never caught");
         };
         assert_eq!(status.signal(), Some(2), "died of SIGINT");
         let out = root.path().join("out");
@@ -536,7 +539,7 @@ fn a_hard_kill_while_writing_leaves_nothing_git_would_commit() {
             }
             fs::remove_dir_all(&out).unwrap();
             n *= 2;
-            assert!(n <= 256_000, "the report write was never caught");
+            assert!(n <= 64_000, "the report write was never caught");
         }
         let left: Vec<String> = leftovers(&out)
             .into_iter()
