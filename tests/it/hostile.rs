@@ -430,8 +430,14 @@ fn interrupt_while_writing(
         ));
     }
     fs::write(input.join("many.env"), text).unwrap();
-    let mut cmd = Std::new(bin_path());
-    cmd.args(["dir", "--format", "json", "--show-secrets", "-o"])
+    // A command started in the background by a non-interactive shell (as .ci/run starts
+    // its checks) inherits SIGINT ignored, and so would the scanner: `env` (coreutils)
+    // gives it the default action back, as a terminal's Ctrl-C finds it, and execs it
+    // (same pid).
+    let mut cmd = Std::new("env");
+    cmd.arg("--default-signal=INT")
+        .arg(bin_path())
+        .args(["dir", "--format", "json", "--show-secrets", "-o"])
         .arg(out.join("report.json"))
         .arg(&input)
         .stdout(Stdio::null())
