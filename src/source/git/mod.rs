@@ -33,6 +33,7 @@ mod provenance;
 pub mod recover;
 mod refs;
 mod scan;
+mod treediff;
 mod walk;
 
 use std::collections::HashSet;

@@ -14,9 +14,10 @@ use indicatif::ProgressBar;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::graph::{join, Diffed, Graph, PathMatters, Pending};
+use super::graph::{join, Graph, PathMatters, Pending};
 use super::objects::{id, Id, Kind, Objects, Store};
 use super::parse::{self, Mode};
+use super::treediff::Diffed;
 use crate::haystack::Hit;
 use crate::report::Problem;
 

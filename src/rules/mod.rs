@@ -4,15 +4,20 @@
 //! the rule id and the reason, so a broken rule never silently stops matching.
 
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use anyhow::{bail, Context as _, Result};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use regex::bytes::Regex;
 use serde::Deserialize;
 
+mod patterns;
+
+use patterns::{compile_cached, Cache};
+pub use patterns::{compile_regex, RuleRegex};
+
 /// The default rules, compiled into the binary.
-pub const DEFAULT_RULES: &str = include_str!("../rules/applivery.toml");
+pub const DEFAULT_RULES: &str = include_str!("../../rules/applivery.toml");
 pub const DEFAULT_RULES_NAME: &str = "<default rules>";
 
 #[derive(Debug, Deserialize)]
@@ -461,108 +466,6 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Regexes by pattern, shared by the rules of one file (compiled once however many rules
-/// repeat a pattern).
-struct Cache {
-    when: Compile,
-    compiled: std::collections::HashMap<String, RuleRegex>,
-}
-
-fn compile_cached(cache: &mut Cache, pattern: &str, what: &'static str) -> Result<RuleRegex> {
-    if let Some(r) = cache.compiled.get(pattern) {
-        return Ok(r.clone());
-    }
-    let r = match cache.when {
-        Compile::Now => RuleRegex::from(compile_regex(pattern, what)?),
-        Compile::OnFirstUse => RuleRegex::on_first_use(pattern, what),
-    };
-    cache.compiled.insert(pattern.to_string(), r.clone());
-    Ok(r)
-}
-
-/// A regex of a rule, compiled at load or on first use (the embedded defaults: see
-/// `Compile`). Cloning shares the compiled regex; it dereferences to `regex::bytes::Regex`.
-#[derive(Clone)]
-pub struct RuleRegex(Arc<Lazy>);
-
-struct Lazy {
-    pattern: String,
-    what: &'static str,
-    regex: OnceLock<Regex>,
-}
-
-impl RuleRegex {
-    fn on_first_use(pattern: &str, what: &'static str) -> RuleRegex {
-        RuleRegex(Arc::new(Lazy {
-            pattern: pattern.to_string(),
-            what,
-            regex: OnceLock::new(),
-        }))
-    }
-
-    /// The compiled regex, compiling it now if it was not yet.
-    pub fn get(&self) -> &Regex {
-        self.0.regex.get_or_init(|| {
-            compile_regex(&self.0.pattern, self.0.what).expect("embedded rule regexes compile")
-        })
-    }
-
-    /// The index of the capture group named `secret`, if there is one.
-    fn group(&self, name: &str) -> Option<usize> {
-        self.get().capture_names().position(|n| n == Some(name))
-    }
-}
-
-impl From<Regex> for RuleRegex {
-    fn from(r: Regex) -> RuleRegex {
-        RuleRegex(Arc::new(Lazy {
-            pattern: r.as_str().to_string(),
-            what: "",
-            regex: OnceLock::from(r),
-        }))
-    }
-}
-
-impl std::ops::Deref for RuleRegex {
-    type Target = Regex;
-    fn deref(&self) -> &Regex {
-        self.get()
-    }
-}
-
-impl std::fmt::Debug for RuleRegex {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("RuleRegex").field(&self.0.pattern).finish()
-    }
-}
-
-pub fn compile_regex(pattern: &str, what: &str) -> Result<Regex> {
-    // Byte-oriented: `[^...]` and `.` must match any byte, including invalid UTF-8 around
-    // a secret; `(?i)` is then ASCII case-insensitive, which is what tokens need.
-    regex::bytes::RegexBuilder::new(pattern)
-        .unicode(false)
-        .size_limit(64 << 20)
-        .build()
-        .map_err(|e| anyhow::anyhow!("invalid {what} regex: {}", regex_reason(&e)))
-}
-
-/// Why a regex did not compile, without the pattern: the regex crate's message quotes it,
-/// and a pattern is the file's text (the wrong file passed may hold a token).
-fn regex_reason(e: &regex::Error) -> String {
-    let full = e.to_string();
-    match full
-        .lines()
-        .rev()
-        .find_map(|l| l.trim().strip_prefix("error: "))
-    {
-        Some(reason) => reason.to_string(),
-        None => match e {
-            regex::Error::CompiledTooBig(_) => "the compiled pattern is too large".into(),
-            _ => "not a valid pattern".into(),
-        },
-    }
-}
-
 fn compile(spec: RuleSpec, cache: &mut Cache) -> Result<Rule> {
     if spec.id.is_empty()
         || !spec
@@ -842,72 +745,4 @@ pub fn load(use_defaults: bool, extra: &[Source], placeholders: &[Regex]) -> Res
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn default_rules_compile() {
-        let rules = default_rules();
-        assert!(rules.iter().any(|r| r.id == "applivery-app-token"));
-        assert!(rules.iter().all(|r| !r.help.is_empty()));
-        // The defaults compile on first use: every regex must compile, and the same text
-        // loaded as a user's file (compiled at load) must pass the same checks.
-        for r in &rules {
-            let _ = r.secret_group();
-            let mut all: Vec<&RuleRegex> = vec![&r.regex];
-            all.extend(&r.secret.regex);
-            all.extend(&r.allowlist.regexes);
-            all.extend(&r.allowlist.lines);
-            if let Some(c) = &r.context {
-                all.extend(&c.near);
-                all.extend(&c.signal);
-                all.extend(&c.section_break);
-                all.extend(&c.key);
-            }
-            for re in all {
-                let _ = re.get();
-            }
-        }
-        let eager = parse_rules(DEFAULT_RULES, DEFAULT_RULES_NAME).expect("compile at load");
-        assert_eq!(eager.len(), rules.len());
-        for (a, b) in eager.iter().zip(&rules) {
-            assert_eq!(a.secret_group(), b.secret_group());
-        }
-    }
-
-    #[test]
-    fn defaults_compile_on_first_use_only() {
-        let rules = default_rules();
-        assert!(rules.iter().all(|r| r.regex.0.regex.get().is_none()));
-        let _ = rules[0].regex.is_match(b"x");
-        assert!(rules[0].regex.0.regex.get().is_some());
-    }
-
-    #[test]
-    fn errors_name_file_rule_and_reason() {
-        let bad = r#"
-[[rules]]
-id = "x"
-description = "d"
-regex = "abc"
-"#;
-        let err = format!("{:#}", parse_rules(bad, "f.toml").unwrap_err());
-        assert!(err.contains("f.toml"), "{err}");
-        assert!(err.contains("rule 'x'"), "{err}");
-        assert!(err.contains("secret"), "{err}");
-    }
-
-    #[test]
-    fn unknown_keys_are_rejected() {
-        let bad = "[[rules]]\nid='x'\ndescription='d'\nregex='(?P<secret>a)'\nbogus=1\n";
-        let err = format!("{:#}", parse_rules(bad, "f.toml").unwrap_err());
-        assert!(err.contains("bogus"), "{err}");
-    }
-
-    #[test]
-    fn bad_regex_is_reported() {
-        let bad = "[[rules]]\nid='x'\ndescription='d'\nregex='(?P<secret>['\n";
-        let err = format!("{:#}", parse_rules(bad, "f.toml").unwrap_err());
-        assert!(err.contains("invalid rule regex"), "{err}");
-    }
-}
+mod tests;
