@@ -10,14 +10,14 @@ use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
-struct Repo {
+pub(crate) struct Repo {
     dir: TempDir,
     /// Extra environment for git commands (and so for hooks).
-    env: Vec<(&'static str, &'static str)>,
+    pub(crate) env: Vec<(&'static str, &'static str)>,
 }
 
 impl Repo {
-    fn new() -> Repo {
+    pub(crate) fn new() -> Repo {
         let r = Repo {
             dir: tempfile::tempdir().unwrap(),
             env: Vec::new(),
@@ -29,11 +29,11 @@ impl Repo {
         r
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    fn git_cmd(&self, args: &[&str]) -> Std {
+    pub(crate) fn git_cmd(&self, args: &[&str]) -> Std {
         let mut c = Std::new("git");
         c.args(args)
             .current_dir(self.path())
@@ -46,7 +46,7 @@ impl Repo {
         c
     }
 
-    fn git(&self, args: &[&str]) -> String {
+    pub(crate) fn git(&self, args: &[&str]) -> String {
         let out = self.git_cmd(args).output().expect("git runs");
         assert!(
             out.status.success(),
@@ -56,23 +56,23 @@ impl Repo {
         String::from_utf8(out.stdout).unwrap()
     }
 
-    fn write(&self, rel: &str, content: impl AsRef<[u8]>) {
+    pub(crate) fn write(&self, rel: &str, content: impl AsRef<[u8]>) {
         let p = self.path().join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, content).unwrap();
     }
 
-    fn add(&self, rel: &str, content: impl AsRef<[u8]>) {
+    pub(crate) fn add(&self, rel: &str, content: impl AsRef<[u8]>) {
         self.write(rel, content);
         self.git(&["add", "--", rel]);
     }
 
-    fn commit(&self, msg: &str) {
+    pub(crate) fn commit(&self, msg: &str) {
         self.git(&["commit", "-q", "--no-verify", "-m", msg]);
     }
 
     /// Runs `applivery-leaks staged` in the repository (no hook environment).
-    fn staged(&self, extra: &[&str]) -> Output {
+    pub(crate) fn staged(&self, extra: &[&str]) -> Output {
         let out = bin()
             .arg("staged")
             .args(extra)
@@ -91,7 +91,7 @@ impl Repo {
 
     /// Runs the JSON scan twice — with the built-in index reader and with libgit2's — and
     /// checks both agree.
-    fn staged_json(&self) -> (i32, Value) {
+    pub(crate) fn staged_json(&self) -> (i32, Value) {
         let run = |libgit2: bool| {
             let mut c = bin();
             c.args(["staged", "--format", "json"])
@@ -125,10 +125,10 @@ impl Repo {
 }
 
 #[derive(Debug)]
-struct Output {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Output {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 fn bin() -> Command {
@@ -140,7 +140,7 @@ fn bin_path() -> PathBuf {
 }
 
 /// (path, line) of every finding.
-fn located(v: &Value) -> Vec<(String, u64)> {
+pub(crate) fn located(v: &Value) -> Vec<(String, u64)> {
     v["findings"]
         .as_array()
         .unwrap()
@@ -154,7 +154,7 @@ fn located(v: &Value) -> Vec<(String, u64)> {
         .collect()
 }
 
-fn env_line(t: &str) -> String {
+pub(crate) fn env_line(t: &str) -> String {
     format!("APPLIVERY_APP_TOKEN={t}\n")
 }
 

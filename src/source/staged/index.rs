@@ -1,12 +1,21 @@
 //! A reader for git's index file (`Documentation/gitformat-index.txt`): versions 2 to 4,
 //! entries and the cache-tree. It returns None for what it does not handle, and the caller
 //! falls back to libgit2.
+//!
+//! A clean `staged` run reads every entry of a large index once, so this pass does little per
+//! entry: the file is mapped, not copied (`mapped.rs`); a version 2 or 3 path's length comes
+//! from the entry's flags, not a search for its NUL; and the checks that need the paths
+//! themselves (sorted order, no empty, absolute or `//` path, depth) are left to the walk of
+//! `changes.rs`, which makes them on the entries it reads and no others: an entry inside a
+//! directory whose cache-tree matches HEAD is never compared with anything.
 
 use std::io;
 use std::ops::Range;
 use std::path::Path;
 
 use git2::Oid;
+
+use super::mapped::{self, Bytes};
 
 const OID: usize = 20;
 /// ctime, mtime, dev, ino, mode, uid, gid, size, oid, flags.
@@ -24,11 +33,15 @@ pub struct Entry {
 pub struct CacheTree {
     pub name: Vec<u8>,
     pub oid: Option<Oid>,
+    /// How many index entries the directory holds (when valid): git's `entry_count`.
+    pub count: Option<usize>,
     pub children: Vec<CacheTree>,
 }
 
+/// An index file. `entries` holds the stage 0 entries in file order (intent-to-add entries,
+/// which the commit will not record, left out); the caller must not assume they are sorted.
 pub struct IndexFile {
-    data: Vec<u8>,
+    data: Bytes,
     /// Paths of a version 4 index, where each is stored as a change to the previous one.
     arena: Option<Vec<u8>>,
     pub entries: Vec<Entry>,
@@ -52,14 +65,14 @@ impl IndexFile {
 
 /// Reads the index at `path`; a missing file is an empty index (nothing staged yet).
 pub fn read(path: &Path) -> io::Result<Option<IndexFile>> {
-    match std::fs::read(path) {
+    match mapped::open(path) {
         Ok(d) if d.len() < 12 + OID || &d[..4] != b"DIRC" => Err(io::Error::new(
             io::ErrorKind::InvalidData,
             "not a git index file (bad signature or truncated)",
         )),
         Ok(d) => Ok(parse(d)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Some(IndexFile {
-            data: Vec::new(),
+            data: Bytes::Owned(Vec::new()),
             arena: None,
             entries: Vec::new(),
             tree: None,
@@ -89,24 +102,12 @@ fn varint(d: &[u8], at: &mut usize) -> Option<usize> {
     Some(v)
 }
 
-/// Deeper paths are left to libgit2: the walk recurses once per directory level.
-const MAX_DEPTH: usize = 1024;
+/// The flags' 12-bit name length: the length itself, or this for 4095 bytes and more.
+const NAME_MASK: usize = 0xfff;
 
-/// No `//` in `p` and at most `MAX_DEPTH` separators, in one pass over its `/`s (a clean
-/// `staged` run checks every path of the index: 100k of them in a large repository).
-fn separators_ok(p: &[u8]) -> bool {
-    let mut last = usize::MAX - 1;
-    for (n, at) in memchr::memchr_iter(b'/', p).enumerate() {
-        if at == last.wrapping_add(1) || n >= MAX_DEPTH {
-            return false;
-        }
-        last = at;
-    }
-    true
-}
-
-pub fn parse(data: Vec<u8>) -> Option<IndexFile> {
-    let d = data.as_slice();
+pub fn parse(data: impl Into<Bytes>) -> Option<IndexFile> {
+    let data = data.into();
+    let d = &*data;
     if d.len() < 12 + OID || &d[..4] != b"DIRC" || d.len() > u32::MAX as usize {
         return None;
     }
@@ -146,34 +147,29 @@ pub fn parse(data: Vec<u8>) -> Option<IndexFile> {
                 let nul = memchr::memchr(0, body.get(p..)?)?;
                 a.extend_from_slice(&body[p..p + nul]);
                 pos = p + nul + 1;
+                // Path compression that expands past any real index: a crafted file could
+                // ask for gigabytes.
+                if a.len() > 16 * body.len() + (1 << 20) {
+                    return None;
+                }
                 start..a.len()
             }
             None => {
-                let nul = memchr::memchr(0, body.get(p..)?)?;
+                let len = usize::from(flags) & NAME_MASK;
+                let len = if len < NAME_MASK {
+                    if *body.get(p + len)? != 0 {
+                        return None;
+                    }
+                    len
+                } else {
+                    NAME_MASK + memchr::memchr(0, body.get(p + NAME_MASK..)?)?
+                };
                 // Entries are padded with 1 to 8 NULs to a multiple of 8 bytes.
-                let r = p..p + nul;
-                pos += (p - pos + nul + 8) & !7;
+                let r = p..p + len;
+                pos += (p - pos + len + 8) & !7;
                 r
             }
         };
-        // Sorted by path: the walk finds directories by binary search.
-        let paths = arena.as_deref().unwrap_or(d);
-        // What git itself never writes goes to libgit2, which reports it: an empty,
-        // absolute or `//` path, one too deep for the recursive walk, or (version 4) path
-        // compression that expands past any real index (a crafted file could ask for
-        // gigabytes).
-        let p = &paths[path.clone()];
-        if p.is_empty()
-            || p[0] == b'/'
-            || p.ends_with(b"/")
-            || !separators_ok(p)
-            || paths.len() > 16 * body.len() + (1 << 20)
-        {
-            return None;
-        }
-        if !entries.is_empty() && paths[prev.clone()] >= paths[path.clone()] {
-            return None;
-        }
         prev = path.clone();
         if !matches!(mode, 0o100644 | 0o100755 | 0o120000 | 0o160000) {
             return None; // sparse-index directory or something unknown
@@ -186,6 +182,9 @@ pub fn parse(data: Vec<u8>) -> Option<IndexFile> {
                 mode,
             });
         }
+    }
+    if pos > body.len() {
+        return None; // the last entry's padding runs into the checksum
     }
     let mut tree = None;
     while pos < body.len() {
@@ -227,12 +226,12 @@ fn cache_tree(d: &[u8], at: &mut usize, depth: usize) -> Option<CacheTree> {
     let entry_count: i64 = n.parse().ok()?;
     let subtrees: usize = subtrees.parse().ok()?;
     *at += nul + 1 + nl + 1;
-    let oid = if entry_count >= 0 {
+    let (oid, count) = if entry_count >= 0 {
         let o = Oid::from_bytes(d.get(*at..*at + OID)?).ok()?;
         *at += OID;
-        Some(o)
+        (Some(o), Some(usize::try_from(entry_count).ok()?))
     } else {
-        None
+        (None, None)
     };
     let mut children = Vec::with_capacity(subtrees.min(1024));
     for _ in 0..subtrees {
@@ -241,6 +240,7 @@ fn cache_tree(d: &[u8], at: &mut usize, depth: usize) -> Option<CacheTree> {
     Some(CacheTree {
         name,
         oid,
+        count,
         children,
     })
 }
@@ -310,13 +310,16 @@ mod tests {
             assert_eq!(i.path(&i.entries[0]), b"d0/s0/f0");
             let t = i.tree.as_ref().expect("cache-tree");
             assert!(t.oid.is_some() && t.children.len() == 3);
+            assert_eq!(t.count, Some(50));
+            let counts: usize = t.children.iter().map(|c| c.count.unwrap()).sum();
+            assert_eq!(counts, 50);
         }
         git(p, &["update-index", "--split-index"]);
         assert!(read(&idx).unwrap().is_none());
     }
 
     /// A version 4 index of `(strip, suffix)` path records.
-    fn v4(records: &[(usize, Vec<u8>)]) -> Vec<u8> {
+    pub(in crate::source::staged) fn v4(records: &[(usize, Vec<u8>)]) -> Vec<u8> {
         let mut d = b"DIRC\0\0\0\x04".to_vec();
         d.extend_from_slice(&(records.len() as u32).to_be_bytes());
         for (strip, suffix) in records {
@@ -333,20 +336,39 @@ mod tests {
     }
 
     #[test]
-    fn hostile_paths_are_declined_not_a_panic() {
+    fn runaway_path_compression_is_declined_not_a_panic() {
         assert!(parse(v4(&[(0, b"a/b".to_vec())])).is_some());
-        // Too deep for the recursive walk, or never written by git.
-        let deep = [b"a/".repeat(MAX_DEPTH + 1), b"f".to_vec()].concat();
-        assert!(parse(v4(&[(0, deep)])).is_none());
-        let deepest = [b"a/".repeat(MAX_DEPTH), b"f".to_vec()].concat();
-        assert!(parse(v4(&[(0, deepest)])).is_some());
-        for bad in [&b"a//b"[..], b"/abs", b"dir/"] {
-            assert!(parse(v4(&[(0, bad.to_vec())])).is_none(), "{bad:?}");
-        }
         // Each record keeps the whole previous path and adds a byte: the paths would
         // grow quadratically with the file's size.
         let grow: Vec<(usize, Vec<u8>)> = (0..5000).map(|_| (0, b"a".to_vec())).collect();
         assert!(parse(v4(&grow)).is_none());
+    }
+
+    /// Version 2 path lengths come from the flags: a path whose NUL is not where they say,
+    /// or runs past the file, is declined; a long one (4095 bytes and more) is found by its
+    /// NUL.
+    #[test]
+    fn v2_name_lengths_follow_the_flags() {
+        let v2 = |path: &[u8], len_flag: u16, pad: usize| {
+            let mut d = b"DIRC\0\0\0\x02\0\0\0\x01".to_vec();
+            let mut fixed = vec![0u8; FIXED];
+            fixed[24..28].copy_from_slice(&0o100644u32.to_be_bytes());
+            fixed[60..62].copy_from_slice(&len_flag.to_be_bytes());
+            d.extend_from_slice(&fixed);
+            d.extend_from_slice(path);
+            d.extend(std::iter::repeat_n(0u8, pad));
+            d.extend_from_slice(&[0u8; OID]);
+            d
+        };
+        let i = parse(v2(b"abc", 3, 7)).expect("well-formed");
+        assert_eq!(i.path(&i.entries[0]), b"abc");
+        assert!(parse(v2(b"abc", 3, 5)).is_none(), "padding cut short");
+        assert!(parse(v2(b"abc", 2, 7)).is_none(), "no NUL after 2 bytes");
+        assert!(parse(v2(b"abc", 900, 7)).is_none(), "past the end");
+        let long = vec![b'x'; 5000];
+        let pad = 8 - (FIXED + long.len()) % 8;
+        let i = parse(v2(&long, 0xfff, pad)).expect("long path");
+        assert_eq!(i.path(&i.entries[0]).len(), 5000);
     }
 
     #[test]
@@ -356,5 +378,34 @@ mod tests {
         let mut d = b"DIRC\0\0\0\x02\0\0\0\x05".to_vec();
         d.extend_from_slice(&[0xAB; 40]);
         assert!(parse(d).is_none());
+        // Every prefix of a real index: none may panic; only the whole is read.
+        let real = {
+            let mut d = b"DIRC\0\0\0\x02\0\0\0\x02".to_vec();
+            for p in [&b"a/b"[..], b"c"] {
+                let mut fixed = vec![0u8; FIXED];
+                fixed[24..28].copy_from_slice(&0o100644u32.to_be_bytes());
+                fixed[60..62].copy_from_slice(&(p.len() as u16).to_be_bytes());
+                d.extend_from_slice(&fixed);
+                d.extend_from_slice(p);
+                d.extend(std::iter::repeat_n(0u8, 8 - (FIXED + p.len()) % 8));
+            }
+            d.extend_from_slice(b"TREE\0\0\0\x19\x002 0\n");
+            d.extend_from_slice(&[7u8; OID]);
+            d.extend_from_slice(&[0u8; OID]);
+            d
+        };
+        assert!(parse(real.clone()).unwrap().tree.is_some());
+        // Without the extension (8 + 25 bytes) it is still an index.
+        let entries_end = real.len() - OID - 33;
+        for n in 0..real.len() - OID {
+            let mut cut = real[..n].to_vec();
+            cut.extend_from_slice(&[0u8; OID]);
+            let read = parse(cut);
+            if n == entries_end {
+                assert!(read.unwrap().tree.is_none());
+            } else {
+                assert!(read.is_none(), "cut at {n}");
+            }
+        }
     }
 }

@@ -6,10 +6,13 @@
 //! 1. The index file is read here, not by libgit2: libgit2 verifies the checksum of the whole
 //!    file with collision-detecting SHA-1 and builds a hash map of every entry, which alone
 //!    costs ~40 ms on a 100k-file repository. Git itself does not verify it on every read.
+//!    The file is mapped, not copied (`mapped`), and each entry costs a few loads.
 //! 2. The index's cache-tree (the `TREE` extension git maintains, invalidated along the paths
 //!    that `git add` touches) gives the tree id of every untouched directory. Where it equals
-//!    HEAD's subtree id, the whole directory is skipped; elsewhere HEAD's tree entries are
-//!    compared with the index entries (found by binary search, the index being sorted).
+//!    HEAD's subtree id, the whole directory is passed over by its entry count, unread;
+//!    elsewhere HEAD's tree entries are compared with the index entries, read in order. In a
+//!    pre-commit hook git has just brought the cache-tree up to date, so only the changed
+//!    directories are read.
 //! 3. Each changed blob is read from the object database — the staged content, never the
 //!    working file, so a partially staged file is scanned as it will be committed — and run
 //!    through the detector whole, so context on unchanged lines (an `applivery:` key above)
@@ -21,19 +24,23 @@
 //!    occurrence and is reported.
 //!
 //! Index files this reader does not handle (split index, sparse index, unresolved conflicts,
-//! unknown required extensions) are read by libgit2 instead: slower, same results. Setting
-//! `APPLIVERY_LEAKS_INDEX=libgit2` forces that path (the tests run both).
+//! unknown required extensions, anything git would not write) are read by libgit2 instead: slower, same results. Setting
+//! `APPLIVERY_LEAKS_INDEX=libgit2` forces that path (the tests run both);
+//! `APPLIVERY_LEAKS_INDEX=builtin` makes it an error instead, so a test can tell that the
+//! fast path really ran.
 //!
 //! Objects are read through the sweep's guarded reader (`git::objects`): a truncated loose
 //! object — the newest ones, what a commit is about to add, are loose — is an error within
 //! microseconds instead of a pre-commit hook that hangs in libgit2. Before the libgit2 path
 //! compares trees itself, every loose object is checked first.
 //!
-//! The passes, one file each: `index` reads the index file, `changes` compares it with HEAD,
-//! `renames` tells moved lines from new ones; this file scans each change.
+//! The passes, one file each: `index` reads the index file (`mapped` maps it), `changes`
+//! compares it with HEAD, `renames` tells moved lines from new ones; this file scans each
+//! change.
 
 mod changes;
 pub mod index;
+mod mapped;
 mod renames;
 
 use std::path::{Path, PathBuf};
@@ -137,7 +144,9 @@ fn scan(
     let dirs = LooseDirs::new(&repo.commondir().join("objects"));
     let objects = Objects::new(repo, Loose::Probed(&dirs)).map_err(|e| anyhow!(e))?;
     let head = head_tree(repo, &objects)?;
-    let force_libgit2 = std::env::var_os("APPLIVERY_LEAKS_INDEX").is_some_and(|v| v == "libgit2");
+    let reader = std::env::var_os("APPLIVERY_LEAKS_INDEX");
+    let force_libgit2 = reader.as_ref().is_some_and(|v| v == "libgit2");
+    let builtin_only = reader.as_ref().is_some_and(|v| v == "builtin");
     let fast = if force_libgit2 {
         None
     } else {
@@ -149,20 +158,17 @@ fn scan(
             )
         })?
     };
-    let changes = match fast {
-        Some(idx) => {
-            let mut out = Vec::new();
-            changes::walk(
-                &objects,
-                &idx,
-                &mut Vec::new(),
-                head,
-                idx.tree.as_ref(),
-                0..idx.entries.len(),
-                &mut out,
-            )?;
-            out
-        }
+    // The walk declines an index it does not trust; libgit2 then reads it.
+    let walked = match fast {
+        Some(idx) => changes::walk(&objects, &idx, head)?,
+        None => None,
+    };
+    let changes = match walked {
+        Some(changes) => changes,
+        None if builtin_only => anyhow::bail!(
+            "the built-in reader declined the index {} (APPLIVERY_LEAKS_INDEX=builtin)",
+            index_path.display()
+        ),
         None => {
             // libgit2 reads the trees itself: no damaged loose object may reach it.
             if let Some((oid, reason)) = dirs.first_damaged() {
