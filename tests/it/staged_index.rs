@@ -157,3 +157,47 @@ fn a_hook_finds_the_change_among_many_directories() {
     assert!(!blocked.status.success(), "commit -a must be blocked");
     assert_eq!(r.git(&["rev-list", "--count", "HEAD"]).trim(), "2");
 }
+
+/// A sparse index keeps each directory outside the sparse-checkout cone as one entry, a
+/// tree. After `git reset --soft`, those trees hold what the undone commit changed there:
+/// staged changes the work tree does not even have. (libgit2 cannot read such an index;
+/// before, every commit in such a repository failed with an error.)
+#[test]
+fn a_sparse_index_directory_is_compared_tree_to_tree() {
+    let r = tree_repo();
+    stage_changes(&r, 65);
+    r.add("d1/s0/f2.txt", "edited\n");
+    r.commit("changes outside the cone");
+    let sparse = r
+        .git_cmd(&["sparse-checkout", "set", "--sparse-index", "d0"])
+        .output()
+        .unwrap();
+    if !sparse.status.success() {
+        eprintln!("skipped: this git has no sparse index");
+        return;
+    }
+    assert!(r.git(&["ls-files", "--sparse"]).contains("d3/\n"));
+    let run = || {
+        let out = Command::cargo_bin("applivery-leaks")
+            .unwrap()
+            .args(["staged", "--format", "json"])
+            .current_dir(r.path())
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_INDEX_FILE")
+            .env("APPLIVERY_LEAKS_INDEX", "builtin")
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+            panic!("{}", String::from_utf8_lossy(&out.stderr));
+        });
+        (out.status.code(), v)
+    };
+    let (code, v) = run();
+    assert_eq!(code, Some(0), "{v}");
+    r.git(&["reset", "-q", "--soft", "HEAD~1"]);
+    let (code, v) = run();
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(located(&v), vec![("d3/s1/.env".to_string(), 1)]);
+    // The token's file, the edit inside the cone (d0) and the one outside it (d1).
+    assert_eq!(v["summary"]["files_scanned"], 3, "{v}");
+}

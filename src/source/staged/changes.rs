@@ -116,6 +116,29 @@ impl<'a> Walk<'a> {
                     self.at += 1;
                 }
                 Some(0) => return Ok(false), // absolute, or `//`
+                Some(k) if k + 1 == rel.len() => {
+                    // A sparse index's directory entry: one tree for a directory outside the
+                    // sparse-checkout cone.
+                    if e.mode != MODE_TREE || !self.follows(path) {
+                        return Ok(false);
+                    }
+                    let mut dir = path[..path.len() - 1].to_vec();
+                    let old = match olds.remove(&rel[..k]) {
+                        Some((oid, mode)) if mode == MODE_TREE => Some(oid),
+                        Some(old) => {
+                            self.out.push(Change {
+                                path: dir.clone(),
+                                old: Some(old),
+                                new: None,
+                            });
+                            None
+                        }
+                        None => None,
+                    };
+                    let new = idx.oid(e);
+                    tree_diff(self.objects, &mut dir, old, new, depth, &mut self.out)?;
+                    self.at += 1;
+                }
                 Some(k) => {
                     let name = &rel[..k];
                     let len = prefix.len();
@@ -184,6 +207,80 @@ impl<'a> Walk<'a> {
             .get(end)
             .is_none_or(|e| !idx.path(e).starts_with(prefix))
     }
+}
+
+/// The files of directory `dir` (no trailing `/`) in tree `new`, compared with its files in
+/// HEAD's tree `old`: a sparse index keeps a directory outside the cone as one tree.
+fn tree_diff(
+    objects: &Objects,
+    dir: &mut Vec<u8>,
+    old: Option<Oid>,
+    new: Oid,
+    depth: usize,
+    out: &mut Vec<Change>,
+) -> Result<()> {
+    if old == Some(new) {
+        return Ok(());
+    }
+    if depth > MAX_DEPTH {
+        anyhow::bail!("staged tree {new}: nested too deep");
+    }
+    let mut olds = match old {
+        Some(oid) => tree_entries(objects, oid)?,
+        None => HashMap::new(),
+    };
+    let mut news: Vec<(Vec<u8>, (Oid, u32))> = tree_entries(objects, new)?.into_iter().collect();
+    news.sort_unstable();
+    for (name, (oid, mode)) in news {
+        let len = dir.len();
+        dir.push(b'/');
+        dir.extend_from_slice(&name);
+        match (mode == MODE_TREE, olds.remove(&name)) {
+            (true, Some((o, m))) if m == MODE_TREE => {
+                tree_diff(objects, dir, Some(o), oid, depth + 1, out)?
+            }
+            (true, old) => {
+                if let Some(old) = old {
+                    out.push(Change {
+                        path: dir.clone(),
+                        old: Some(old),
+                        new: None,
+                    });
+                }
+                tree_diff(objects, dir, None, oid, depth + 1, out)?;
+            }
+            (false, Some((o, m))) if m == MODE_TREE => {
+                deleted_tree(objects, dir, o, out)?;
+                out.push(Change {
+                    path: dir.clone(),
+                    old: None,
+                    new: Some((oid, mode)),
+                });
+            }
+            (false, old) if old == Some((oid, mode)) => {}
+            (false, old) => out.push(Change {
+                path: dir.clone(),
+                old,
+                new: Some((oid, mode)),
+            }),
+        }
+        dir.truncate(len);
+    }
+    for (name, (oid, mode)) in olds {
+        let mut path = dir.clone();
+        path.push(b'/');
+        path.extend_from_slice(&name);
+        if mode == MODE_TREE {
+            deleted_tree(objects, &path, oid, out)?;
+        } else {
+            out.push(Change {
+                path,
+                old: Some((oid, mode)),
+                new: None,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The entries of tree `oid`: name → (id, mode).

@@ -121,6 +121,9 @@ pub fn parse(data: impl Into<Bytes>) -> Option<IndexFile> {
     let mut entries: Vec<Entry> = Vec::with_capacity(count.min(body.len() / FIXED));
     let mut pos = 12;
     let mut prev: Range<usize> = 0..0;
+    // Directory entries, which only a sparse index (`sdir`) may hold.
+    let mut directories = false;
+    let mut sparse = false;
     for _ in 0..count {
         let fixed = body.get(pos..pos + FIXED)?;
         let mode = be32(fixed, 24)?;
@@ -131,11 +134,14 @@ pub fn parse(data: impl Into<Bytes>) -> Option<IndexFile> {
             return None; // unresolved conflict: let libgit2 report it
         }
         let mut intent_to_add = false;
+        let mut skip_worktree = false;
         if flags & 0x4000 != 0 {
             if version < 3 {
                 return None;
             }
-            intent_to_add = be16(body, p)? & 0x2000 != 0;
+            let extended = be16(body, p)?;
+            intent_to_add = extended & 0x2000 != 0;
+            skip_worktree = extended & 0x4000 != 0;
             p += 2;
         }
         let path = match &mut arena {
@@ -171,8 +177,16 @@ pub fn parse(data: impl Into<Bytes>) -> Option<IndexFile> {
             }
         };
         prev = path.clone();
-        if !matches!(mode, 0o100644 | 0o100755 | 0o120000 | 0o160000) {
-            return None; // sparse-index directory or something unknown
+        if mode == 0o040000 {
+            // A sparse index's directory (its path ends with `/`): a tree outside the
+            // sparse-checkout cone, which the walk compares tree to tree.
+            let paths = arena.as_deref().unwrap_or(d);
+            if !skip_worktree || !paths[path.clone()].ends_with(b"/") {
+                return None;
+            }
+            directories = true;
+        } else if !matches!(mode, 0o100644 | 0o100755 | 0o120000 | 0o160000) {
+            return None; // something unknown
         }
         if !intent_to_add {
             entries.push(Entry {
@@ -196,13 +210,17 @@ pub fn parse(data: impl Into<Bytes>) -> Option<IndexFile> {
                 let mut at = 0;
                 tree = Some(cache_tree(ext, &mut at, 0)?);
             }
-            // Split index, sparse index: not handled here.
-            b"link" | b"sdir" => return None,
+            // A split index is not handled here.
+            b"link" => return None,
+            b"sdir" => sparse = true,
             // Other optional extensions (upper-case first letter) can be ignored.
             s if s[0].is_ascii_uppercase() => {}
             _ => return None,
         }
         pos += 8 + size;
+    }
+    if directories && !sparse {
+        return None;
     }
     Some(IndexFile {
         data,
@@ -369,6 +387,32 @@ mod tests {
         let pad = 8 - (FIXED + long.len()) % 8;
         let i = parse(v2(&long, 0xfff, pad)).expect("long path");
         assert_eq!(i.path(&i.entries[0]).len(), 5000);
+    }
+
+    /// A directory entry (a tree) belongs to a sparse index: with its `sdir` extension
+    /// and the skip-worktree flag, and a path ending with `/`.
+    #[test]
+    fn directory_entries_only_in_a_sparse_index() {
+        let v3 = |path: &[u8], extended: u16, sdir: bool| {
+            let mut d = b"DIRC\0\0\0\x03\0\0\0\x01".to_vec();
+            let mut fixed = vec![0u8; FIXED];
+            fixed[24..28].copy_from_slice(&0o040000u32.to_be_bytes());
+            fixed[60..62].copy_from_slice(&(0x4000 | path.len() as u16).to_be_bytes());
+            d.extend_from_slice(&fixed);
+            d.extend_from_slice(&extended.to_be_bytes());
+            d.extend_from_slice(path);
+            d.extend(std::iter::repeat_n(0u8, 8 - (FIXED + 2 + path.len()) % 8));
+            if sdir {
+                d.extend_from_slice(b"sdir\0\0\0\0");
+            }
+            d.extend_from_slice(&[0u8; OID]);
+            d
+        };
+        let i = parse(v3(b"dir/", 0x4000, true)).expect("sparse directory");
+        assert_eq!(i.entries[0].mode, 0o040000);
+        assert!(parse(v3(b"dir/", 0x4000, false)).is_none(), "no sdir");
+        assert!(parse(v3(b"dir/", 0, true)).is_none(), "not skip-worktree");
+        assert!(parse(v3(b"dir", 0x4000, true)).is_none(), "no trailing /");
     }
 
     #[test]

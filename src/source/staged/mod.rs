@@ -23,9 +23,11 @@
 //!    half of its lines), so moving a file does not make its old lines new. A copy is a new
 //!    occurrence and is reported.
 //!
-//! Index files this reader does not handle (split index, sparse index, unresolved conflicts,
-//! unknown required extensions, anything git would not write) are read by libgit2 instead: slower, same results. Setting
-//! `APPLIVERY_LEAKS_INDEX=libgit2` forces that path (the tests run both);
+//! A sparse index's directory entries (one tree for a directory outside the sparse-checkout
+//! cone) are compared with HEAD tree to tree: libgit2 cannot read such an index at all.
+//! Index files this reader does not handle (split index, unresolved conflicts, unknown
+//! required extensions, anything git would not write) are read by libgit2 instead: slower,
+//! same results. `APPLIVERY_LEAKS_INDEX=libgit2` forces that path (the tests run both);
 //! `APPLIVERY_LEAKS_INDEX=builtin` makes it an error instead, so a test can tell that the
 //! fast path really ran.
 //!
