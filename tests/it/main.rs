@@ -24,6 +24,7 @@ mod remediate;
 mod report;
 mod rules;
 mod staged;
+mod stream;
 mod suppress;
 mod sweep;
 mod sweep_net;
