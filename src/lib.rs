@@ -21,6 +21,7 @@ pub mod extract;
 pub mod finding;
 pub mod haystack;
 pub mod net;
+pub mod packed;
 pub mod provenance;
 pub mod redact;
 pub mod report;

@@ -209,71 +209,138 @@ pub fn filter(
     no_suppress: bool,
     report_unused: bool,
 ) {
-    let ignored: HashSet<&str> = ignore.iter().map(|e| e.fingerprint.as_str()).collect();
-    let based: HashSet<&str> = baseline.iter().map(|e| e.fingerprint.as_str()).collect();
-    // The entries' fingerprints that findings in scope carry: such an entry is in use, even
-    // when an inline marker hides that finding first. Only entries are remembered, not every
-    // finding's fingerprint (a million copies at the end of a scan of a million findings).
-    let mut seen: HashSet<&str> = HashSet::new();
-    let mut counts: HashMap<&'static str, u64> = HashMap::new();
-    report.findings.retain(|f| {
-        if !no_suppress && cfg.is_excluded(&f.path) {
-            *counts.entry(CONFIG_EXCLUDE).or_default() += 1;
+    let mut filter = Filter::new(cfg, ignore, baseline, no_suppress, report_unused);
+    let mut findings = std::mem::take(&mut report.findings);
+    findings.retain(|f| {
+        filter.keep(
+            &f.path,
+            &f.rule,
+            &f.secret,
+            f.inline_allowed,
+            Some(&f.fingerprint),
+        )
+    });
+    report.findings = findings;
+    filter.finish(report);
+}
+
+/// [`filter`] one finding at a time, for findings that are not held in a report (a scan
+/// that writes its findings as it unpacks them): `keep` each, then `finish` the report.
+pub struct Filter<'a> {
+    cfg: &'a Config,
+    ignore: &'a [Entry],
+    baseline: &'a [Entry],
+    ignored: HashSet<&'a str>,
+    based: HashSet<&'a str>,
+    /// The entries' fingerprints that findings in scope carry: such an entry is in use, even
+    /// when an inline marker hides that finding first. Only entries are remembered, not every
+    /// finding's fingerprint (a million copies at the end of a scan of a million findings).
+    seen: HashSet<&'a str>,
+    counts: HashMap<&'static str, u64>,
+    no_suppress: bool,
+    report_unused: bool,
+}
+
+impl<'a> Filter<'a> {
+    pub fn new(
+        cfg: &'a Config,
+        ignore: &'a [Entry],
+        baseline: &'a [Entry],
+        no_suppress: bool,
+        report_unused: bool,
+    ) -> Filter<'a> {
+        Filter {
+            cfg,
+            ignore,
+            baseline,
+            ignored: ignore.iter().map(|e| e.fingerprint.as_str()).collect(),
+            based: baseline.iter().map(|e| e.fingerprint.as_str()).collect(),
+            seen: HashSet::new(),
+            counts: HashMap::new(),
+            no_suppress,
+            report_unused,
+        }
+    }
+
+    /// Whether [`Filter::keep`] looks at fingerprints; when it does not, it may be given none.
+    pub fn needs_fingerprints(&self) -> bool {
+        self.report_unused || !self.ignored.is_empty() || !self.based.is_empty()
+    }
+
+    /// Whether the finding at `path` of `rule` with `secret` is kept; a hidden one is counted
+    /// under the first mechanism that hides it. `fingerprint` may be `None` only when
+    /// [`Filter::needs_fingerprints`] is false.
+    pub fn keep(
+        &mut self,
+        path: &str,
+        rule: &str,
+        secret: &str,
+        inline_allowed: bool,
+        fingerprint: Option<&str>,
+    ) -> bool {
+        if !self.no_suppress && self.cfg.is_excluded(path) {
+            *self.counts.entry(CONFIG_EXCLUDE).or_default() += 1;
             return false;
         }
-        if report_unused {
-            let fp = f.fingerprint.as_str();
-            if let Some(e) = ignored.get(fp).or_else(|| based.get(fp)) {
-                seen.insert(e);
+        let fp = fingerprint.unwrap_or("");
+        if self.report_unused {
+            if let Some(e) = self.ignored.get(fp).or_else(|| self.based.get(fp)) {
+                self.seen.insert(e);
             }
         }
-        if no_suppress {
+        if self.no_suppress {
             return true;
         }
-        let by = if cfg.is_disabled(&f.rule) {
+        let by = if self.cfg.is_disabled(rule) {
             CONFIG_DISABLE
-        } else if cfg.is_placeholder(&f.secret) {
+        } else if self.cfg.is_placeholder(secret) {
             PLACEHOLDER
-        } else if f.inline_allowed {
+        } else if inline_allowed {
             INLINE
-        } else if ignored.contains(f.fingerprint.as_str()) {
+        } else if fingerprint.is_some() && self.ignored.contains(fp) {
             IGNORE
-        } else if based.contains(f.fingerprint.as_str()) {
+        } else if fingerprint.is_some() && self.based.contains(fp) {
             BASELINE
         } else {
             return true;
         };
-        *counts.entry(by).or_default() += 1;
+        *self.counts.entry(by).or_default() += 1;
         false
-    });
-    for (k, v) in counts {
-        *report.summary.suppressed.entry(k.to_string()).or_default() += v;
     }
-    if !no_suppress {
-        // An input the config puts out of scope (a fixture of damaged archives, say) that
-        // could not be read does not fail the scan: it is listed among the skipped, with
-        // why, instead of among the errors that make a run exit 2.
-        let (out, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut report.errors)
-            .into_iter()
-            .partition(|e| cfg.is_excluded(file_of(&e.path)));
-        report.errors = kept;
-        for mut e in out {
-            e.reason = format!("in a path excluded by the config: {}", e.reason);
-            report.summary.skipped.push(e);
+
+    /// Counts the hidden findings in `report`'s summary, moves the unread inputs the config
+    /// excludes to the skipped, and lists the unused entries (`--report-unused`).
+    pub fn finish(self, report: &mut Report) {
+        let cfg = self.cfg;
+        for (k, v) in self.counts {
+            *report.summary.suppressed.entry(k.to_string()).or_default() += v;
         }
-    }
-    if report_unused {
-        for (mechanism, entries) in [(IGNORE, ignore), (BASELINE, baseline)] {
-            for e in entries
-                .iter()
-                .filter(|e| !seen.contains(e.fingerprint.as_str()))
-            {
-                report.summary.unused.push(Unused {
-                    mechanism: mechanism.to_string(),
-                    file: e.file.clone(),
-                    line: e.line,
-                    fingerprint: e.fingerprint.clone(),
-                });
+        if !self.no_suppress {
+            // An input the config puts out of scope (a fixture of damaged archives, say) that
+            // could not be read does not fail the scan: it is listed among the skipped, with
+            // why, instead of among the errors that make a run exit 2.
+            let (out, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut report.errors)
+                .into_iter()
+                .partition(|e| cfg.is_excluded(file_of(&e.path)));
+            report.errors = kept;
+            for mut e in out {
+                e.reason = format!("in a path excluded by the config: {}", e.reason);
+                report.summary.skipped.push(e);
+            }
+        }
+        if self.report_unused {
+            for (mechanism, entries) in [(IGNORE, self.ignore), (BASELINE, self.baseline)] {
+                for e in entries
+                    .iter()
+                    .filter(|e| !self.seen.contains(e.fingerprint.as_str()))
+                {
+                    report.summary.unused.push(Unused {
+                        mechanism: mechanism.to_string(),
+                        file: e.file.clone(),
+                        line: e.line,
+                        fingerprint: e.fingerprint.clone(),
+                    });
+                }
             }
         }
     }

@@ -15,6 +15,13 @@ use crate::rules::Rule;
 
 /// Post-processing shared by every scan: report, then exit code.
 pub fn finish(report: Report, rules: &[Rule], project: &Project, scan: &ScanArgs) -> Result<u8> {
+    let format = scan
+        .format
+        .or(project.config.format)
+        .unwrap_or(Format::Text);
+    if crate::command::stream::can_stream(&report, scan, format) {
+        return crate::command::stream::finish(report, rules, project, scan, format);
+    }
     finish_with(report, rules, project, scan, |_, _| {})
 }
 
@@ -27,6 +34,9 @@ pub fn finish_with(
     after: impl FnOnce(&Report, u8),
 ) -> Result<u8> {
     let cfg = &project.config;
+    if let Some(packed) = report.packed.take() {
+        report.findings.extend(packed.unpack());
+    }
     report.sarif_category = scan.sarif_category.clone();
     report.explain = scan.explain;
     project.suppress(&mut report, scan);
@@ -35,14 +45,7 @@ pub fn finish_with(
     if !scan.show_secrets {
         report.redact_names();
     }
-    tell(&report, scan.quiet);
-    let ignored = report.summary.ignored;
-    if ignored > 0 && report.summary.files > 0 && !scan.quiet {
-        say(format_args!(
-            "applivery-leaks: note: {ignored} file(s) ignored by .gitignore or .ignore were not \
-             scanned (--no-ignore scans them)"
-        ));
-    }
+    tell_all(&report, scan.quiet);
     let review_fails = project.tell_changes(&mut report, scan.quiet);
     crate::command::verify::findings(&mut report.findings, rules, &scan.verify, scan.quiet)?;
     let format = scan.format.or(cfg.format).unwrap_or(Format::Text);
@@ -71,4 +74,17 @@ pub fn finish_with(
     }
     after(&report, code);
     Ok(code)
+}
+
+/// What a finished scan tells on stderr before its report: what could not be read, the
+/// warnings, and how many files .gitignore kept out.
+pub(crate) fn tell_all(report: &Report, quiet: bool) {
+    tell(report, quiet);
+    let ignored = report.summary.ignored;
+    if ignored > 0 && report.summary.files > 0 && !quiet {
+        say(format_args!(
+            "applivery-leaks: note: {ignored} file(s) ignored by .gitignore or .ignore were not \
+             scanned (--no-ignore scans them)"
+        ));
+    }
 }

@@ -12,5 +12,6 @@ pub mod push;
 pub mod recheck;
 pub mod remediate;
 pub mod rules;
+pub mod stream;
 pub mod sweep;
 pub mod verify;

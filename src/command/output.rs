@@ -89,10 +89,21 @@ pub fn check_dir(dir: &Path) -> io::Result<()> {
 /// With the report in a file, one line on stderr says what it holds, unless `quiet`: a CI
 /// log otherwise shows nothing but an exit code.
 pub(crate) fn say_written(report: &Report, written: Option<&Path>, quiet: bool) {
+    say_written_count(report, report.findings.len(), written, quiet);
+}
+
+/// [`say_written`] for a report whose `findings` (`count` of them) were written as they
+/// were unpacked, not held.
+pub(crate) fn say_written_count(
+    report: &Report,
+    count: usize,
+    written: Option<&Path>,
+    quiet: bool,
+) {
     if let (Some(path), false) = (written, quiet) {
         say(format_args!(
             "{}",
-            report::text::summary_line(report, &path.display().to_string())
+            report::text::summary_line_count(report, count, &path.display().to_string())
         ));
     }
 }
@@ -105,6 +116,19 @@ pub(crate) fn write_report<'p>(
     show_secrets: bool,
     output: Option<&'p PathBuf>,
 ) -> Result<Option<&'p Path>> {
+    write_with(format, show_secrets, output, |style, w| {
+        report::write(report, rules, style, w)
+    })
+}
+
+/// [`write_report`] with what is written given by `fill` (a report written as its findings
+/// are unpacked, `command/stream.rs`).
+pub(crate) fn write_with(
+    format: Format,
+    show_secrets: bool,
+    output: Option<&PathBuf>,
+    fill: impl FnOnce(Style, &mut dyn Write) -> io::Result<()>,
+) -> Result<Option<&Path>> {
     let file = output
         .map(PathBuf::as_path)
         .filter(|p| *p != Path::new("-"));
@@ -115,10 +139,8 @@ pub(crate) fn write_report<'p>(
                 show_secrets,
                 color: false,
             };
-            report::output::write_file(path, show_secrets, |w| {
-                report::write(report, rules, style, w)
-            })
-            .map_err(|e| (e, format!("cannot write report to {}", path.display())))
+            report::output::write_file(path, show_secrets, |w| fill(style, w))
+                .map_err(|e| (e, format!("cannot write report to {}", path.display())))
         }
         None => {
             let stdout = io::stdout();
@@ -131,7 +153,7 @@ pub(crate) fn write_report<'p>(
                 color,
             };
             let mut out = io::BufWriter::new(stdout.lock());
-            report::write(report, rules, style, &mut out)
+            fill(style, &mut out)
                 .and_then(|()| out.flush())
                 .map_err(|e| (e, "cannot write report to standard output".to_string()))
         }
@@ -217,6 +239,11 @@ pub fn exit_code(report: &Report, fail_on: FailOn) -> u8 {
             .as_ref()
             .is_some_and(|v| v.status == crate::finding::VerifyStatus::Live),
     });
+    exit_code_failing(report, failing)
+}
+
+/// [`exit_code`] once it is known whether a finding fails the build.
+pub(crate) fn exit_code_failing(report: &Report, failing: bool) -> u8 {
     if failing {
         EXIT_FINDINGS
     } else if !report.errors.is_empty() {

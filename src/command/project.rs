@@ -217,6 +217,18 @@ impl Project {
         self.suppress_with(report, scan.no_suppress, scan.report_unused);
     }
 
+    /// The suppression of [`Project::suppress`], one finding at a time (without the
+    /// redaction of other findings' secrets, which the caller does).
+    pub fn filter(&self, no_suppress: bool, report_unused: bool) -> suppress::Filter<'_> {
+        suppress::Filter::new(
+            &self.config,
+            &self.ignore,
+            &self.baseline,
+            no_suppress,
+            report_unused,
+        )
+    }
+
     /// [`Project::suppress`] with its two switches as values.
     pub fn suppress_with(&self, report: &mut Report, no_suppress: bool, report_unused: bool) {
         // Before suppression: a secret that is allowed in one place is still a secret where

@@ -8,14 +8,15 @@
 //! `tests/it/property.rs` measures it over a million tokens). A stricter test for values that
 //! nothing names (`weak_ok`) trades a little of that for precision.
 
-use std::collections::HashSet;
 use std::sync::OnceLock;
+
+use rustc_hash::FxHashSet;
 
 use crate::rules::{Rule, Shape};
 
 /// Common words of identifiers and prose, lower case: an identifier is made of them, a
 /// random token almost never is.
-pub(super) struct Words(HashSet<&'static str>);
+pub(super) struct Words(FxHashSet<&'static str>);
 
 const WORDS: &str = include_str!("../detect-words.txt");
 
@@ -80,7 +81,7 @@ impl Words {
     /// True if `v` is made of words: every segment (split at separators, case changes and
     /// digits) is a known word, a short acronym or a small number, and there are at least two
     /// (`ApplicationTokenProvider`, `APPLIVERY_TOKEN_RELEASE1`, `fake-applivery-token-0001`).
-    pub(super) fn is_identifier(&self, segs: &[String], names: &[String]) -> bool {
+    pub(super) fn is_identifier(&self, segs: &[&str], names: &[String]) -> bool {
         segs.len() >= 2
             && segs
                 .iter()
@@ -89,7 +90,7 @@ impl Words {
 
     /// True if most of `v` (60% of its characters) is words of three letters or more, or it
     /// contains a rule's name: a path, a URL, a sentence, never a generated token.
-    fn wordy(&self, v: &[u8], segs: &[String], names: &[String]) -> bool {
+    fn wordy(&self, v: &[u8], segs: &[&str], names: &[String]) -> bool {
         if segs
             .iter()
             .any(|s| names.iter().any(|n| s.contains(n.as_str())))
@@ -109,13 +110,13 @@ impl Words {
     fn is_placeholder(
         &self,
         v: &[u8],
-        segs: &[String],
+        segs: &[&str],
         stopwords: &[String],
         names: &[String],
     ) -> bool {
         let marked = segs
             .iter()
-            .any(|s| PLACEHOLDER.contains(&s.as_str()) || stopwords.iter().any(|w| w == s));
+            .any(|s| PLACEHOLDER.contains(s) || stopwords.iter().any(|w| w == s));
         if !marked {
             return false;
         }
@@ -123,9 +124,7 @@ impl Words {
         let known: usize = segs
             .iter()
             .filter(|s| s.len() >= 3 && s.bytes().all(|b| b.is_ascii_alphabetic()))
-            .filter(|s| {
-                self.known(s) || names.iter().any(|n| n == *s) || PLACEHOLDER.contains(&s.as_str())
-            })
+            .filter(|s| self.known(s) || names.iter().any(|n| n == *s) || PLACEHOLDER.contains(s))
             .map(|s| s.len())
             .sum();
         known * 2 >= v.len()
@@ -133,14 +132,16 @@ impl Words {
 }
 
 /// Lower-case segments of a value: split at non-alphanumerics, lower-to-upper changes, the
-/// last capital of an acronym before a lower-case word, and letter/digit changes.
-pub(super) fn segments(v: &[u8]) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
+/// last capital of an acronym before a lower-case word, and letter/digit changes. They are
+/// slices of one lower-cased copy, `buf` (a value is judged for every candidate: one buffer,
+/// not a string per segment).
+pub(super) fn segments<'b>(v: &[u8], buf: &'b mut String) -> Vec<&'b str> {
+    buf.clear();
+    let mut ends = Vec::new();
     for (i, &b) in v.iter().enumerate() {
         if !b.is_ascii_alphanumeric() {
-            if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
+            if ends.last().is_none_or(|&e| e < buf.len()) {
+                ends.push(buf.len());
             }
             continue;
         }
@@ -150,16 +151,25 @@ pub(super) fn segments(v: &[u8]) -> Vec<String> {
                 || (p.is_ascii_uppercase()
                     && b.is_ascii_uppercase()
                     && v.get(i + 1).is_some_and(u8::is_ascii_lowercase));
-            if split && !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
+            if split && ends.last().is_none_or(|&e| e < buf.len()) {
+                ends.push(buf.len());
             }
         }
-        cur.push(b.to_ascii_lowercase() as char);
+        buf.push(b.to_ascii_lowercase() as char);
     }
-    if !cur.is_empty() {
-        out.push(cur);
+    if ends.last().is_none_or(|&e| e < buf.len()) {
+        ends.push(buf.len());
     }
-    out
+    let buf: &'b str = buf;
+    let mut start = 0;
+    ends.into_iter()
+        .filter(|&e| e > 0)
+        .map(|e| {
+            let s = &buf[start..e];
+            start = e;
+            s
+        })
+        .collect()
 }
 
 /// The checks every candidate of `rule` must pass, on its (decoded) value. Cheapest first:
@@ -190,7 +200,8 @@ pub(super) fn value_ok(rule: &Rule, v: &[u8], words: &Words, names: &[String]) -
     if rule.allowlist.regexes.iter().any(|r| r.is_match(v)) {
         return false;
     }
-    let segs = segments(v);
+    let mut buf = String::new();
+    let segs = segments(v, &mut buf);
     if words.is_placeholder(v, &segs, &rule.allowlist.stopwords, names) {
         return false;
     }
@@ -260,7 +271,8 @@ pub(super) fn weak_ok(v: &[u8]) -> bool {
 /// `CamelCaseWords`, `snake_case_words`, `kebab-case-words`, optionally ending in digits,
 /// where every word has a vowel.
 fn looks_like_words(s: &[u8]) -> bool {
-    let segs = segments(s);
+    let mut buf = String::new();
+    let segs = segments(s, &mut buf);
     let vowel = |w: &str| w.bytes().any(|b| b"aeiouy".contains(&b));
     segs.len() >= 2
         && segs.iter().all(|w| {

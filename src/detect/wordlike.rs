@@ -22,7 +22,6 @@
 //! trained on the same lists. Both are built on first use, so a scan that never judges a
 //! value (most pre-commit runs) never pays for them.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use rustc_hash::FxHashSet;
@@ -63,6 +62,9 @@ struct Model {
     /// -log2 P(next | two before), indexed `[(a * 28 + b) * 27 + c]`: `a`, `b` in
     /// `0..28` (`^` start = 26, `a..z`), `c` in `0..27` (`a..z`, 26 = end).
     trigram: Vec<f32>,
+    /// The longest word of either list, plus one for a plural `s`: no longer slice of a run
+    /// can be a word, so the dictionary split looks at no more.
+    longest: usize,
 }
 
 fn model() -> &'static Model {
@@ -108,10 +110,18 @@ impl Model {
                 trigram[ctx * 27 + c] = (-p.log2()) as f32;
             }
         }
+        let longest = code
+            .iter()
+            .chain(&english)
+            .map(|w| w.len())
+            .max()
+            .unwrap_or(0)
+            + 1;
         Model {
             code,
             english,
             trigram,
+            longest,
         }
     }
 
@@ -129,11 +139,18 @@ impl Model {
     /// The cheapest way to write a lower-case run as dictionary words, if there is one.
     fn dictionary(&self, run: &str) -> Option<f64> {
         let n = run.len();
-        // best[i]: cheapest split of run[i..].
-        let mut best: Vec<Option<f64>> = vec![None; n + 1];
+        // best[i]: cheapest split of run[i..]; on the stack for the runs values are made of.
+        let mut stack = [None; 65];
+        let mut heap = Vec::new();
+        let best: &mut [Option<f64>] = if n < stack.len() {
+            &mut stack[..=n]
+        } else {
+            heap.resize(n + 1, None);
+            &mut heap
+        };
         best[n] = Some(-SPLIT);
         for i in (0..n).rev() {
-            for j in i + 2..=n {
+            for j in i + 2..=n.min(i + self.longest) {
                 let (Some(w), Some(rest)) = (self.word(&run[i..j]), best[j]) else {
                     continue;
                 };
@@ -221,12 +238,17 @@ fn runs(v: &[u8]) -> Vec<(Run, &[u8])> {
     out
 }
 
-/// Bits the name model needs to write `v`.
-fn name_bits(m: &Model, v: &[u8], memo: &mut HashMap<Vec<u8>, f64>) -> f64 {
+/// Bits the name model needs to write `v`, or infinity as soon as they pass `cap` (every
+/// choice costs bits, none gives any back: a value that passes the cap halfway is judged
+/// without pricing the rest).
+fn name_bits(m: &Model, v: &[u8], cap: f64) -> f64 {
     let mut bits = ENDS;
     let mut prev: Option<Run> = None;
     let mut prev_letters: Option<Run> = None;
     let mut prev_sep: Option<&[u8]> = None;
+    // A run lower-cased, on the stack (values are short; a longer run takes the heap).
+    let mut stack = [0u8; 64];
+    let mut heap = Vec::new();
     for (kind, t) in runs(v) {
         match kind {
             Run::Separators => {
@@ -243,15 +265,16 @@ fn name_bits(m: &Model, v: &[u8], memo: &mut HashMap<Vec<u8>, f64>) -> f64 {
                 }
             }
             _ => {
-                let lower = t.to_ascii_lowercase();
-                let letters = match memo.get(&lower) {
-                    Some(&b) => b,
-                    None => {
-                        let b = m.letters(std::str::from_utf8(&lower).unwrap_or(""));
-                        memo.insert(lower, b);
-                        b
-                    }
+                let lower: &mut [u8] = if t.len() <= stack.len() {
+                    &mut stack[..t.len()]
+                } else {
+                    heap.clear();
+                    heap.resize(t.len(), 0);
+                    &mut heap
                 };
+                lower.copy_from_slice(t);
+                lower.make_ascii_lowercase();
+                let letters = m.letters(std::str::from_utf8(lower).unwrap_or(""));
                 let case = match kind {
                     Run::Capital => SAME_CASE * t.len().saturating_sub(2) as f64,
                     _ => SAME_CASE * t.len().saturating_sub(1) as f64,
@@ -274,6 +297,9 @@ fn name_bits(m: &Model, v: &[u8], memo: &mut HashMap<Vec<u8>, f64>) -> f64 {
             }
         }
         prev = Some(kind);
+        if bits > cap {
+            return f64::INFINITY;
+        }
     }
     bits
 }
@@ -292,7 +318,14 @@ fn random_bits(v: &[u8]) -> f64 {
 /// How many bits cheaper the name model writes `v` than a random generator would: positive
 /// for names, strongly negative for random tokens.
 pub fn margin(v: &[u8]) -> f64 {
-    random_bits(v) - name_bits(model(), v, &mut HashMap::new())
+    random_bits(v) - name_bits(model(), v, f64::INFINITY)
+}
+
+/// [`margin`] when it may reach `floor`; else minus infinity (the name model stops pricing
+/// once the value costs it clearly more than that: the slack keeps rounding from deciding).
+fn margin_from(v: &[u8], floor: f64) -> f64 {
+    let random = random_bits(v);
+    random - name_bits(model(), v, random - floor + 1e-9)
 }
 
 /// True if `v` reads as a name people wrote, not a generated token.
@@ -300,7 +333,7 @@ pub fn is_word_like(v: &[u8]) -> bool {
     if dotted(v) {
         return true;
     }
-    let m = margin(v);
+    let m = margin_from(v, 0.0);
     m >= THRESHOLD || (m >= 0.0 && one_case_with_separators(v))
 }
 
@@ -336,7 +369,7 @@ fn dotted(v: &[u8]) -> bool {
 
 /// True if `v` is a name beyond doubt (`EXPORTABLE_CONFIG_STORES`), whatever names it.
 pub fn is_surely_words(v: &[u8]) -> bool {
-    margin(v) >= CERTAIN
+    margin_from(v, CERTAIN) >= CERTAIN
 }
 
 #[cfg(test)]

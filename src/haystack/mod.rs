@@ -160,6 +160,49 @@ pub fn scan_reader_chunked<R: Read + ?Sized>(
     buf: &mut Vec<u8>,
     chunk: usize,
 ) -> io::Result<Scanned> {
+    let mut all = Vec::new();
+    let s = stream_chunked(det, r, path, buf, chunk, &mut |hits| all.append(hits))?;
+    Ok(if s.binary {
+        Scanned::Binary { bytes: s.bytes }
+    } else {
+        give_hosts(&mut all, s.hosts);
+        Scanned::Text {
+            bytes: s.bytes,
+            hits: all,
+        }
+    })
+}
+
+/// What [`scan_reader_each`] read: how much, whether it was binary, and the blob's
+/// private-tenant hosts (which belong to every hit it handed over).
+#[derive(Debug, Default)]
+pub struct Streamed {
+    pub bytes: u64,
+    pub binary: bool,
+    pub hosts: Vec<String>,
+}
+
+/// [`scan_reader`], handing each chunk's hits to `each` (which takes them out of the vector)
+/// as soon as they are located: a file with a million findings never holds a million hits.
+/// Their `tenant_hosts` are empty; the blob's are in the result.
+pub fn scan_reader_each<R: Read>(
+    det: &Detector,
+    mut r: R,
+    path: &[u8],
+    buf: &mut Vec<u8>,
+    each: &mut dyn FnMut(&mut Vec<Hit>),
+) -> io::Result<Streamed> {
+    stream_chunked(det, &mut r, path, buf, CHUNK, each)
+}
+
+fn stream_chunked<R: Read + ?Sized>(
+    det: &Detector,
+    r: &mut R,
+    path: &[u8],
+    buf: &mut Vec<u8>,
+    chunk: usize,
+    each: &mut dyn FnMut(&mut Vec<Hit>),
+) -> io::Result<Streamed> {
     let margin = det.margin();
     let chunk = chunk.max(4 * margin);
     // `buf[..filled]` holds data; the rest of `buf` is initialised scratch space kept from
@@ -173,6 +216,7 @@ pub fn scan_reader_chunked<R: Read + ?Sized>(
     let mut base_column: u64 = 0;
     let mut report_from = 0;
     let mut hits = Vec::new();
+    let mut had_hits = false;
     let mut hosts = Vec::new();
     let mut first = true;
     let started = std::time::Instant::now();
@@ -196,26 +240,28 @@ pub fn scan_reader_chunked<R: Read + ?Sized>(
                 Kind::Text => {}
                 // Stop here: reading the rest of a 500 MB archive only to count it is waste.
                 // `bytes` is what was read; a caller that knows the size reports that.
-                Kind::Binary => return Ok(Scanned::Binary { bytes: total }),
+                Kind::Binary => {
+                    return Ok(Streamed {
+                        bytes: total,
+                        binary: true,
+                        hosts: Vec::new(),
+                    })
+                }
                 Kind::Utf16(enc) => {
                     // Start again on the decoded stream: what was read, then the rest.
                     let head = io::Cursor::new(data.to_vec());
                     let mut decoded = utf16::Decoder::new(head.chain(r), enc);
-                    let scanned = scan_reader_chunked(
+                    let scanned = stream_chunked(
                         det,
                         &mut decoded as &mut dyn Read,
                         path,
                         &mut Vec::new(),
                         chunk,
+                        each,
                     )?;
-                    return Ok(match scanned {
-                        Scanned::Text { hits, .. } => Scanned::Text {
-                            bytes: decoded.raw_bytes,
-                            hits,
-                        },
-                        Scanned::Binary { .. } => Scanned::Binary {
-                            bytes: decoded.raw_bytes,
-                        },
+                    return Ok(Streamed {
+                        bytes: decoded.raw_bytes,
+                        ..scanned
                     });
                 }
             }
@@ -234,6 +280,10 @@ pub fn scan_reader_chunked<R: Read + ?Sized>(
             // Every chunk that could hold a secret could name a host; which of them matter
             // is known only at the end, when it is known whether the blob had hits.
             tenant_hosts(data, &mut hosts);
+            if !hits.is_empty() {
+                each(&mut hits);
+                had_hits = true;
+            }
         }
         if eof {
             break;
@@ -248,8 +298,14 @@ pub fn scan_reader_chunked<R: Read + ?Sized>(
         filled -= keep_from;
         report_from = report_to - keep_from;
     }
-    give_hosts(&mut hits, hosts);
-    Ok(Scanned::Text { bytes: total, hits })
+    if !had_hits {
+        hosts.clear();
+    }
+    Ok(Streamed {
+        bytes: total,
+        binary: false,
+        hosts,
+    })
 }
 
 /// At most this many tenant hosts are kept per blob: a file naming thousands of them must

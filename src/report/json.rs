@@ -381,15 +381,32 @@ pub fn write_lines(
     style: Style,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    let mut line = Vec::new();
     for f in &report.findings {
-        let line = FindingJson {
-            f,
-            rules,
-            show: style.show_secrets,
-            schema_version: true,
-        };
-        serde_json::to_writer(&mut *out, &line)?;
-        out.write_all(b"\n")?;
+        write_line(f, rules, style.show_secrets, &mut line, out)?;
     }
     Ok(())
+}
+
+/// One finding as a line of the JSONL report: serialised into `line` (a buffer the caller
+/// reuses), then written at once rather than token by token.
+pub fn write_line(
+    f: &Finding,
+    rules: &[Rule],
+    show: bool,
+    line: &mut Vec<u8>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    line.clear();
+    serde_json::to_writer(
+        &mut *line,
+        &FindingJson {
+            f,
+            rules,
+            show,
+            schema_version: true,
+        },
+    )?;
+    line.push(b'\n');
+    out.write_all(line)
 }

@@ -237,6 +237,9 @@ pub struct Report {
     pub pack_dir: Option<String>,
     /// `--explain`: the text report shows each finding's evidence.
     pub explain: bool,
+    /// Findings a scan packed instead of holding them as `findings` (`dir`); the command
+    /// layer writes them as it unpacks them, or unpacks them into `findings` first.
+    pub packed: Option<crate::packed::Packed>,
 }
 
 impl Report {
@@ -275,7 +278,7 @@ impl Report {
         }
     }
 
-    fn redact_names_in(&mut self, known: &crate::redact::Known) {
+    pub(crate) fn redact_names_in(&mut self, known: &crate::redact::Known) {
         if known.is_empty() {
             return;
         }
@@ -336,6 +339,7 @@ impl Report {
             sarif_category: None,
             pack_dir: None,
             explain: false,
+            packed: None,
         }
     }
 

@@ -296,7 +296,13 @@ fn next_steps(kind: ScanKind, verified: bool) -> String {
 /// One line for standard error when the report went to a file, so a CI log shows more than
 /// an exit code: findings, verification counts, unreadable inputs, where the report is.
 pub fn summary_line(report: &Report, written_to: &str) -> String {
-    let mut line = format!("applivery-leaks: {} finding(s)", report.findings.len());
+    summary_line_count(report, report.findings.len(), written_to)
+}
+
+/// [`summary_line`] for a report whose `count` findings were written as they were unpacked
+/// (`report.findings` is empty then).
+pub fn summary_line_count(report: &Report, count: usize, written_to: &str) -> String {
+    let mut line = format!("applivery-leaks: {count} finding(s)");
     if let Some(v) = report.verification_counts() {
         line.push_str(&format!(
             " ({} live, {} revoked, {} unknown)",

@@ -16,7 +16,8 @@ use ignore::{WalkBuilder, WalkState};
 
 use crate::detect::Detector;
 use crate::finding::Finding;
-use crate::haystack::{scan_reader, Scanned, CHUNK};
+use crate::haystack::{scan_reader, scan_reader_each, Scanned, CHUNK};
+use crate::packed::{Packed, PackedFile};
 use crate::provenance::Provenance;
 use crate::report::{Problem, Report, ScanKind};
 
@@ -35,6 +36,10 @@ pub struct DirOptions {
     /// Count the files .gitignore kept out (a second walk, names only) for the note that
     /// says so; a quiet run that scanned something does without.
     pub count_ignored: bool,
+    /// Pack the findings (`report.packed`) instead of holding them as `Finding`s, handing
+    /// a large file's hits over chunk by chunk: for a command that writes them as it
+    /// unpacks them.
+    pub pack: bool,
 }
 
 /// The directory reported paths are relative to: the one directory given, else the current
@@ -53,6 +58,9 @@ struct Shared {
     /// ./upload.sh` names upload.sh twice, and it is scanned and reported once.
     seen: Option<Mutex<HashSet<PathBuf>>>,
     findings: Mutex<Vec<Finding>>,
+    /// With `pack`: the findings, packed file by file (and `findings` stays empty).
+    pack: bool,
+    packed: Mutex<Packed>,
     errors: Mutex<Vec<Problem>>,
     skipped: Mutex<Vec<Problem>>,
     files: AtomicU64,
@@ -68,9 +76,12 @@ pub fn scan(det: &Detector, opts: &DirOptions) -> Result<Report> {
     let started = Instant::now();
     let root = scan_root(&opts.paths);
     let mut report = Report::new(ScanKind::Dir, root.clone());
+    let rule_ids = || det.rules().iter().map(|r| r.id.clone()).collect();
     let shared = Shared {
         seen: (opts.paths.len() > 1).then(Mutex::default),
         progress: opts.progress.then(progress_line),
+        pack: opts.pack,
+        packed: Mutex::new(Packed::new(rule_ids())),
         ..Shared::default()
     };
 
@@ -103,6 +114,7 @@ pub fn scan(det: &Detector, opts: &DirOptions) -> Result<Report> {
     det.take_sink_names();
     walk_files(&walk, det, opts, &root, &shared);
     let mut findings = crate::sync::into_inner(shared.findings);
+    let mut packed = crate::sync::into_inner(shared.packed);
     // A constant used at an Applivery sink in one file and defined in another: the files
     // that could define such a name are judged again, knowing it (detect/project.rs). This
     // costs nothing unless a file of the tree had such a sink.
@@ -114,10 +126,19 @@ pub fn scan(det: &Detector, opts: &DirOptions) -> Result<Report> {
             ..Shared::default()
         };
         walk_files(&walk, &view, opts, &root, &again);
-        super::add_new(&mut findings, crate::sync::into_inner(again.findings));
+        let more = crate::sync::into_inner(again.findings);
+        if !more.is_empty() {
+            // Rare (a sink in one file, its constant in another): compared with the first
+            // look's findings as findings.
+            findings.extend(std::mem::take(&mut packed).unpack());
+            super::add_new(&mut findings, more);
+        }
     }
 
     report.findings = findings;
+    if !packed.is_empty() {
+        report.packed = Some(packed);
+    }
     report.errors = crate::sync::into_inner(shared.errors);
     report.summary.skipped = crate::sync::into_inner(shared.skipped);
     report.summary.files = shared.files.into_inner();
@@ -331,6 +352,9 @@ fn visit(
         Some(f) => Ok(f),
         None => File::open(path),
     };
+    let mut pack = shared
+        .pack
+        .then(|| PackedFile::new(Provenance::file(shown.as_str())));
     let scanned = file.and_then(|mut f| {
         if meta.len() <= CHUNK as u64 {
             let n = read_whole(&mut f, meta.len() as usize, buf)?;
@@ -345,10 +369,30 @@ fn visit(
             // else streams in chunks.
             match crate::extract::scan_file(det, &opts.archives, shown.as_bytes(), &mut f)? {
                 Some(s) => Ok(s),
-                None => scan_reader(det, f, shown.as_bytes(), buf).map(from_stream),
+                None => match pack.as_mut() {
+                    // Each chunk's hits are packed as they are located.
+                    Some(p) => {
+                        let mut each = |hits: &mut Vec<crate::haystack::Hit>| {
+                            for h in hits.drain(..) {
+                                super::pack(p, &h, false);
+                            }
+                        };
+                        let s = scan_reader_each(det, f, shown.as_bytes(), buf, &mut each)?;
+                        p.set_hosts(s.hosts);
+                        Ok(crate::extract::Scan {
+                            bytes: s.bytes,
+                            binary: s.binary,
+                            ..Default::default()
+                        })
+                    }
+                    None => scan_reader(det, f, shown.as_bytes(), buf).map(from_stream),
+                },
             }
         }
     });
+    if let Some(p) = pack.filter(|p| !p.is_empty()) {
+        crate::sync::lock(&shared.packed).add(p);
+    }
     record(det, shared, shown, scanned, Some(meta.len()), named);
     if buf.capacity() > 4 * CHUNK {
         *buf = Vec::new();
@@ -419,7 +463,14 @@ fn record(
                     er.push(Problem::new(super::member_path(&at, members), reason));
                 }
             }
-            if !s.hits.is_empty() {
+            if !s.hits.is_empty() && shared.pack {
+                let mut p = PackedFile::new(at);
+                for h in &s.hits {
+                    super::pack(&mut p, h, true);
+                }
+                drop(s.hits);
+                crate::sync::lock(&shared.packed).add(p);
+            } else if !s.hits.is_empty() {
                 // Made outside the lock: the other walkers keep going meanwhile.
                 let found = super::findings(det, &at, s.hits);
                 let mut fs = crate::sync::lock(&shared.findings);

@@ -32,6 +32,27 @@ pub fn finding(det: &Detector, provenance: Provenance, hit: Hit) -> Finding {
     f
 }
 
+/// Packs a located hit into `file` (the blob's pack): the finding [`finding`] would make,
+/// made only when the report is written. With `own_hosts` the hit keeps its tenant hosts,
+/// else it takes the blob's ([`crate::packed::PackedFile::set_hosts`]).
+pub fn pack(file: &mut crate::packed::PackedFile, hit: &Hit, own_hosts: bool) {
+    file.push(&crate::packed::Parts {
+        rule: hit.rule,
+        line: hit.line,
+        column: hit.column,
+        end_line: hit.end_line,
+        end_column: hit.end_column,
+        secret: &hit.secret,
+        context: &hit.context,
+        context_redacted: &hit.context_redacted,
+        inline_allowed: hit.inline_allowed,
+        decoded: &hit.decoded,
+        members: &hit.members,
+        evidence: &hit.evidence,
+        hosts: own_hosts.then_some(hit.tenant_hosts.as_slice()),
+    });
+}
+
 /// Turns a blob's hits into findings seen at `at`, in the hits' order. The hits are consumed
 /// from the end in batches and their vector shrinks as they go, so a blob with a million
 /// hits never holds a million hits and a million findings at once (a hit is 216 bytes

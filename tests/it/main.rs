@@ -25,6 +25,7 @@ mod report;
 mod rules;
 mod staged;
 mod staged_index;
+mod stream;
 mod suppress;
 mod sweep;
 mod sweep_net;
