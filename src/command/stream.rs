@@ -147,32 +147,35 @@ pub(crate) fn finish(
     nothing_scanned(&mut report);
 
     // Names: the secrets of the findings kept, redacted from paths and the report's names.
+    // Contexts: every secret found, suppressed or not (as `redact_known` does before
+    // suppression). When nothing was suppressed the two sets are one.
     let mut shown: Vec<Option<(String, Provenance)>> = vec![None; order.paths.len()];
+    let mut contexts: Option<Known> = None;
     if !scan.show_secrets {
-        let mut known = Known::default();
-        for k in &order.keys {
-            known.insert(Cow::Borrowed(file(k).record(k.offset).secret.as_bytes()));
-        }
-        report.redact_names_in(&known);
-        if !known.is_empty() {
+        let kept;
+        let names: &Known = if order.keys.len() == packed.len() {
+            contexts.insert(every_secret(&packed))
+        } else {
+            let mut k = Known::with_capacity(order.keys.len());
+            for key in &order.keys {
+                k.insert(Cow::Borrowed(file(key).record(key.offset).secret.as_bytes()));
+            }
+            kept = k;
+            &kept
+        };
+        report.redact_names_in(names);
+        if !names.is_empty() {
             for k in &order.keys {
                 let slot = &mut shown[k.path as usize];
                 if slot.is_none() {
-                    *slot = Some(renamed(&order.paths[k.path as usize], &packed, &known));
+                    *slot = Some(renamed(&order.paths[k.path as usize], &packed, names));
                 }
             }
         }
     }
     crate::command::finish::tell_all(&report, scan.quiet);
     let review_fails = project.tell_changes(&mut report, scan.quiet);
-
-    // Every secret found, suppressed or not, is redacted from every context line.
-    let mut known = Known::default();
-    for f in packed.files() {
-        for (_, r) in f.records() {
-            known.insert(Cow::Borrowed(r.secret.as_bytes()));
-        }
-    }
+    let known = contexts.unwrap_or_else(|| every_secret(&packed));
     let count = order.keys.len();
     let written = write_with(
         format,
@@ -203,6 +206,17 @@ pub(crate) fn finish(
         code = EXIT_ERROR;
     }
     Ok(code)
+}
+
+/// Every secret of the pack, borrowed.
+fn every_secret(packed: &Packed) -> Known<'_> {
+    let mut known = Known::with_capacity(packed.len());
+    for f in packed.files() {
+        for (_, r) in f.records() {
+            known.insert(Cow::Borrowed(r.secret.as_bytes()));
+        }
+    }
+    known
 }
 
 /// A path and its provenance as reports show them: every known secret in them redacted.

@@ -28,7 +28,7 @@ pub(super) fn locate(
     }
     // Every secret found here, as written and as decoded: its other copies are redacted
     // from every context line too, whichever key owns them.
-    let mut known = Known::default();
+    let mut known = Known::with_capacity(candidates.len());
     for c in &candidates {
         known.insert(Cow::Borrowed(&data[c.start..c.end]));
         if let Some(decoded) = &c.secret {

@@ -262,7 +262,7 @@ impl Report {
             Some(g) => g.secrets.iter_mut().map(|s| take(&mut s.secret)).collect(),
             None => Vec::new(),
         };
-        let mut known = crate::redact::Known::default();
+        let mut known = crate::redact::Known::with_capacity(secrets.len() + summary.len());
         for s in secrets.iter().chain(&summary) {
             known.insert(std::borrow::Cow::Borrowed(s.as_bytes()));
         }
