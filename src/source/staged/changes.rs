@@ -96,7 +96,7 @@ impl<'a> Walk<'a> {
                     if rel.is_empty() || memchr::memchr(0, rel).is_some() || !self.follows(path) {
                         return Ok(false);
                     }
-                    let new = Some((idx.oid(e), e.mode));
+                    let new = Some((idx.oid(e), idx.mode(e)));
                     match olds.remove(rel) {
                         Some((oid, mode)) if mode == MODE_TREE => {
                             deleted_tree(self.objects, path, oid, &mut self.out)?;
@@ -119,7 +119,7 @@ impl<'a> Walk<'a> {
                 Some(k) if k + 1 == rel.len() => {
                     // A sparse index's directory entry: one tree for a directory outside the
                     // sparse-checkout cone.
-                    if e.mode != MODE_TREE || !self.follows(path) {
+                    if idx.mode(e) != MODE_TREE || !self.follows(path) {
                         return Ok(false);
                     }
                     let mut dir = path[..path.len() - 1].to_vec();

@@ -21,12 +21,11 @@ const OID: usize = 20;
 /// ctime, mtime, dev, ino, mode, uid, gid, size, oid, flags.
 const FIXED: usize = 40 + OID + 2;
 
-/// Offsets into the index file (or, for version 4's compressed paths, into `arena`).
+/// One entry: where it starts in the file (version 4: its row in `IndexFile::v4`). Four
+/// bytes, read through `IndexFile`: a large index has 100k entries and every clean scan
+/// lists them all, so a bigger record costs page faults of its own.
 pub struct Entry {
-    path: u32,
-    path_len: u32,
-    oid_at: u32,
-    pub mode: u32,
+    at: u32,
 }
 
 /// A node of the cache-tree: the tree id of a directory as staged, if still valid.
@@ -42,24 +41,52 @@ pub struct CacheTree {
 /// which the commit will not record, left out); the caller must not assume they are sorted.
 pub struct IndexFile {
     data: Bytes,
-    /// Paths of a version 4 index, where each is stored as a change to the previous one.
-    arena: Option<Vec<u8>>,
+    /// Version 4 stores each path as a change to the previous one: the paths expanded, and
+    /// per entry its offset in the file and its path's start and length there.
+    v4: Option<(Vec<u8>, Vec<[u32; 3]>)>,
     pub entries: Vec<Entry>,
     pub tree: Option<CacheTree>,
 }
 
 impl IndexFile {
+    /// The entry's path (`parse` checked every bound these reads rely on).
     pub fn path(&self, e: &Entry) -> &[u8] {
-        let r = e.path as usize..(e.path + e.path_len) as usize;
-        match &self.arena {
-            Some(a) => &a[r],
-            None => &self.data[r],
+        let at = e.at as usize;
+        match &self.v4 {
+            Some((arena, rows)) => {
+                let [_, start, len] = rows[at];
+                &arena[start as usize..(start + len) as usize]
+            }
+            None => {
+                let flags = be16(&self.data, at + FIXED - 2).unwrap_or(0);
+                let p = at + FIXED + if flags & 0x4000 != 0 { 2 } else { 0 };
+                let len = usize::from(flags) & NAME_MASK;
+                let len = if len < NAME_MASK {
+                    len
+                } else {
+                    let rest = self.data.get(p + NAME_MASK..).unwrap_or_default();
+                    NAME_MASK + memchr::memchr(0, rest).unwrap_or(0)
+                };
+                &self.data[p..p + len]
+            }
+        }
+    }
+
+    fn offset(&self, e: &Entry) -> usize {
+        match &self.v4 {
+            Some((_, rows)) => rows[e.at as usize][0] as usize,
+            None => e.at as usize,
         }
     }
 
     pub fn oid(&self, e: &Entry) -> Oid {
-        let at = e.oid_at as usize;
+        let at = self.offset(e) + 40;
         Oid::from_bytes(&self.data[at..at + OID]).expect("20 bytes")
+    }
+
+    /// The entry's mode: a file's, a link's, a submodule's, or a sparse index's directory's.
+    pub fn mode(&self, e: &Entry) -> u32 {
+        be32(&self.data, self.offset(e) + 24).unwrap_or(0)
     }
 }
 
@@ -73,7 +100,7 @@ pub fn read(path: &Path) -> io::Result<Option<IndexFile>> {
         Ok(d) => Ok(parse(d)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Some(IndexFile {
             data: Bytes::Owned(Vec::new()),
-            arena: None,
+            v4: None,
             entries: Vec::new(),
             tree: None,
         })),
@@ -118,6 +145,7 @@ pub fn parse(data: impl Into<Bytes>) -> Option<IndexFile> {
     let count = be32(d, 8)? as usize;
     let body = &d[..d.len() - OID];
     let mut arena: Option<Vec<u8>> = (version == 4).then(|| Vec::with_capacity(body.len()));
+    let mut rows: Vec<[u32; 3]> = Vec::new();
     let mut entries: Vec<Entry> = Vec::with_capacity(count.min(body.len() / FIXED));
     let mut pos = 12;
     let mut prev: Range<usize> = 0..0;
@@ -128,7 +156,7 @@ pub fn parse(data: impl Into<Bytes>) -> Option<IndexFile> {
         let fixed = body.get(pos..pos + FIXED)?;
         let mode = be32(fixed, 24)?;
         let flags = be16(fixed, 40 + OID)?;
-        let oid_at = (pos + 40) as u32;
+        let at = pos as u32;
         let mut p = pos + FIXED;
         if (flags >> 12) & 3 != 0 {
             return None; // unresolved conflict: let libgit2 report it
@@ -188,13 +216,16 @@ pub fn parse(data: impl Into<Bytes>) -> Option<IndexFile> {
         } else if !matches!(mode, 0o100644 | 0o100755 | 0o120000 | 0o160000) {
             return None; // something unknown
         }
-        if !intent_to_add {
+        if intent_to_add {
+            continue;
+        }
+        if arena.is_some() {
             entries.push(Entry {
-                path: path.start as u32,
-                path_len: path.len() as u32,
-                oid_at,
-                mode,
+                at: rows.len() as u32,
             });
+            rows.push([at, path.start as u32, path.len() as u32]);
+        } else {
+            entries.push(Entry { at });
         }
     }
     if pos > body.len() {
@@ -224,7 +255,7 @@ pub fn parse(data: impl Into<Bytes>) -> Option<IndexFile> {
     }
     Some(IndexFile {
         data,
-        arena,
+        v4: arena.map(|a| (a, rows)),
         entries,
         tree,
     })
@@ -409,7 +440,7 @@ mod tests {
             d
         };
         let i = parse(v3(b"dir/", 0x4000, true)).expect("sparse directory");
-        assert_eq!(i.entries[0].mode, 0o040000);
+        assert_eq!(i.mode(&i.entries[0]), 0o040000);
         assert!(parse(v3(b"dir/", 0x4000, false)).is_none(), "no sdir");
         assert!(parse(v3(b"dir/", 0, true)).is_none(), "not skip-worktree");
         assert!(parse(v3(b"dir", 0x4000, true)).is_none(), "no trailing /");
