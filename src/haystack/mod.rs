@@ -5,6 +5,8 @@
 
 use std::io::{self, Read};
 
+use rayon::prelude::*;
+
 use crate::detect::Detector;
 use crate::utf16::{self, Utf16};
 
@@ -204,6 +206,13 @@ fn stream_chunked<R: Read + ?Sized>(
     each: &mut dyn FnMut(&mut Vec<Hit>),
 ) -> io::Result<Streamed> {
     let margin = det.margin();
+    // Chunks read but not yet located, with their data: a large blob's chunks are located
+    // on every thread, a few at a time (at most `parallel` chunks held at once), and smaller,
+    // so the hits of the chunks in flight (a kilobyte each until packed) take no more memory
+    // than one chunk's did.
+    let parallel = rayon::current_num_threads().min(MAX_PARALLEL_CHUNKS);
+    let mut pending: Vec<(Window, Vec<u8>)> = Vec::new();
+    let chunk = if parallel > 1 { chunk / 4 } else { chunk };
     let chunk = chunk.max(4 * margin);
     // `buf[..filled]` holds data; the rest of `buf` is initialised scratch space kept from
     // earlier blobs, so reading never zeroes memory again (zeroing 8 MiB for every stdin scan
@@ -215,7 +224,6 @@ fn stream_chunked<R: Read + ?Sized>(
     // a chunk), so columns count from the real start of the line.
     let mut base_column: u64 = 0;
     let mut report_from = 0;
-    let mut hits = Vec::new();
     let mut had_hits = false;
     let mut hosts = Vec::new();
     let mut first = true;
@@ -267,22 +275,26 @@ fn stream_chunked<R: Read + ?Sized>(
             }
         }
         let report_to = if eof { filled } else { filled - margin };
-        if det.prefilter(data, path) {
-            locate(
-                det,
-                data,
-                path,
-                (base_line, base_column),
-                report_from,
-                report_to,
-                &mut hits,
-            );
-            // Every chunk that could hold a secret could name a host; which of them matter
-            // is known only at the end, when it is known whether the blob had hits.
-            tenant_hosts(data, &mut hosts);
-            if !hits.is_empty() {
-                each(&mut hits);
-                had_hits = true;
+        let window = Window {
+            at: (base_line, base_column),
+            from: report_from,
+            to: report_to,
+        };
+        if parallel <= 1 || (eof && pending.is_empty()) {
+            // A blob of one chunk, the common case, or one thread: located in place.
+            let located = window.located(det, data, path);
+            had_hits |= hand_over(located, data, &mut hosts, each);
+        } else {
+            pending.push((window, data.to_vec()));
+            if eof || pending.len() >= parallel {
+                // The chunks' detection on every thread; their hits handed over in order.
+                let located: Vec<Option<Vec<Hit>>> = pending
+                    .par_iter()
+                    .map(|(w, d)| w.located(det, d, path))
+                    .collect();
+                for ((_, d), located) in pending.drain(..).zip(located) {
+                    had_hits |= hand_over(located, &d, &mut hosts, each);
+                }
             }
         }
         if eof {
@@ -306,6 +318,48 @@ fn stream_chunked<R: Read + ?Sized>(
         binary: false,
         hosts,
     })
+}
+
+/// Chunks of one blob located at once: each holds a copy of its data (8 MiB and margins).
+const MAX_PARALLEL_CHUNKS: usize = 8;
+
+/// Where a chunk is in its blob: the line and column its data starts at, and the offsets
+/// of the data whose candidates it reports (the rest is margin, another chunk's).
+struct Window {
+    at: (u64, u64),
+    from: usize,
+    to: usize,
+}
+
+impl Window {
+    /// The chunk's hits; `None` if the prefilter rules out any secret in it.
+    fn located(&self, det: &Detector, data: &[u8], path: &[u8]) -> Option<Vec<Hit>> {
+        if !det.prefilter(data, path) {
+            return None;
+        }
+        let mut hits = Vec::new();
+        locate(det, data, path, self.at, self.from, self.to, &mut hits);
+        Some(hits)
+    }
+}
+
+/// Hands a chunk's hits over. Every chunk that could hold a secret could name a host; which
+/// of them matter is known only at the end, when it is known whether the blob had hits.
+fn hand_over(
+    located: Option<Vec<Hit>>,
+    data: &[u8],
+    hosts: &mut Vec<String>,
+    each: &mut dyn FnMut(&mut Vec<Hit>),
+) -> bool {
+    let Some(mut hits) = located else {
+        return false;
+    };
+    tenant_hosts(data, hosts);
+    if hits.is_empty() {
+        return false;
+    }
+    each(&mut hits);
+    true
 }
 
 /// At most this many tenant hosts are kept per blob: a file naming thousands of them must

@@ -204,3 +204,37 @@ fn jsonl_of_nothing_found_is_empty_and_clean() {
     let (code, out, _) = run(d.path(), "jsonl", &["--no-suppress"]);
     assert_eq!((code, lines(&out).len()), (1, 1));
 }
+
+/// A file of several chunks is located on several threads at once (`haystack`: chunks of a
+/// quarter of the size, a few in flight) and must say exactly what one thread says: every
+/// planted token, on its line, in order, whatever chunk boundary it lies near.
+#[test]
+fn a_large_file_located_on_several_threads_says_what_one_thread_says() {
+    let d = tempfile::tempdir().unwrap();
+    let filler = "# nothing here, only words to fill the file with, line after line\n";
+    let mut text = String::new();
+    let mut planted = Vec::new();
+    let mut line = 1u64;
+    // About 9.5 MiB: tokens every ~4 KiB, so every chunk boundary has tokens near it.
+    for i in 0..2400 {
+        for _ in 0..(50 + i % 23) {
+            text.push_str(filler);
+            line += 1;
+        }
+        text.push_str(&env_line(&token(1000 + i as u64)));
+        planted.push(line);
+        line += 1;
+    }
+    write(d.path(), "dump.env", &text);
+    assert!(text.len() > 9 << 20, "{} bytes", text.len());
+    let (code1, one, err1) = run(d.path(), "jsonl", &["-j1"]);
+    let (code4, four, err4) = run(d.path(), "jsonl", &["-j4"]);
+    assert_eq!((code1, code4), (1, 1), "{err1}{err4}");
+    assert_eq!(err1, err4);
+    let found: Vec<u64> = lines(&four)
+        .iter()
+        .map(|f| f["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(found, planted);
+    assert!(one == four, "-j1 and -j4 reports differ");
+}
