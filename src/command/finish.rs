@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use crate::cli::{Format, ScanArgs};
 use crate::command::output::{
-    exit_code, nothing_scanned, say, say_written, tell, write_report, EXIT_CLEAN, EXIT_ERROR,
+    exit_code, nothing_scanned, say_written, tell_all, write_report, EXIT_CLEAN, EXIT_ERROR,
 };
 use crate::command::project::Project;
 use crate::report::Report;
@@ -74,17 +74,4 @@ pub fn finish_with(
     }
     after(&report, code);
     Ok(code)
-}
-
-/// What a finished scan tells on stderr before its report: what could not be read, the
-/// warnings, and how many files .gitignore kept out.
-pub(crate) fn tell_all(report: &Report, quiet: bool) {
-    tell(report, quiet);
-    let ignored = report.summary.ignored;
-    if ignored > 0 && report.summary.files > 0 && !quiet {
-        say(format_args!(
-            "applivery-leaks: note: {ignored} file(s) ignored by .gitignore or .ignore were not \
-             scanned (--no-ignore scans them)"
-        ));
-    }
 }

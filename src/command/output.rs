@@ -86,6 +86,19 @@ pub fn check_dir(dir: &Path) -> io::Result<()> {
     std::fs::remove_file(&probe)
 }
 
+/// What a finished scan tells on stderr before its report: what could not be read, the
+/// warnings, and how many files .gitignore kept out.
+pub(crate) fn tell_all(report: &Report, quiet: bool) {
+    tell(report, quiet);
+    let ignored = report.summary.ignored;
+    if ignored > 0 && report.summary.files > 0 && !quiet {
+        say(format_args!(
+            "applivery-leaks: note: {ignored} file(s) ignored by .gitignore or .ignore were not \
+             scanned (--no-ignore scans them)"
+        ));
+    }
+}
+
 /// With the report in a file, one line on stderr says what it holds, unless `quiet`: a CI
 /// log otherwise shows nothing but an exit code.
 pub(crate) fn say_written(report: &Report, written: Option<&Path>, quiet: bool) {

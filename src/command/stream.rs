@@ -158,7 +158,9 @@ pub(crate) fn finish(
         } else {
             let mut k = Known::with_capacity(order.keys.len());
             for key in &order.keys {
-                k.insert(Cow::Borrowed(file(key).record(key.offset).secret.as_bytes()));
+                k.insert(Cow::Borrowed(
+                    file(key).record(key.offset).secret.as_bytes(),
+                ));
             }
             kept = k;
             &kept
@@ -173,7 +175,7 @@ pub(crate) fn finish(
             }
         }
     }
-    crate::command::finish::tell_all(&report, scan.quiet);
+    crate::command::output::tell_all(&report, scan.quiet);
     let review_fails = project.tell_changes(&mut report, scan.quiet);
     let known = contexts.unwrap_or_else(|| every_secret(&packed));
     let count = order.keys.len();

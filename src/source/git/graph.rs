@@ -16,14 +16,11 @@ use super::parse::{self, Mode};
 use super::provenance::{Held, Trees};
 #[cfg(test)]
 use super::treediff::git_order;
-use super::treediff::{entry, Diffed};
+pub(crate) use super::treediff::PathMatters;
+use super::treediff::{entry, Diffed, NO_BASE};
 
-/// A chain of deltas is cut by a whole copy after this many links.
-pub(super) const SNAPSHOT_EVERY: u32 = 64;
 /// A node whose tree has not been read (yet, or because reading it failed).
 const UNREAD: u32 = u32::MAX;
-/// A node's `base` when it is stored whole.
-pub(super) const NO_BASE: u32 = u32::MAX;
 /// Child codes: a tree node index, a blob index with `BLOB_BIT`, `REMOVED` or `SUBMODULE`.
 pub(crate) const BLOB_BIT: u32 = 1 << 31;
 const REMOVED: u32 = u32::MAX;
@@ -61,9 +58,6 @@ pub(crate) struct Graph {
     /// under `applivery/`), the first such path: a blob is judged once, under it.
     pub named: FxHashMap<u32, Box<[u8]>>,
 }
-
-/// Whether a path is evidence for the detector (`Detector::path_matters`).
-pub(crate) type PathMatters<'a> = &'a (dyn Fn(&[u8]) -> bool + Sync);
 
 impl Graph {
     /// The node of tree `oid`, and whether it is new (to be read).

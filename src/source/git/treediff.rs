@@ -3,8 +3,15 @@
 //! changed go on to be recorded under the graph's lock (`Graph::apply`). Runs of identical
 //! entries are skipped by comparing bytes, not parsed.
 
-use super::graph::{PathMatters, NO_BASE, SNAPSHOT_EVERY};
 use super::parse::{self, Mode};
+
+/// A chain of deltas in the graph is cut by a whole copy after this many links.
+pub(super) const SNAPSHOT_EVERY: u32 = 64;
+/// A node's `base` when it is stored whole.
+pub(super) const NO_BASE: u32 = u32::MAX;
+
+/// Whether a path is evidence for the detector (`Detector::path_matters`).
+pub(crate) type PathMatters<'a> = &'a (dyn Fn(&[u8]) -> bool + Sync);
 
 /// The last tree of a chain (versions of one directory, recorded one after another by one
 /// worker): what the next version is diffed against.
