@@ -343,7 +343,7 @@ mod tests {
             column: 3,
             end_line: 70_001,
             end_column: 9,
-            secret: "Zk3qP9xVb2LmN7wQe4RtY6uA",
+            secret: "Zk3qP9xVb2LmN7wQe4RtY6uA", // applivery-leaks:allow (a fake token)
             context: "t=Zk3qP9xVb2LmN7wQe4RtY6uA # applivery-leaks:allow",
             context_redacted: "t=Zk3q… # applivery-leaks:allow",
             inline_allowed: true,

@@ -22,6 +22,7 @@
 //! of the commits just outside it (the boundary) tell what already existed, so only what the
 //! range introduced is read and reported.
 
+mod ahead;
 mod exposure;
 mod findings;
 mod graph;
@@ -48,6 +49,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use crate::detect::Detector;
 use crate::haystack::{scan_slice, Scanned};
 use crate::report::{Report, ScanKind};
+use ahead::Ahead;
 use objects::{Objects, Store};
 
 pub struct GitOptions {
@@ -146,12 +148,21 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
             Scanned::Binary { .. } => Vec::new(),
         }
     };
+    // A full sweep reads every commit: read the packed ones ahead on every thread. A range
+    // (`--since`, a push) reads few of them, and the walk reads those itself.
+    let ahead = if ranged {
+        Ahead::default()
+    } else {
+        Ahead::read(&store.packs, &pool)
+    };
+    phase("ahead", started);
     let mut history = walk::commits(
-        &objects,
+        (&objects, &ahead),
         (&roots.tips, &roots.hidden),
         scan_message,
         &progress,
     );
+    drop(ahead);
     phase("commits", started);
     errors.append(&mut history.errors);
     let mut graph = graph::Graph::default();
@@ -182,7 +193,13 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
             let dangling = walk::unreachable(&objects, &history, &mut graph, &tags, &mut errors)
                 .map_err(|e| anyhow!(e))?;
             let tips: Vec<Oid> = history.commits.iter().map(|c| c.id).collect();
-            let more = walk::commits(&objects, (&dangling, &tips), scan_message, &progress);
+            let none = Ahead::default();
+            let more = walk::commits(
+                (&objects, &none),
+                (&dangling, &tips),
+                scan_message,
+                &progress,
+            );
             let first_new = history.commits.len();
             append_history(&mut history, more, &mut errors);
             let trees: Vec<Oid> = history.commits[first_new..]

@@ -10,6 +10,8 @@ use git2::Oid;
 pub struct PackIndex {
     data: Vec<u8>,
     n: usize,
+    /// The pack file this index describes (empty when parsed from bytes alone).
+    pack: PathBuf,
 }
 
 impl PackIndex {
@@ -25,7 +27,30 @@ impl PackIndex {
         if data.len() < Self::HEADER + n.checked_mul(28)? {
             return None;
         }
-        Some(PackIndex { data, n })
+        Some(PackIndex {
+            data,
+            n,
+            pack: PathBuf::new(),
+        })
+    }
+
+    /// The pack file this index describes.
+    pub(crate) fn pack_path(&self) -> &Path {
+        &self.pack
+    }
+
+    /// Every object's offset in the pack with its id, in pack order; `None` if an offset
+    /// points outside the index.
+    pub(crate) fn by_offset(&self) -> Option<Vec<(u64, [u8; 20])>> {
+        let mut all = (0..self.n)
+            .map(|i| {
+                let at = Self::HEADER + i * 20;
+                let id: [u8; 20] = self.data[at..at + 20].try_into().ok()?;
+                Some((self.offset_at(i)?, id))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        all.sort_unstable_by_key(|&(o, _)| o);
+        Some(all)
     }
 
     /// The offset of `id` in the pack, if the index lists it.
@@ -81,7 +106,8 @@ pub(crate) fn load(objects: &Path) -> Vec<PackIndex> {
             .collect();
         paths.sort();
         for p in paths {
-            if let Some(ix) = std::fs::read(&p).ok().and_then(PackIndex::parse) {
+            if let Some(mut ix) = std::fs::read(&p).ok().and_then(PackIndex::parse) {
+                ix.pack = p.with_extension("pack");
                 indexes.push(ix);
             }
         }

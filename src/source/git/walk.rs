@@ -14,6 +14,7 @@ use indicatif::ProgressBar;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::ahead::Ahead;
 use super::graph::{join, Graph, PathMatters, Pending};
 use super::objects::{id, Id, Kind, Objects, Store};
 use super::parse::{self, Mode};
@@ -63,18 +64,25 @@ impl History {
 /// Reads commit `c`; its message is scanned when `scan` (the tips reach it and no hidden
 /// commit does).
 fn read_commit(
-    objects: &Objects,
+    (objects, ahead): (&Objects, &Ahead),
     c: &Id,
     scan: bool,
     scan_message: &mut impl FnMut(&[u8]) -> Vec<Hit>,
 ) -> Result<Read, Problem> {
     let oid = super::objects::oid(c);
     let problem = |why: String| Problem::new(format!("commit {oid}"), why);
-    let obj = objects.read(oid).map_err(problem)?;
-    if obj.kind() != Some(Kind::Commit) {
-        return Err(problem("not a commit".into()));
-    }
-    let pc = parse::commit(obj.data()).ok_or_else(|| problem("malformed commit".into()))?;
+    let obj;
+    let data = match ahead.get(c) {
+        Some(data) => data,
+        None => {
+            obj = objects.read(oid).map_err(problem)?;
+            if obj.kind() != Some(Kind::Commit) {
+                return Err(problem("not a commit".into()));
+            }
+            obj.data()
+        }
+    };
+    let pc = parse::commit(data).ok_or_else(|| problem("malformed commit".into()))?;
     Ok(Read {
         tree: pc.tree,
         time: pc.time,
@@ -106,7 +114,7 @@ struct Read {
 /// (A committer clock set backwards can make it include a few commits `main` already had;
 /// the range's boundary check then still drops secrets those commits did not introduce.)
 pub(crate) fn commits(
-    objects: &Objects,
+    (objects, ahead): (&Objects, &Ahead),
     (tips, hidden): (&[Oid], &[Oid]),
     mut scan_message: impl FnMut(&[u8]) -> Vec<Hit>,
     progress: &ProgressBar,
@@ -147,7 +155,7 @@ pub(crate) fn commits(
                 }
             }
         } else {
-            let got = read_commit(objects, &c, f & HIDDEN == 0, &mut scan_message)
+            let got = read_commit((objects, ahead), &c, f & HIDDEN == 0, &mut scan_message)
                 .map_err(|e| {
                     failed.insert(c);
                     history.errors.push(e);
