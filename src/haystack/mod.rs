@@ -29,6 +29,18 @@ pub fn set_blob_budget(budget: std::time::Duration) {
     );
 }
 
+/// Chunks of one large blob located at once (`dir -j`); one until a command says more.
+static PARALLEL_CHUNKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+
+/// Lets a large blob's chunks be located `threads` at a time (at most
+/// [`MAX_PARALLEL_CHUNKS`]), on rayon's threads: `dir` passes its `--threads`.
+pub fn set_parallel_chunks(threads: usize) {
+    PARALLEL_CHUNKS.store(
+        threads.clamp(1, MAX_PARALLEL_CHUNKS),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
 fn blob_budget() -> Option<std::time::Duration> {
     match BLOB_BUDGET_MS.load(std::sync::atomic::Ordering::Relaxed) {
         0 => None,
@@ -210,7 +222,7 @@ fn stream_chunked<R: Read + ?Sized>(
     // on every thread, a few at a time (at most `parallel` chunks held at once), and smaller,
     // so the hits of the chunks in flight (a kilobyte each until packed) take no more memory
     // than one chunk's did.
-    let parallel = rayon::current_num_threads().min(MAX_PARALLEL_CHUNKS);
+    let parallel = PARALLEL_CHUNKS.load(std::sync::atomic::Ordering::Relaxed);
     let mut pending: Vec<(Window, Vec<u8>)> = Vec::new();
     let chunk = if parallel > 1 { chunk / 4 } else { chunk };
     let chunk = chunk.max(4 * margin);

@@ -89,6 +89,7 @@ pub fn scan(det: &Detector, opts: &DirOptions) -> Result<Report> {
     for p in &opts.paths[1..] {
         walk.add(p);
     }
+    crate::haystack::set_parallel_chunks(opts.threads);
     let honour = !opts.no_ignore;
     walk.hidden(false)
         .ignore(honour)
