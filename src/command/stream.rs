@@ -13,6 +13,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use anyhow::Result;
+use rayon::prelude::*;
 
 use crate::cli::{FailOn, Format, ScanArgs};
 use crate::command::output::{
@@ -184,19 +185,34 @@ pub(crate) fn finish(
         scan.show_secrets,
         scan.output.as_ref(),
         |style, out| {
-            let mut line = Vec::new();
-            for k in &order.keys {
-                let pf: &PackedFile = file(k);
-                let r = pf.record(k.offset);
-                let mut f = pf.finding(&r, packed.rules());
-                if let Some(c) = known.redact_in(&f.context_redacted) {
-                    f.context_redacted = c;
+            // Each finding unpacked, redacted and serialised on every thread (one with
+            // `-j 1`), a part at a time, and the parts written in order.
+            let part = |keys: &[Key]| -> std::io::Result<Vec<u8>> {
+                let (mut line, mut buf) = (Vec::new(), Vec::new());
+                for k in keys {
+                    let pf: &PackedFile = file(k);
+                    let r = pf.record(k.offset);
+                    let mut f = pf.finding(&r, packed.rules());
+                    if let Some(c) = known.redact_in(&f.context_redacted) {
+                        f.context_redacted = c;
+                    }
+                    if let Some((path, provenance)) = &shown[k.path as usize] {
+                        f.path = path.clone();
+                        f.provenance = provenance.clone();
+                    }
+                    json::write_line(&f, rules, style.show_secrets, &mut line, &mut buf)?;
                 }
-                if let Some((path, provenance)) = &shown[k.path as usize] {
-                    f.path = path.clone();
-                    f.provenance = provenance.clone();
+                Ok(buf)
+            };
+            for batch in order.keys.chunks(WRITE_BATCH) {
+                let parts: Vec<std::io::Result<Vec<u8>>> = if scan.threads == Some(1) {
+                    batch.chunks(WRITE_PART).map(part).collect()
+                } else {
+                    batch.par_chunks(WRITE_PART).map(part).collect()
+                };
+                for p in parts {
+                    out.write_all(&p?)?;
                 }
-                json::write_line(&f, rules, style.show_secrets, &mut line, out)?;
             }
             Ok(())
         },
@@ -209,6 +225,11 @@ pub(crate) fn finish(
     }
     Ok(code)
 }
+
+/// Findings written per batch, in parts of `WRITE_PART` made on every thread: a batch's
+/// lines (a few MiB) are held at once, never the whole report.
+const WRITE_BATCH: usize = 16_384;
+const WRITE_PART: usize = 512;
 
 /// Every secret of the pack, borrowed.
 fn every_secret(packed: &Packed) -> Known<'_> {
