@@ -16,6 +16,7 @@
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -29,6 +30,9 @@ const WINDOW: usize = 1 << 20;
 const HEADER_MAX: u64 = 11;
 /// Commits declaring more than this are left to the walk's own read.
 const MAX_COMMIT: usize = 1 << 20;
+/// Bytes of commits read ahead at most (git.git's are 59 MB; linux's about 1 GB): commits
+/// past this are read by the walk itself, as before, and the sweep's memory stays bounded.
+const BUDGET: usize = 128 << 20;
 /// Entries of a pack per stretch: git writes the commits first, so stretches must be small
 /// for the threads to share them.
 const STRETCH: usize = 2048;
@@ -58,9 +62,16 @@ impl Ahead {
 
     /// Reads ahead every commit stored whole in the packs of `indexes`, on `pool`'s threads.
     pub(crate) fn read(indexes: &[PackIndex], pool: &rayon::ThreadPool) -> Ahead {
+        Ahead::read_within(indexes, pool, BUDGET)
+    }
+
+    /// [`Ahead::read`] with at most about `budget` bytes of commits (a thread may pass it by
+    /// the commit it is inflating).
+    fn read_within(indexes: &[PackIndex], pool: &rayon::ThreadPool, budget: usize) -> Ahead {
         let mut ahead = Ahead::default();
+        let used = AtomicUsize::new(0);
         for ix in indexes {
-            for found in read_pack(ix, pool).unwrap_or_default() {
+            for found in read_pack(ix, pool, (&used, budget)).unwrap_or_default() {
                 if found.at.is_empty() {
                     continue;
                 }
@@ -82,7 +93,11 @@ impl Ahead {
 
 /// The commits stored whole in `ix`'s pack, by stretch; `None` if the pack cannot be opened
 /// or its index does not fit it.
-fn read_pack(ix: &PackIndex, pool: &rayon::ThreadPool) -> Option<Vec<Found>> {
+fn read_pack(
+    ix: &PackIndex,
+    pool: &rayon::ThreadPool,
+    budget: (&AtomicUsize, usize),
+) -> Option<Vec<Found>> {
     let file = File::open(ix.pack_path()).ok()?;
     let data_end = file.metadata().ok()?.len().checked_sub(20)?;
     let entries = ix.by_offset()?;
@@ -98,7 +113,7 @@ fn read_pack(ix: &PackIndex, pool: &rayon::ThreadPool) -> Option<Vec<Found>> {
             .enumerate()
             .map(|(k, stretch)| {
                 let end = entries.get((k + 1) * STRETCH).map_or(data_end, |&(o, _)| o);
-                read_stretch(&file, stretch, end)
+                read_stretch(&file, stretch, end, budget)
             })
             .collect()
     });
@@ -106,7 +121,12 @@ fn read_pack(ix: &PackIndex, pool: &rayon::ThreadPool) -> Option<Vec<Found>> {
 }
 
 /// The commits among `entries` (in pack order), the last of which ends at `stretch_end`.
-fn read_stretch(file: &File, entries: &[(u64, Id)], stretch_end: u64) -> Found {
+fn read_stretch(
+    file: &File,
+    entries: &[(u64, Id)],
+    stretch_end: u64,
+    (used, budget): (&AtomicUsize, usize),
+) -> Found {
     let mut out = Found::default();
     let mut window = Window::default();
     let mut z = flate2::Decompress::new(true);
@@ -118,11 +138,15 @@ fn read_stretch(file: &File, entries: &[(u64, Id)], stretch_end: u64) -> Found {
         let Some((size, body)) = commit_header(head) else {
             continue;
         };
+        if used.load(Ordering::Relaxed) >= budget {
+            return out;
+        }
         let Some(entry) = window.get(file, offset, end, stretch_end) else {
             return out;
         };
         let start = out.bytes.len();
         if inflate(&mut z, &entry[body..], size, &mut out.bytes) {
+            used.fetch_add(size, Ordering::Relaxed);
             out.at.push((id, start, size));
         } else {
             out.bytes.truncate(start);
@@ -362,6 +386,28 @@ mod tests {
         }
         assert!(read_some);
         std::fs::write(&pack, &pristine).unwrap();
+    }
+
+    /// Past its budget the read-ahead stops: what it holds is still exact, and the rest is
+    /// left to the walk.
+    #[test]
+    fn the_read_ahead_stays_within_its_budget() {
+        let tmp = repo(200);
+        let want = commits_of(tmp.path());
+        let indexes = super::super::packs::load(&tmp.path().join(".git/objects"));
+        let all = Ahead::read(&indexes, &pool(1));
+        let bytes: usize = all.found.iter().map(|f| f.bytes.len()).sum();
+        let some = Ahead::read_within(&indexes, &pool(1), bytes / 3);
+        let held: usize = some.found.iter().map(|f| f.bytes.len()).sum();
+        assert!(held >= bytes / 3 && held < bytes / 2, "{held} of {bytes}");
+        assert!(some.by_id.len() < all.by_id.len());
+        for (oid, data) in &want {
+            let id: Id = oid.as_bytes().try_into().unwrap();
+            if let Some(got) = some.get(&id) {
+                assert_eq!(got, &data[..]);
+            }
+        }
+        assert!(Ahead::read_within(&indexes, &pool(1), 0).by_id.is_empty());
     }
 
     #[test]
