@@ -73,7 +73,6 @@ pub fn run(cli: Cli) -> Result<u8> {
                 threads,
                 progress: !a.scan.quiet && io::stderr().is_terminal(),
                 count_ignored: !a.scan.quiet,
-                pack: true,
             };
             let det = Detector::new(rules_of(&project.config, &a.scan.rules)?)?;
             let report = source::dir::scan(&det, &opts)?;

@@ -36,10 +36,6 @@ pub struct DirOptions {
     /// Count the files .gitignore kept out (a second walk, names only) for the note that
     /// says so; a quiet run that scanned something does without.
     pub count_ignored: bool,
-    /// Pack the findings (`report.packed`) instead of holding them as `Finding`s, handing
-    /// a large file's hits over chunk by chunk: for a command that writes them as it
-    /// unpacks them.
-    pub pack: bool,
 }
 
 /// The directory reported paths are relative to: the one directory given, else the current
@@ -58,7 +54,8 @@ struct Shared {
     /// ./upload.sh` names upload.sh twice, and it is scanned and reported once.
     seen: Option<Mutex<HashSet<PathBuf>>>,
     findings: Mutex<Vec<Finding>>,
-    /// With `pack`: the findings, packed file by file (and `findings` stays empty).
+    /// With `pack` (the first look): the findings, packed file by file, and `findings`
+    /// stays empty; the second look, rare, makes `Finding`s to compare with the first's.
     pack: bool,
     packed: Mutex<Packed>,
     errors: Mutex<Vec<Problem>>,
@@ -76,12 +73,13 @@ pub fn scan(det: &Detector, opts: &DirOptions) -> Result<Report> {
     let started = Instant::now();
     let root = scan_root(&opts.paths);
     let mut report = Report::new(ScanKind::Dir, root.clone());
-    let rule_ids = || det.rules().iter().map(|r| r.id.clone()).collect();
     let shared = Shared {
         seen: (opts.paths.len() > 1).then(Mutex::default),
         progress: opts.progress.then(progress_line),
-        pack: opts.pack,
-        packed: Mutex::new(Packed::new(rule_ids())),
+        pack: true,
+        packed: Mutex::new(Packed::new(
+            det.rules().iter().map(|r| r.id.clone()).collect(),
+        )),
         ..Shared::default()
     };
 
