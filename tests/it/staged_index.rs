@@ -35,11 +35,9 @@ fn stage_changes(r: &Repo, seed: u64) {
     r.git(&["rm", "-q", "d4/s2/f3.txt"]);
 }
 
-/// The JSON report of the built-in index reader alone (it may not hand the index to
-/// libgit2), after checking it agrees with libgit2's.
-fn builtin_json(r: &Repo) -> (i32, Value) {
-    let (code, v) = r.staged_json();
-    let out = Command::cargo_bin("applivery-leaks")
+/// `staged --format json` in `r` with the built-in index reader alone.
+fn builtin_run(r: &Repo) -> std::process::Output {
+    Command::cargo_bin("applivery-leaks")
         .unwrap()
         .args(["staged", "--format", "json"])
         .current_dir(r.path())
@@ -47,7 +45,14 @@ fn builtin_json(r: &Repo) -> (i32, Value) {
         .env_remove("GIT_INDEX_FILE")
         .env("APPLIVERY_LEAKS_INDEX", "builtin")
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// The JSON report of the built-in index reader alone (it may not hand the index to
+/// libgit2), after checking it agrees with libgit2's.
+fn builtin_json(r: &Repo) -> (i32, Value) {
+    let (code, v) = r.staged_json();
+    let out = builtin_run(r);
     assert_eq!(
         out.status.code(),
         Some(code),
@@ -178,15 +183,7 @@ fn a_sparse_index_directory_is_compared_tree_to_tree() {
     }
     assert!(r.git(&["ls-files", "--sparse"]).contains("d3/\n"));
     let run = || {
-        let out = Command::cargo_bin("applivery-leaks")
-            .unwrap()
-            .args(["staged", "--format", "json"])
-            .current_dir(r.path())
-            .env_remove("GIT_DIR")
-            .env_remove("GIT_INDEX_FILE")
-            .env("APPLIVERY_LEAKS_INDEX", "builtin")
-            .output()
-            .unwrap();
+        let out = builtin_run(&r);
         let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
             panic!("{}", String::from_utf8_lossy(&out.stderr));
         });
