@@ -71,14 +71,15 @@ impl Ahead {
         let mut ahead = Ahead::default();
         let used = AtomicUsize::new(0);
         for ix in indexes {
-            for found in read_pack(ix, pool, (&used, budget)).unwrap_or_default() {
+            for mut found in read_pack(ix, pool, (&used, budget)).unwrap_or_default() {
                 if found.at.is_empty() {
                     continue;
                 }
                 let Ok(f) = u32::try_from(ahead.found.len()) else {
                     break;
                 };
-                for &(id, start, len) in &found.at {
+                // Where each commit is moves into the map; the stretch keeps the bytes.
+                for (id, start, len) in std::mem::take(&mut found.at) {
                     let (Ok(start), Ok(len)) = (u32::try_from(start), u32::try_from(len)) else {
                         continue;
                     };
@@ -190,6 +191,7 @@ impl Window {
 }
 
 /// If the entry is a whole commit: its declared size and where its zlib stream starts.
+/// (Public for its fuzz target, like `inflate`.)
 pub fn commit_header(e: &[u8]) -> Option<(usize, usize)> {
     let first = *e.first()?;
     if (first >> 4) & 7 != 1 {

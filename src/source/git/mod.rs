@@ -22,7 +22,7 @@
 //! of the commits just outside it (the boundary) tell what already existed, so only what the
 //! range introduced is read and reported.
 
-mod ahead;
+pub mod ahead;
 mod exposure;
 mod findings;
 mod graph;
