@@ -2,7 +2,7 @@
 # Fuzzes every parser of untrusted input for a bounded time and fails on a crash: each
 # target in fuzz/ (cargo-fuzz, libFuzzer) runs for FUZZ_SECONDS (default 20) from its
 # committed seed corpus in fuzz/corpus/<target>/, FUZZ_JOBS targets at a time (default: one
-# per core; each libFuzzer process uses one). With the fifteen targets of today on two cores
+# per core; each libFuzzer process uses one). With the sixteen targets of today on two cores
 # that is 160 s, plus the build.
 #
 #   bash scripts/check-fuzz.sh [TARGET ...]       default: every target
