@@ -137,7 +137,8 @@ impl Words {
 /// not a string per segment).
 pub(super) fn segments<'b>(v: &[u8], buf: &'b mut String) -> Vec<&'b str> {
     buf.clear();
-    let mut ends = Vec::new();
+    buf.reserve(v.len());
+    let mut ends = Vec::with_capacity(v.len() / 2 + 1);
     for (i, &b) in v.iter().enumerate() {
         if !b.is_ascii_alphanumeric() {
             if ends.last().is_none_or(|&e| e < buf.len()) {
@@ -162,14 +163,12 @@ pub(super) fn segments<'b>(v: &[u8], buf: &'b mut String) -> Vec<&'b str> {
     }
     let buf: &'b str = buf;
     let mut start = 0;
-    ends.into_iter()
-        .filter(|&e| e > 0)
-        .map(|e| {
-            let s = &buf[start..e];
-            start = e;
-            s
-        })
-        .collect()
+    let mut segs: Vec<&'b str> = Vec::with_capacity(ends.len());
+    for e in ends.into_iter().filter(|&e| e > 0) {
+        segs.push(&buf[start..e]);
+        start = e;
+    }
+    segs
 }
 
 /// The checks every candidate of `rule` must pass, on its (decoded) value. Cheapest first:

@@ -136,7 +136,8 @@ impl Model {
         (self.code.contains(stem) || self.english.contains(stem)).then_some(ENGLISH_WORD + 1.0)
     }
 
-    /// The cheapest way to write a lower-case run as dictionary words, if there is one.
+    /// The cheapest way to write a lower-case run as dictionary words, if there is one: never
+    /// less than `CODE_WORD` (every word costs at least that, every split adds to it).
     fn dictionary(&self, run: &str) -> Option<f64> {
         let n = run.len();
         // best[i]: cheapest split of run[i..]; on the stack for the runs values are made of.
@@ -176,9 +177,13 @@ impl Model {
     /// Bits to write a run of letters (lower-cased) in the cheapest of three ways.
     fn letters(&self, run: &str) -> f64 {
         let uniform = UNIFORM_LETTER * run.len() as f64 + UNIFORM_OVERHEAD;
-        let tri = self.trigram(run);
-        let dict = self.dictionary(run).unwrap_or(f64::INFINITY);
-        uniform.min(tri).min(dict)
+        let cheaper = uniform.min(self.trigram(run));
+        // A split into words costs at least one code word: when the other two ways cost no
+        // more (the short runs of a random token), the dictionary cannot win.
+        if cheaper <= CODE_WORD {
+            return cheaper;
+        }
+        cheaper.min(self.dictionary(run).unwrap_or(f64::INFINITY))
     }
 }
 
@@ -194,48 +199,56 @@ enum Run {
 }
 
 /// The value cut into runs: lower-case letters, capitals, a capitalised word, digits, other
-/// bytes.
-fn runs(v: &[u8]) -> Vec<(Run, &[u8])> {
-    let mut out = Vec::new();
-    let n = v.len();
-    let mut i = 0;
-    let take = |mut j: usize, f: fn(&u8) -> bool| {
-        while j < n && f(&v[j]) {
-            j += 1;
+/// bytes. An iterator: every judged value is cut, and a vector per value cost more than the
+/// pricing of its runs.
+fn runs(v: &[u8]) -> Runs<'_> {
+    Runs { v, i: 0 }
+}
+
+struct Runs<'a> {
+    v: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Iterator for Runs<'a> {
+    type Item = (Run, &'a [u8]);
+
+    fn next(&mut self) -> Option<(Run, &'a [u8])> {
+        let (v, i) = (self.v, self.i);
+        let n = v.len();
+        if i >= n {
+            return None;
         }
-        j
-    };
-    while i < n {
+        let take = |mut j: usize, f: fn(&u8) -> bool| {
+            while j < n && f(&v[j]) {
+                j += 1;
+            }
+            j
+        };
         let c = v[i];
-        if c.is_ascii_digit() {
-            let j = take(i, u8::is_ascii_digit);
-            out.push((Run::Digits, &v[i..j]));
-            i = j;
+        let (kind, j) = if c.is_ascii_digit() {
+            (Run::Digits, take(i, u8::is_ascii_digit))
         } else if c.is_ascii_lowercase() {
-            let j = take(i, u8::is_ascii_lowercase);
-            out.push((Run::Lower, &v[i..j]));
-            i = j;
+            (Run::Lower, take(i, u8::is_ascii_lowercase))
         } else if c.is_ascii_uppercase() {
             let j = take(i, u8::is_ascii_uppercase);
             if j < n && v[j].is_ascii_lowercase() {
                 if j - i > 1 {
-                    out.push((Run::Upper, &v[i..j - 1]));
-                    i = j - 1;
+                    // The capitals before a capitalised word (`RPScreen`: `RP`, then
+                    // `Screen` on the next call).
+                    (Run::Upper, j - 1)
+                } else {
+                    (Run::Capital, take(i + 1, u8::is_ascii_lowercase))
                 }
-                let k = take(i + 1, u8::is_ascii_lowercase);
-                out.push((Run::Capital, &v[i..k]));
-                i = k;
             } else {
-                out.push((Run::Upper, &v[i..j]));
-                i = j;
+                (Run::Upper, j)
             }
         } else {
-            let j = take(i, |b| !b.is_ascii_alphanumeric());
-            out.push((Run::Separators, &v[i..j]));
-            i = j;
-        }
+            (Run::Separators, take(i, |b| !b.is_ascii_alphanumeric()))
+        };
+        self.i = j;
+        Some((kind, &v[i..j]))
     }
-    out
 }
 
 /// Bits the name model needs to write `v`, or infinity as soon as they pass `cap` (every
@@ -346,7 +359,7 @@ fn one_case_with_separators(v: &[u8]) -> bool {
     let upper = v.iter().filter(|b| b.is_ascii_uppercase()).count();
     let separators = v.iter().filter(|&&b| b == b'_' || b == b'-').count();
     // Names carry a number or two (`AA64ISAR0`); random draws scatter digits everywhere.
-    let digit_runs = runs(v).iter().filter(|r| r.0 == Run::Digits).count();
+    let digit_runs = runs(v).filter(|r| r.0 == Run::Digits).count();
     letters >= 8 && (upper == 0 || upper == letters) && separators >= 1 && digit_runs <= 2
 }
 
@@ -412,7 +425,7 @@ mod tests {
 
     #[test]
     fn runs_follow_case_and_digits() {
-        let r: Vec<(Run, &[u8])> = runs(b"RPScreen32x_y");
+        let r: Vec<(Run, &[u8])> = runs(b"RPScreen32x_y").collect();
         let kinds: Vec<Run> = r.iter().map(|x| x.0).collect();
         assert_eq!(
             kinds,

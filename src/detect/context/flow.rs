@@ -2,7 +2,7 @@
 //! names `uploadToken`, and the constant assigned that name anywhere in the blob is an
 //! Applivery value whatever its own key says.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 use super::super::keywords::Hit;
 use super::super::text::{is_key, is_word_byte, line_bounds_near, LINE_LIMIT};
@@ -244,10 +244,11 @@ fn sink_names(line: &[u8], out: &mut HashSet<Vec<u8>>) {
                         continue;
                     }
                     let last = word.rsplit(|&b| b == b'.').next().unwrap_or(word);
-                    let lower = String::from_utf8_lossy(last).to_ascii_lowercase();
                     if last.len() >= 2
                         && last.iter().any(u8::is_ascii_alphabetic)
-                        && !NOT_NAMES.contains(&lower.as_str())
+                        && !NOT_NAMES
+                            .iter()
+                            .any(|n| n.as_bytes().eq_ignore_ascii_case(last))
                         && !line[ws.saturating_sub(1)..ws].starts_with(b"-")
                     {
                         out.insert(last.to_vec());
