@@ -91,10 +91,7 @@ impl Words {
     /// True if most of `v` (60% of its characters) is words of three letters or more, or it
     /// contains a rule's name: a path, a URL, a sentence, never a generated token.
     fn wordy(&self, v: &[u8], segs: &[&str], names: &[String]) -> bool {
-        if segs
-            .iter()
-            .any(|s| names.iter().any(|n| s.contains(n.as_str())))
-        {
+        if segs.iter().any(|s| names.iter().any(|n| contains(s, n))) {
             return true;
         }
         let covered: usize = segs
@@ -114,9 +111,12 @@ impl Words {
         stopwords: &[String],
         names: &[String],
     ) -> bool {
-        let marked = segs
-            .iter()
-            .any(|s| PLACEHOLDER.contains(s) || stopwords.iter().any(|w| w == s));
+        // No marker is shorter than this: the one- and two-letter segments of a random token
+        // are passed over without a comparison.
+        let shortest = stopwords.iter().map(String::len).fold(4, usize::min);
+        let marked = segs.iter().any(|s| {
+            s.len() >= shortest && (PLACEHOLDER.contains(s) || stopwords.iter().any(|w| w == s))
+        });
         if !marked {
             return false;
         }
@@ -129,6 +129,12 @@ impl Words {
             .sum();
         known * 2 >= v.len()
     }
+}
+
+/// `s.contains(n)`, without building a substring searcher for a needle longer than `s` (the
+/// usual case: a segment of a value and a rule's name).
+fn contains(s: &str, n: &str) -> bool {
+    n.is_empty() || (s.len() >= n.len() && s.as_bytes().windows(n.len()).any(|w| w == n.as_bytes()))
 }
 
 /// Lower-case segments of a value: split at non-alphanumerics, lower-to-upper changes, the
@@ -192,7 +198,7 @@ pub(super) fn value_ok(rule: &Rule, v: &[u8], words: &Words, names: &[String]) -
         return false;
     }
     if let Some(min) = check.min_entropy {
-        if shannon_entropy(v) < min {
+        if entropy_below(v, min) {
             return false;
         }
     }
@@ -308,4 +314,38 @@ pub fn shannon_entropy(b: &[u8]) -> f64 {
             -p * p.log2()
         })
         .sum()
+}
+
+/// `shannon_entropy(v) < min`, decided without a logarithm per value: entropy is
+/// `log2(n) - sum(c * log2(c)) / n` over the counts `c`, read from a table. Within a hair of
+/// `min` (where the two sums could round apart) the exact sum decides.
+pub(super) fn entropy_below(v: &[u8], min: f64) -> bool {
+    static TABLE: OnceLock<Vec<f64>> = OnceLock::new();
+    const MAX: usize = 1024;
+    if v.is_empty() || v.len() > MAX {
+        return shannon_entropy(v) < min;
+    }
+    // c * log2(c) for every count, and log2(n) for every length (0 where undefined).
+    let table = TABLE.get_or_init(|| {
+        (0..=MAX)
+            .map(|c| {
+                if c == 0 {
+                    0.0
+                } else {
+                    c as f64 * (c as f64).log2()
+                }
+            })
+            .collect()
+    });
+    let mut counts = [0u16; 256];
+    for &x in v {
+        counts[x as usize] += 1;
+    }
+    let n = v.len();
+    let sum: f64 = counts.iter().map(|&c| table[c as usize]).sum();
+    let approx = table[n] / n as f64 - sum / n as f64;
+    if (approx - min).abs() < 1e-9 {
+        return shannon_entropy(v) < min;
+    }
+    approx < min
 }

@@ -400,3 +400,34 @@ fn find_ci_finds_the_first_occurrence_in_any_case() {
         }
     }
 }
+
+#[test]
+fn entropy_from_the_table_decides_as_the_logarithms_do() {
+    // Values at and around the default minimum (3.0: eight letters equally often is exactly
+    // 3 bits), drawn from small alphabets so that many land near it, and every length.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for n in 1..=600usize {
+        for alphabet in [2u64, 7, 8, 9, 12, 16, 64] {
+            let v: Vec<u8> = (0..n).map(|_| b'A' + (next() % alphabet) as u8).collect();
+            for min in [2.5, 3.0, 3.5, 4.0] {
+                assert_eq!(
+                    secret::entropy_below(&v, min),
+                    shannon_entropy(&v) < min,
+                    "{n} {alphabet} {min}"
+                );
+            }
+        }
+    }
+    let exact: Vec<u8> = b"ABCDEFGH".repeat(3);
+    assert_eq!(
+        secret::entropy_below(&exact, 3.0),
+        shannon_entropy(&exact) < 3.0
+    );
+    assert!(secret::entropy_below(b"", 0.5));
+}

@@ -57,8 +57,8 @@ const SMOOTHING: f64 = 0.1;
 
 /// The dictionary and the trigram model, built once.
 struct Model {
-    code: FxHashSet<&'static str>,
-    english: FxHashSet<&'static str>,
+    code: FxHashSet<&'static [u8]>,
+    english: FxHashSet<&'static [u8]>,
     /// -log2 P(next | two before), indexed `[(a * 28 + b) * 27 + c]`: `a`, `b` in
     /// `0..28` (`^` start = 26, `a..z`), `c` in `0..27` (`a..z`, 26 = end).
     trigram: Vec<f32>,
@@ -83,14 +83,14 @@ impl Model {
         // Built on first use, in a few milliseconds: a fast hash, sized once.
         let mut code = FxHashSet::default();
         code.reserve(4096);
-        code.extend(words(CODE));
+        code.extend(words(CODE).map(str::as_bytes));
         let mut english = FxHashSet::default();
         english.reserve(80_000);
-        english.extend(words(ENGLISH).filter(|w| w.len() >= 3));
+        english.extend(words(ENGLISH).filter(|w| w.len() >= 3).map(str::as_bytes));
         let mut counts = vec![0u32; 28 * 28 * 27];
-        let mut add = |w: &str, times: u32| {
+        let mut add = |w: &[u8], times: u32| {
             let (mut a, mut b) = (26usize, 26usize);
-            for c in w.bytes().map(|c| (c - b'a') as usize).chain([26]) {
+            for c in w.iter().map(|c| (c - b'a') as usize).chain([26]) {
                 counts[(a * 28 + b) * 27 + c] += times;
                 (a, b) = (b, c.min(27));
             }
@@ -125,20 +125,20 @@ impl Model {
         }
     }
 
-    fn word(&self, w: &str) -> Option<f64> {
+    fn word(&self, w: &[u8]) -> Option<f64> {
         if self.code.contains(w) {
             return Some(CODE_WORD);
         }
         if self.english.contains(w) {
             return Some(ENGLISH_WORD);
         }
-        let stem = w.strip_suffix('s').filter(|s| s.len() >= 3)?;
+        let stem = w.strip_suffix(b"s").filter(|s| s.len() >= 3)?;
         (self.code.contains(stem) || self.english.contains(stem)).then_some(ENGLISH_WORD + 1.0)
     }
 
     /// The cheapest way to write a lower-case run as dictionary words, if there is one: never
     /// less than `CODE_WORD` (every word costs at least that, every split adds to it).
-    fn dictionary(&self, run: &str) -> Option<f64> {
+    fn dictionary(&self, run: &[u8]) -> Option<f64> {
         let n = run.len();
         // best[i]: cheapest split of run[i..]; on the stack for the runs values are made of.
         let mut stack = [None; 65];
@@ -164,10 +164,10 @@ impl Model {
         best[0]
     }
 
-    fn trigram(&self, run: &str) -> f64 {
+    fn trigram(&self, run: &[u8]) -> f64 {
         let (mut a, mut b) = (26usize, 26usize);
         let mut bits = 0.0;
-        for c in run.bytes().map(|c| (c - b'a') as usize).chain([26]) {
+        for c in run.iter().map(|&c| (c - b'a') as usize).chain([26]) {
             bits += f64::from(self.trigram[(a * 28 + b) * 27 + c]);
             (a, b) = (b, c.min(27));
         }
@@ -175,7 +175,7 @@ impl Model {
     }
 
     /// Bits to write a run of letters (lower-cased) in the cheapest of three ways.
-    fn letters(&self, run: &str) -> f64 {
+    fn letters(&self, run: &[u8]) -> f64 {
         let uniform = UNIFORM_LETTER * run.len() as f64 + UNIFORM_OVERHEAD;
         let cheaper = uniform.min(self.trigram(run));
         // A split into words costs at least one code word: when the other two ways cost no
@@ -287,7 +287,7 @@ fn name_bits(m: &Model, v: &[u8], cap: f64) -> f64 {
                 };
                 lower.copy_from_slice(t);
                 lower.make_ascii_lowercase();
-                let letters = m.letters(std::str::from_utf8(lower).unwrap_or(""));
+                let letters = m.letters(lower);
                 let case = match kind {
                     Run::Capital => SAME_CASE * t.len().saturating_sub(2) as f64,
                     _ => SAME_CASE * t.len().saturating_sub(1) as f64,
