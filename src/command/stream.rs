@@ -129,7 +129,14 @@ pub(crate) fn finish(
     };
     report.sarif_category = scan.sarif_category.clone();
     report.explain = scan.explain;
-    let mut order = Order::new(&packed);
+    // The order and the set of every secret found (which every context is redacted with)
+    // are two passes over the pack, independent: on two threads unless `-j 1`.
+    let (mut order, every) = if scan.threads == Some(1) {
+        (Order::new(&packed), every_secret(&packed))
+    } else {
+        rayon::join(|| Order::new(&packed), || every_secret(&packed))
+    };
+    let mut every = Some(every);
     let file = |k: &Key| &packed.files()[k.file as usize];
     let rule_id = |r: &Record| packed.rules().get(r.rule).map_or("", String::as_str);
 
@@ -155,7 +162,7 @@ pub(crate) fn finish(
     if !scan.show_secrets {
         let kept;
         let names: &Known = if order.keys.len() == packed.len() {
-            contexts.insert(every_secret(&packed))
+            contexts.insert(every.take().unwrap_or_else(|| every_secret(&packed)))
         } else {
             let mut k = Known::with_capacity(order.keys.len());
             for key in &order.keys {
@@ -178,7 +185,7 @@ pub(crate) fn finish(
     }
     crate::command::output::tell_all(&report, scan.quiet);
     let review_fails = project.tell_changes(&mut report, scan.quiet);
-    let known = contexts.unwrap_or_else(|| every_secret(&packed));
+    let known = contexts.or(every).unwrap_or_else(|| every_secret(&packed));
     let count = order.keys.len();
     let written = write_with(
         format,
