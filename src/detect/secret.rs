@@ -16,7 +16,10 @@ use crate::rules::{Rule, Shape};
 
 /// Common words of identifiers and prose, lower case: an identifier is made of them, a
 /// random token almost never is.
-pub(super) struct Words(FxHashSet<&'static str>);
+pub(super) struct Words {
+    words: FxHashSet<&'static str>,
+    short: FxHashSet<&'static str>,
+}
 
 const WORDS: &str = include_str!("../detect-words.txt");
 
@@ -53,14 +56,13 @@ impl Words {
     /// looked up, so a scan that finds no candidate (a clean pre-commit run) never builds it.
     pub(super) fn get() -> &'static Words {
         static WORDS_SET: OnceLock<Words> = OnceLock::new();
-        WORDS_SET.get_or_init(|| {
-            Words(
-                WORDS
-                    .lines()
-                    .map(str::trim)
-                    .filter(|w| !w.is_empty())
-                    .collect(),
-            )
+        WORDS_SET.get_or_init(|| Words {
+            words: WORDS
+                .lines()
+                .map(str::trim)
+                .filter(|w| !w.is_empty())
+                .collect(),
+            short: SHORT.iter().copied().collect(),
         })
     }
 
@@ -68,14 +70,14 @@ impl Words {
         if seg.bytes().all(|b| b.is_ascii_digit()) {
             return seg.len() <= 4;
         }
-        if seg.len() <= 3 && SHORT.contains(&seg) {
+        if seg.len() <= 3 && self.short.contains(seg) {
             return true;
         }
         seg.len() >= 3
-            && (self.0.contains(seg)
+            && (self.words.contains(seg)
                 || seg
                     .strip_suffix('s')
-                    .is_some_and(|s| s.len() >= 3 && self.0.contains(s)))
+                    .is_some_and(|s| s.len() >= 3 && self.words.contains(s)))
     }
 
     /// True if `v` is made of words: every segment (split at separators, case changes and
@@ -317,33 +319,38 @@ pub fn shannon_entropy(b: &[u8]) -> f64 {
 }
 
 /// `shannon_entropy(v) < min`, decided without a logarithm per value: entropy is
-/// `log2(n) - sum(c * log2(c)) / n` over the counts `c`, read from a table. Within a hair of
-/// `min` (where the two sums could round apart) the exact sum decides.
+/// `log2(n) - sum(c * log2(c)) / n` over the counts `c`, built from a table as the value is
+/// read. Within a hair of `min` (where the two sums could round apart) the exact sum decides.
 pub(super) fn entropy_below(v: &[u8], min: f64) -> bool {
     static TABLE: OnceLock<Vec<f64>> = OnceLock::new();
     const MAX: usize = 1024;
     if v.is_empty() || v.len() > MAX {
         return shannon_entropy(v) < min;
     }
-    // c * log2(c) for every count, and log2(n) for every length (0 where undefined).
+    // For every count c: c * log2(c) - (c-1) * log2(c-1), what the sum gains when a byte is
+    // seen for the c-th time (the sum is built as the value is read); then log2(c).
     let table = TABLE.get_or_init(|| {
-        (0..=MAX)
-            .map(|c| {
-                if c == 0 {
-                    0.0
-                } else {
-                    c as f64 * (c as f64).log2()
-                }
-            })
-            .collect()
+        let f = |c: usize| {
+            if c == 0 {
+                0.0
+            } else {
+                c as f64 * (c as f64).log2()
+            }
+        };
+        let gain = (0..=MAX).map(|c| if c == 0 { 0.0 } else { f(c) - f(c - 1) });
+        let log2 = (0..=MAX).map(|c| if c == 0 { 0.0 } else { (c as f64).log2() });
+        gain.chain(log2).collect()
     });
+    let (gain, log2) = table.split_at(MAX + 1);
     let mut counts = [0u16; 256];
+    let mut sum = 0.0;
     for &x in v {
-        counts[x as usize] += 1;
+        let c = &mut counts[x as usize];
+        *c += 1;
+        sum += gain[*c as usize];
     }
     let n = v.len();
-    let sum: f64 = counts.iter().map(|&c| table[c as usize]).sum();
-    let approx = table[n] / n as f64 - sum / n as f64;
+    let approx = log2[n] - sum / n as f64;
     if (approx - min).abs() < 1e-9 {
         return shannon_entropy(v) < min;
     }

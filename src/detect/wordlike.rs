@@ -24,7 +24,7 @@
 
 use std::sync::OnceLock;
 
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Margins at or above this are word-like. Tuned on uniformly random 24-character base64url
 /// tokens (about 1 in 100,000 reach it) against names from real code (docs/rules.md).
@@ -57,8 +57,9 @@ const SMOOTHING: f64 = 0.1;
 
 /// The dictionary and the trigram model, built once.
 struct Model {
-    code: FxHashSet<&'static [u8]>,
-    english: FxHashSet<&'static [u8]>,
+    /// Every word of either list and what it costs (a code word less than an English one):
+    /// one lookup per slice the dictionary split tries.
+    words: FxHashMap<&'static [u8], f64>,
     /// -log2 P(next | two before), indexed `[(a * 28 + b) * 27 + c]`: `a`, `b` in
     /// `0..28` (`^` start = 26, `a..z`), `c` in `0..27` (`a..z`, 26 = end).
     trigram: Vec<f32>,
@@ -117,23 +118,23 @@ impl Model {
             .max()
             .unwrap_or(0)
             + 1;
+        let mut words = FxHashMap::default();
+        words.reserve(code.len() + english.len());
+        words.extend(english.iter().map(|&w| (w, ENGLISH_WORD)));
+        words.extend(code.iter().map(|&w| (w, CODE_WORD)));
         Model {
-            code,
-            english,
+            words,
             trigram,
             longest,
         }
     }
 
     fn word(&self, w: &[u8]) -> Option<f64> {
-        if self.code.contains(w) {
-            return Some(CODE_WORD);
-        }
-        if self.english.contains(w) {
-            return Some(ENGLISH_WORD);
+        if let Some(&bits) = self.words.get(w) {
+            return Some(bits);
         }
         let stem = w.strip_suffix(b"s").filter(|s| s.len() >= 3)?;
-        (self.code.contains(stem) || self.english.contains(stem)).then_some(ENGLISH_WORD + 1.0)
+        self.words.contains_key(stem).then_some(ENGLISH_WORD + 1.0)
     }
 
     /// The cheapest way to write a lower-case run as dictionary words, if there is one: never
