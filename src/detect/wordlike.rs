@@ -367,7 +367,7 @@ fn one_case_with_separators(v: &[u8]) -> bool {
 /// A dotted name or a file name (`Self.u16x8_bswap`, `t/t3900/eucJP.txt`,
 /// `WorkspaceState.mode`): generated tokens have no `.` in them — base64 and base64url have
 /// none, hex none — except a JWT, whose three parts are long base64url runs.
-fn dotted(v: &[u8]) -> bool {
+pub(super) fn dotted(v: &[u8]) -> bool {
     if !v.contains(&b'.') {
         return false;
     }

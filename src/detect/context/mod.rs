@@ -110,6 +110,15 @@ impl Judge<'_> {
                 return None;
             }
         }
+        // A path or a dotted name is never a value of a rule that always checks the words
+        // (`decide` would say so too, after the costlier checks): code full of URLs and
+        // member chains ends here.
+        if rule.secret.words == Words::Always
+            && self.ctx().is_some()
+            && (crate::detect::wordlike::dotted(value) || path_or_dotted(value))
+        {
+            return None;
+        }
         if !secret::value_ok(rule, value, secret::Words::get(), self.names()) {
             return None;
         }
@@ -187,12 +196,6 @@ impl Judge<'_> {
         if ctx.keyword_near && !self.outer.ours() && !flow && !self.near_keyword(ctx, s, e) {
             return None;
         }
-        if !ctx.near.is_empty() {
-            let (ws, we) = self.window(ctx, s, e, ls, le);
-            if !ctx.near.iter().all(|r| r.is_match(&hay[ws..we])) {
-                return None;
-            }
-        }
         let (cs, ce) = logical_line(hay, ls, le, ctx.max_distance, s, e);
         // URLs of the command (or HTTP request) that carries the value: a Bearer token sent
         // to api.github.com is GitHub's, even in a script that also uploads to Applivery.
@@ -208,6 +211,13 @@ impl Judge<'_> {
         };
         if host == Urls::Others {
             return None;
+        }
+        // After the hosts: the window's lines are each asked whether they break a section.
+        if !ctx.near.is_empty() {
+            let (ws, we) = self.window(ctx, s, e, ls, le);
+            if !ctx.near.iter().all(|r| r.is_match(&hay[ws..we])) {
+                return None;
+            }
         }
         let (structure, decider) = self.structure(ctx, s, ls, cs, ce);
         if structure == Scope::Foreign {
