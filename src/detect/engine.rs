@@ -115,31 +115,19 @@ fn run_rule(
     out: &mut Vec<Candidate>,
 ) {
     let rule = &det.rules[ri];
-    let mut locs = rule.regex.capture_locations();
-    let region = &hay[..to];
-    let mut at = from;
-    while at <= region.len() {
-        let Some(m) = rule.regex.captures_read_at(&mut locs, region, at) else {
-            break;
-        };
-        let Some((s, e)) = locs.get(rule.secret_group()) else {
-            // The secret group is optional in this regex and did not take part.
-            at = if m.end() > m.start() {
-                m.end()
-            } else {
-                m.end() + 1
-            };
-            continue;
-        };
-        // Resume right after the secret, not after the whole match: rule regexes often
-        // consume one delimiter after the secret that may start the next candidate.
-        at = if e > m.start() { e } else { m.end() + 1 };
+    // Where the rule's shape says every match lies (around long runs of its secret's
+    // class), only there; else the whole region. Either way the same matches, in order.
+    let windows = match rule.runs() {
+        Some(runs) => runs.windows(hay, from, to),
+        None => vec![(from, to)],
+    };
+    each_secret(rule, hay, from, &windows, |s, e| {
         let secret = &hay[s..e];
         let (secret, decoded): (Vec<u8>, Vec<&'static str>) = match rule.secret.decode {
             crate::rules::Decode::None => (Vec::new(), Vec::new()),
             crate::rules::Decode::Base64 => match decode::decode_base64(secret) {
                 Some(d) => (d, vec!["base64"]),
-                None => continue,
+                None => return,
             },
         };
         let value = if decoded.is_empty() {
@@ -164,6 +152,44 @@ fn run_rule(
                 decoded,
                 evidence,
             });
+        }
+    });
+}
+
+/// Calls `found(start, end)` for each secret the rule's regex matches, searching from `from`
+/// leftmost first, each search in one of `windows` (sorted, apart) with its end as the end
+/// of input, and resuming right after the secret, not after the whole match: rule regexes
+/// often consume one delimiter after the secret that may start the next candidate.
+fn each_secret(
+    rule: &crate::rules::Rule,
+    hay: &[u8],
+    from: usize,
+    windows: &[(usize, usize)],
+    mut found: impl FnMut(usize, usize),
+) {
+    let mut locs = rule.regex.capture_locations();
+    let mut at = from;
+    for &(ws, we) in windows {
+        if we < at {
+            continue;
+        }
+        at = at.max(ws);
+        let region = &hay[..we];
+        while at <= region.len() {
+            let Some(m) = rule.regex.captures_read_at(&mut locs, region, at) else {
+                break;
+            };
+            let Some((s, e)) = locs.get(rule.secret_group()) else {
+                // The secret group is optional in this regex and did not take part.
+                at = if m.end() > m.start() {
+                    m.end()
+                } else {
+                    m.end() + 1
+                };
+                continue;
+            };
+            at = if e > m.start() { e } else { m.end() + 1 };
+            found(s, e);
         }
     }
 }
@@ -193,4 +219,67 @@ fn merge(mut out: Vec<Candidate>) -> Vec<Candidate> {
         }
     }
     kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::default_rules;
+
+    /// Text of the kinds rule regexes meet: tokens, identifiers, hex, paths, keys and
+    /// delimiters, drawn at random.
+    fn text(seed: &mut u64, len: usize) -> Vec<u8> {
+        let mut next = |n: u64| {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            *seed % n
+        };
+        const ALPHA: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        const PUNCT: &[u8] = b" \n=:\"'./~+$%{}()[],;#=\t";
+        let mut out = Vec::new();
+        while out.len() < len {
+            match next(6) {
+                0 | 1 => {
+                    let n = 16 + next(40) as usize;
+                    out.extend((0..n).map(|_| ALPHA[next(64) as usize]));
+                }
+                2 => {
+                    let n = 36 + next(8) as usize;
+                    out.extend((0..n).map(|_| b"0123456789abcdef"[next(16) as usize]));
+                }
+                3 => out.extend_from_slice(b"applivery/token/"),
+                _ => {
+                    let n = 1 + next(3) as usize;
+                    out.extend((0..n).map(|_| PUNCT[next(PUNCT.len() as u64) as usize]));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn windows_around_runs_find_what_the_whole_region_finds() {
+        let rules = default_rules();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut compared = 0;
+        for round in 0..400 {
+            let hay = text(&mut seed, 200 + round * 7);
+            let (from, to) = (round % 13, hay.len() - round % 5);
+            for rule in &rules {
+                let runs = rule.runs().expect("the default rules' shapes are known");
+                let mut whole = Vec::new();
+                each_secret(rule, &hay, from, &[(from, to)], |s, e| whole.push((s, e)));
+                let mut windowed = Vec::new();
+                let windows = runs.windows(&hay, from, to);
+                each_secret(rule, &hay, from, &windows, |s, e| windowed.push((s, e)));
+                assert_eq!(windowed, whole, "round {round}, rule {}", rule.id);
+                compared += whole.len();
+            }
+        }
+        assert!(
+            compared > 1000,
+            "the text must give the regexes matches: {compared}"
+        );
+    }
 }

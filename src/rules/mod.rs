@@ -12,9 +12,11 @@ use regex::bytes::Regex;
 use serde::Deserialize;
 
 mod patterns;
+mod runs;
 
 use patterns::{compile_cached, Cache};
 pub use patterns::{compile_regex, RuleRegex};
+pub use runs::Runs;
 
 /// The default rules, compiled into the binary.
 pub const DEFAULT_RULES: &str = include_str!("../../rules/applivery.toml");
@@ -303,6 +305,8 @@ pub struct Rule {
     /// The candidate regex; its group named `secret` is `secret_group()`.
     pub regex: RuleRegex,
     secret_group: OnceLock<usize>,
+    /// The runs every match of `regex` needs, known on first use.
+    runs: OnceLock<Option<Runs>>,
     pub verifier: Option<String>,
     pub secret: SecretCheck,
     pub context: Option<Context>,
@@ -316,6 +320,14 @@ pub struct Rule {
 impl Rule {
     /// The index of the rule regex's group named `secret` (checked at load for a user's
     /// file; the defaults are checked by a test).
+    /// The runs of one class every match of the regex holds, if its shape says so (see
+    /// `runs.rs`): the engine searches only around them.
+    pub fn runs(&self) -> Option<&Runs> {
+        self.runs
+            .get_or_init(|| Runs::of(self.regex.pattern(), "secret"))
+            .as_ref()
+    }
+
     pub fn secret_group(&self) -> usize {
         *self.secret_group.get_or_init(|| {
             self.regex
@@ -642,6 +654,7 @@ fn compile(spec: RuleSpec, cache: &mut Cache) -> Result<Rule> {
         tags: spec.tags,
         keywords: spec.keywords,
         secret_group: OnceLock::new(),
+        runs: OnceLock::new(),
         regex,
         verifier: spec.verifier.filter(|v| v != "none"),
         secret: SecretCheck {

@@ -59,6 +59,11 @@ impl RuleRegex {
         })
     }
 
+    /// The pattern as written.
+    pub fn pattern(&self) -> &str {
+        &self.0.pattern
+    }
+
     /// Whether the regex has been compiled yet.
     #[cfg(test)]
     pub(super) fn is_compiled(&self) -> bool {
