@@ -146,6 +146,13 @@ impl PackedFile {
         })
     }
 
+    /// Every record's secret, in order, read without the rest of the record: the set of
+    /// every secret a report's contexts are redacted with is built from a million of them.
+    pub fn secrets(&self) -> impl Iterator<Item = &str> {
+        let mut at = 0;
+        std::iter::from_fn(move || (at < self.data.len()).then(|| skim(&self.data, &mut at)))
+    }
+
     /// The record at `offset` (from [`PackedFile::records`]).
     pub fn record(&self, offset: usize) -> Record<'_> {
         let mut at = offset;
@@ -249,29 +256,72 @@ fn string(d: &mut Vec<u8>, s: &str) {
 
 /// Reads what `push` wrote. The pack is this module's own output, never outside input: a
 /// short read gives zeros and empty strings rather than a panic.
-fn read<'a>(d: &'a [u8], at: &mut usize) -> Record<'a> {
-    let num = |at: &mut usize| -> u64 {
-        let mut v = 0u64;
-        let mut shift = 0;
-        while let Some(&b) = d.get(*at) {
-            *at += 1;
-            if shift < 64 {
-                v |= u64::from(b & 0x7f) << shift;
-            }
-            shift += 7;
-            if b < 0x80 {
-                break;
-            }
+/// A number as `push` writes it (LEB128), `at` moved past it.
+fn num(d: &[u8], at: &mut usize) -> u64 {
+    let mut v = 0u64;
+    let mut shift = 0;
+    while let Some(&b) = d.get(*at) {
+        *at += 1;
+        if shift < 64 {
+            v |= u64::from(b & 0x7f) << shift;
         }
-        v
-    };
-    let text = |at: &mut usize| -> &'a str {
-        let n = num(at) as usize;
-        let end = at.saturating_add(n).min(d.len());
-        let s = std::str::from_utf8(&d[(*at).min(end)..end]).unwrap_or("");
-        *at = end;
-        s
-    };
+        shift += 7;
+        if b < 0x80 {
+            break;
+        }
+    }
+    v
+}
+
+/// A text as `push` writes it (its length, then its bytes), `at` moved past it.
+fn text<'a>(d: &'a [u8], at: &mut usize) -> &'a str {
+    let n = num(d, at) as usize;
+    let end = at.saturating_add(n).min(d.len());
+    let s = std::str::from_utf8(&d[(*at).min(end)..end]).unwrap_or("");
+    *at = end;
+    s
+}
+
+/// Moves `at` past a text without reading it.
+fn skip(d: &[u8], at: &mut usize) {
+    let n = num(d, at) as usize;
+    *at = at.saturating_add(n).min(d.len());
+}
+
+/// The secret of the record at `at`, with `at` moved past the record as `read` moves it:
+/// the other texts are stepped over, neither checked as UTF-8 nor gathered in lists.
+fn skim<'a>(d: &'a [u8], at: &mut usize) -> &'a str {
+    for _ in 0..5 {
+        num(d, at); // rule, line, column, end line, end column
+    }
+    let flags = d.get(*at).copied().unwrap_or(0);
+    *at += 1;
+    let secret = text(d, at);
+    skip(d, at); // context
+    skip(d, at); // context, redacted
+    for _ in 0..2 {
+        // decoded, members
+        for _ in 0..num(d, at) {
+            skip(d, at);
+        }
+    }
+    for _ in 0..num(d, at) {
+        // evidence: kind, text, line
+        skip(d, at);
+        skip(d, at);
+        num(d, at);
+    }
+    if flags & OWN_HOSTS != 0 {
+        for _ in 0..num(d, at) {
+            skip(d, at);
+        }
+    }
+    secret
+}
+
+fn read<'a>(d: &'a [u8], at: &mut usize) -> Record<'a> {
+    let num = |at: &mut usize| num(d, at);
+    let text = |at: &mut usize| text(d, at);
     let rule = num(at) as usize;
     let line = num(at);
     let column = num(at);
@@ -390,5 +440,46 @@ mod tests {
         assert_eq!(all.len(), 2);
         assert_eq!(all.files().len(), 1);
         assert_eq!(all.unpack(), got);
+    }
+
+    #[test]
+    fn secrets_are_skimmed_where_records_are_read() {
+        let evidence = vec![Reason {
+            kind: "key".into(),
+            text: "APPLIVERY_TOKEN".into(),
+            line: Some(3),
+        }];
+        let (members, own) = (
+            vec!["a.zip".to_string()],
+            vec!["h.applivery.io".to_string()],
+        );
+        let mut file = PackedFile::new(Provenance::file("app.zip"));
+        // Every optional part present in one record or another: a skim that steps over one
+        // wrongly reads the next secret out of step.
+        let secrets = [
+            "Zk3qP9xVb2LmN7wQe4RtY6uA", // applivery-leaks:allow (fake)
+            "Bq7tW2nX9cLm4RvK8pZs3YhD", // applivery-leaks:allow (fake)
+            "é-ü",
+        ];
+        for (i, secret) in secrets.iter().enumerate() {
+            file.push(&Parts {
+                rule: i,
+                line: 1 << (7 * i),
+                column: 2,
+                end_line: 3,
+                end_column: 4,
+                secret,
+                context: "x=…",
+                context_redacted: "x=Zk3q…",
+                inline_allowed: i == 1,
+                decoded: if i == 0 { &["base64", "url"] } else { &[] },
+                members: if i == 1 { &members } else { &[] },
+                evidence: if i != 1 { &evidence } else { &[] },
+                hosts: (i == 2).then_some(&own[..]),
+            });
+        }
+        let read: Vec<&str> = file.records().map(|(_, r)| r.secret).collect();
+        assert_eq!(read, secrets);
+        assert_eq!(file.secrets().collect::<Vec<_>>(), secrets);
     }
 }

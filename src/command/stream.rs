@@ -242,8 +242,8 @@ const WRITE_PART: usize = 512;
 fn every_secret(packed: &Packed) -> Known<'_> {
     let mut known = Known::with_capacity(packed.len());
     for f in packed.files() {
-        for (_, r) in f.records() {
-            known.insert(Cow::Borrowed(r.secret.as_bytes()));
+        for secret in f.secrets() {
+            known.insert(Cow::Borrowed(secret.as_bytes()));
         }
     }
     known
