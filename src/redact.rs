@@ -4,9 +4,7 @@
 //! file sitting in the context of a finding in another — so that no context line prints a
 //! secret the scan knows about, whichever key owns that copy.
 
-use std::borrow::Cow;
 use std::hash::{BuildHasher, RandomState};
-use std::marker::PhantomData;
 
 use rustc_hash::FxHashSet;
 
@@ -21,12 +19,9 @@ use rustc_hash::FxHashSet;
 /// a pointer to compare bytes. Two texts with one fingerprint (about 1 in 10^13 lookups for a
 /// million secrets) make a harmless extra redaction, never a secret shown.
 #[derive(Default)]
-pub struct Known<'a> {
+pub struct Known {
     set: FxHashSet<u64>,
     key: RandomState,
-    /// The secrets the set was built from are borrowed by callers for as long as they
-    /// build it (`Cow`), though only their fingerprints are kept.
-    secrets: PhantomData<&'a [u8]>,
     /// Distinct lengths, longest first (the longest match wins).
     lengths: Vec<usize>,
     alphabet: Alphabet,
@@ -45,9 +40,9 @@ impl Default for Alphabet {
 /// rule would redact ordinary words all over the report and protect nothing.
 const MIN_LEN: usize = 8;
 
-impl<'a> Known<'a> {
+impl Known {
     /// A set sized for `n` secrets: a million are hashed once, not again at every growth.
-    pub fn with_capacity(n: usize) -> Known<'a> {
+    pub fn with_capacity(n: usize) -> Known {
         let mut set = FxHashSet::default();
         set.reserve(n);
         Known {
@@ -56,7 +51,7 @@ impl<'a> Known<'a> {
         }
     }
 
-    pub fn insert(&mut self, secret: Cow<'a, [u8]>) {
+    pub fn insert(&mut self, secret: &[u8]) {
         let n = secret.len();
         if n < MIN_LEN {
             return;
@@ -70,7 +65,7 @@ impl<'a> Known<'a> {
             self.lengths.push(n);
             self.lengths.sort_unstable_by(|a, b| b.cmp(a));
         }
-        self.set.insert(self.key.hash_one(&*secret));
+        self.set.insert(self.key.hash_one(secret));
     }
 
     pub fn is_empty(&self) -> bool {
@@ -142,15 +137,9 @@ impl<'a> Known<'a> {
 /// a token found in one place and written again elsewhere under a key no rule vouches for is
 /// still the same secret. Call before suppression, so allowed findings' secrets are hidden too.
 pub fn redact_known(findings: &mut [crate::finding::Finding]) {
-    // Moved out while the contexts are rewritten, so the set borrows the secrets instead of
-    // copying each one (a million findings, a million copies).
-    let secrets: Vec<String> = findings
-        .iter_mut()
-        .map(|f| std::mem::take(&mut f.secret))
-        .collect();
-    let mut known = Known::with_capacity(secrets.len());
-    for s in &secrets {
-        known.insert(Cow::Borrowed(s.as_bytes()));
+    let mut known = Known::with_capacity(findings.len());
+    for f in findings.iter() {
+        known.insert(f.secret.as_bytes());
     }
     if !known.is_empty() {
         for f in findings.iter_mut() {
@@ -159,20 +148,16 @@ pub fn redact_known(findings: &mut [crate::finding::Finding]) {
             }
         }
     }
-    drop(known);
-    for (f, s) in findings.iter_mut().zip(secrets) {
-        f.secret = s;
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn known(secrets: &[&'static str]) -> Known<'static> {
+    fn known(secrets: &[&str]) -> Known {
         let mut k = Known::default();
         for s in secrets {
-            k.insert(Cow::Borrowed(s.as_bytes()));
+            k.insert(s.as_bytes());
         }
         k
     }

@@ -9,7 +9,6 @@
 //! are redacted with the secrets of the findings kept; the exit code follows. What it cannot
 //! do without holding every finding — verification — makes `finish` unpack them instead.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use anyhow::Result;
@@ -136,7 +135,6 @@ pub(crate) fn finish(
     } else {
         rayon::join(|| Order::new(&packed), || every_secret(&packed))
     };
-    let mut every = Some(every);
     let file = |k: &Key| &packed.files()[k.file as usize];
     let rule_id = |r: &Record| packed.rules().get(r.rule).map_or("", String::as_str);
 
@@ -158,17 +156,14 @@ pub(crate) fn finish(
     // Contexts: every secret found, suppressed or not (as `redact_known` does before
     // suppression). When nothing was suppressed the two sets are one.
     let mut shown: Vec<Option<(String, Provenance)>> = vec![None; order.paths.len()];
-    let mut contexts: Option<Known> = None;
     if !scan.show_secrets {
         let kept;
         let names: &Known = if order.keys.len() == packed.len() {
-            contexts.insert(every.take().unwrap_or_else(|| every_secret(&packed)))
+            &every
         } else {
             let mut k = Known::with_capacity(order.keys.len());
             for key in &order.keys {
-                k.insert(Cow::Borrowed(
-                    file(key).record(key.offset).secret.as_bytes(),
-                ));
+                k.insert(file(key).record(key.offset).secret.as_bytes());
             }
             kept = k;
             &kept
@@ -185,7 +180,6 @@ pub(crate) fn finish(
     }
     crate::command::output::tell_all(&report, scan.quiet);
     let review_fails = project.tell_changes(&mut report, scan.quiet);
-    let known = contexts.or(every).unwrap_or_else(|| every_secret(&packed));
     let count = order.keys.len();
     let written = write_with(
         format,
@@ -200,7 +194,7 @@ pub(crate) fn finish(
                     let pf: &PackedFile = file(k);
                     let r = pf.record(k.offset);
                     let mut f = pf.finding(&r, packed.rules());
-                    if let Some(c) = known.redact_in(&f.context_redacted) {
+                    if let Some(c) = every.redact_in(&f.context_redacted) {
                         f.context_redacted = c;
                     }
                     if let Some((path, provenance)) = &shown[k.path as usize] {
@@ -239,11 +233,11 @@ const WRITE_BATCH: usize = 16_384;
 const WRITE_PART: usize = 512;
 
 /// Every secret of the pack, borrowed.
-fn every_secret(packed: &Packed) -> Known<'_> {
+fn every_secret(packed: &Packed) -> Known {
     let mut known = Known::with_capacity(packed.len());
     for f in packed.files() {
         for secret in f.secrets() {
-            known.insert(Cow::Borrowed(secret.as_bytes()));
+            known.insert(secret.as_bytes());
         }
     }
     known

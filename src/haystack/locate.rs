@@ -2,7 +2,6 @@
 //! line a report shows, cut around the secret and with every secret found on it redacted.
 
 use super::{Hit, CONTEXT_MAX, INLINE_MARKERS};
-use std::borrow::Cow;
 
 use crate::detect::{Candidate, Detector, MAX_MATCH_LEN};
 use crate::finding::Reason;
@@ -30,9 +29,9 @@ pub(super) fn locate(
     // from every context line too, whichever key owns them.
     let mut known = Known::with_capacity(candidates.len());
     for c in &candidates {
-        known.insert(Cow::Borrowed(&data[c.start..c.end]));
+        known.insert(&data[c.start..c.end]);
         if let Some(decoded) = &c.secret {
-            known.insert(Cow::Borrowed(decoded));
+            known.insert(decoded);
         }
     }
     let mut line = base_line;

@@ -250,32 +250,21 @@ impl Report {
     /// before); call after suppression, which matches paths, and never with
     /// `--show-secrets`.
     pub fn redact_names(&mut self) {
-        // The secrets are moved out while the names are rewritten (none of them is a
-        // name), so the set borrows them: a report of a million findings copies none.
-        let take = |s: &mut String| std::mem::take(s);
-        let secrets: Vec<String> = self
+        let git = self
+            .summary
+            .git
+            .as_ref()
+            .map_or(&[][..], |g| &g.secrets[..]);
+        let mut known = crate::redact::Known::with_capacity(self.findings.len() + git.len());
+        for s in self
             .findings
-            .iter_mut()
-            .map(|f| take(&mut f.secret))
-            .collect();
-        let summary: Vec<String> = match self.summary.git.as_mut() {
-            Some(g) => g.secrets.iter_mut().map(|s| take(&mut s.secret)).collect(),
-            None => Vec::new(),
-        };
-        let mut known = crate::redact::Known::with_capacity(secrets.len() + summary.len());
-        for s in secrets.iter().chain(&summary) {
-            known.insert(std::borrow::Cow::Borrowed(s.as_bytes()));
+            .iter()
+            .map(|f| &f.secret)
+            .chain(git.iter().map(|s| &s.secret))
+        {
+            known.insert(s.as_bytes());
         }
         self.redact_names_in(&known);
-        drop(known);
-        for (f, s) in self.findings.iter_mut().zip(secrets) {
-            f.secret = s;
-        }
-        if let Some(g) = self.summary.git.as_mut() {
-            for (x, s) in g.secrets.iter_mut().zip(summary) {
-                x.secret = s;
-            }
-        }
     }
 
     pub(crate) fn redact_names_in(&mut self, known: &crate::redact::Known) {

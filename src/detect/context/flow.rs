@@ -2,7 +2,7 @@
 //! names `uploadToken`, and the constant assigned that name anywhere in the blob is an
 //! Applivery value whatever its own key says.
 
-use rustc_hash::FxHashSet as HashSet;
+use rustc_hash::FxHashSet;
 
 use super::super::keywords::Hit;
 use super::super::text::{is_key, is_word_byte, line_bounds_near, LINE_LIMIT};
@@ -11,13 +11,13 @@ use super::super::text::{is_key, is_word_byte, line_bounds_near, LINE_LIMIT};
 /// lines around a keyword: a constant assigned one of these names anywhere in the blob is
 /// an Applivery value.
 pub(crate) struct Flow {
-    names: HashSet<Vec<u8>>,
+    names: FxHashSet<Vec<u8>>,
     /// A compiled search for each name, when there are few.
     finders: Option<Vec<memchr::memmem::Finder<'static>>>,
     /// Those of the names that another blob of the project uses at an Applivery sink (a
     /// strict reading of a call's arguments and headers, unlike the words after `token` and
     /// `bearer` gathered here).
-    project: HashSet<Vec<u8>>,
+    project: FxHashSet<Vec<u8>>,
     /// Where those names are defined (`uploadToken = …`): regions the rules must run in.
     pub(crate) anchors: Vec<(usize, usize)>,
 }
@@ -61,7 +61,7 @@ impl Flow {
     /// The names used at sinks around `hits`, and `project`: names used at Applivery sinks
     /// in other blobs.
     pub(crate) fn new(hay: &[u8], hits: &[Hit], project: &[Vec<u8>]) -> Flow {
-        let mut names: HashSet<Vec<u8>> = project.iter().cloned().collect();
+        let mut names: FxHashSet<Vec<u8>> = project.iter().cloned().collect();
         // Every byte is read for sink names once: `hay[..done]` has been, and a hit on the
         // line of the previous one has the same window. Text dense in the keyword (a line
         // of `applivery applivery …`) costs time linear in its size.
@@ -218,7 +218,7 @@ impl Flow {
 /// The identifiers that follow a secret-like word on a line (`"Bearer "+uploadToken`,
 /// `Bearer \(Self.key)`, `token: Secrets.key`, `bearer_auth(TOKEN)`); the last segment of a
 /// dotted name.
-fn sink_names(line: &[u8], out: &mut HashSet<Vec<u8>>) {
+fn sink_names(line: &[u8], out: &mut FxHashSet<Vec<u8>>) {
     const SINKS: &[&[u8]] = &[b"bearer", b"token", b"authorization"];
     for sink in SINKS {
         let mut from = 0;
@@ -264,9 +264,9 @@ fn sink_names(line: &[u8], out: &mut HashSet<Vec<u8>>) {
 
 /// The names that occur in `hay` as a whole word followed by `=` or `:` (and any name a run
 /// of word bytes cannot hold), in one walk over the runs of word bytes.
-fn words_before_keys<'n>(hay: &[u8], names: &'n HashSet<Vec<u8>>) -> Vec<&'n [u8]> {
+fn words_before_keys<'n>(hay: &[u8], names: &'n FxHashSet<Vec<u8>>) -> Vec<&'n [u8]> {
     let in_run = |b: u8| is_word_byte(b) && b != b'.';
-    let mut wanted: HashSet<&[u8]> = names
+    let mut wanted: FxHashSet<&[u8]> = names
         .iter()
         .filter(|n| !n.iter().all(|&b| in_run(b)))
         .map(Vec::as_slice)
