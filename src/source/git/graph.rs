@@ -144,14 +144,14 @@ impl Graph {
         &mut self,
         node: u32,
         path: &[u8],
-        t: &Diffed,
+        t: &Diffed<impl AsRef<[u8]>>,
         queue: &mut Vec<Pending>,
     ) -> Vec<Vec<u8>> {
         let start = self.edits.len() as u32;
         let mut submodules = Vec::new();
         let mut added: Vec<(u32, u32)> = Vec::with_capacity(t.added.len());
         for (&at, &evidence) in t.added.iter().zip(&t.evidence) {
-            let Some(e) = entry(&t.data, at) else {
+            let Some(e) = entry(t.data.as_ref(), at) else {
                 continue;
             };
             let c = match e.mode {

@@ -250,6 +250,12 @@ impl Object<'_> {
     }
 }
 
+impl AsRef<[u8]> for Object<'_> {
+    fn as_ref(&self) -> &[u8] {
+        self.data()
+    }
+}
+
 /// Which objects are loose: listed once (a history sweep), or looked up per read (a staged
 /// scan reads a handful of objects and must not list a directory of thousands).
 #[derive(Clone, Copy)]

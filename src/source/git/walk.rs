@@ -16,7 +16,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::ahead::Ahead;
 use super::graph::{join, Graph, PathMatters, Pending};
-use super::objects::{id, Id, Kind, Objects, Store};
+use super::objects::{id, Id, Kind, Object, Objects, Store};
 use super::parse::{self, Mode};
 use super::treediff::Diffed;
 use crate::haystack::Hit;
@@ -291,44 +291,15 @@ pub(crate) fn trees(
         let next = Mutex::new(Vec::new());
         pool.install(|| {
             level.par_chunks(BATCH).for_each(|chunk| {
-                let diffed = match store.with_objects(|o| diff_chunk(o, chunk, matters)) {
-                    Ok(d) => d,
-                    Err(e) => {
-                        fail_chunk(&shared, chunk, &e);
-                        return;
-                    }
-                };
-                let mut queue = Vec::new();
-                let mut g = crate::sync::lock(&shared);
-                let (graph, found) = &mut *g;
-                for (p, t) in chunk.iter().zip(diffed) {
-                    match t {
-                        Ok(t) => {
-                            let subs = graph.apply(p.node, &p.path, &t, &mut queue);
-                            found.submodules.extend(
-                                subs.iter().map(|s| String::from_utf8_lossy(s).into_owned()),
-                            );
-                            if t.damaged() {
-                                found.errors.push(Problem::new(
-                                    format!("tree {} ({})", p.oid, shown_dir(&p.path)),
-                                    "malformed tree",
-                                ));
-                            }
-                        }
-                        Err(e) => {
-                            graph.record_unreadable(p.node);
-                            found.errors.push(Problem::new(
-                                format!("tree {} ({})", p.oid, shown_dir(&p.path)),
-                                e,
-                            ));
-                        }
-                    }
+                // Recorded while the store's handle is held: the diffed trees are the
+                // objects as read, not copies of them.
+                let recorded = store.with_objects(|o| {
+                    record_chunk(&shared, chunk, diff_chunk(o, chunk, matters), progress)
+                });
+                match recorded {
+                    Ok(queue) => crate::sync::lock(&next).extend(queue),
+                    Err(e) => fail_chunk(&shared, chunk, &e),
                 }
-                let trees = graph.tree_count();
-                let blobs = graph.blobs.len();
-                drop(g);
-                progress.set_message(format!("walking trees: {trees} tree(s), {blobs} blob(s)"));
-                crate::sync::lock(&next).extend(queue);
             });
         });
         level = crate::sync::into_inner(next);
@@ -338,15 +309,56 @@ pub(crate) fn trees(
     found
 }
 
+/// Records a chunk's diffed trees in the graph, under its lock; returns the subtrees to read
+/// next.
+fn record_chunk(
+    shared: &Mutex<(Graph, Found)>,
+    chunk: &[Pending],
+    diffed: Vec<Result<Diffed<impl AsRef<[u8]>>, String>>,
+    progress: &ProgressBar,
+) -> Vec<Pending> {
+    let mut queue = Vec::new();
+    let mut g = crate::sync::lock(shared);
+    let (graph, found) = &mut *g;
+    for (p, t) in chunk.iter().zip(diffed) {
+        match t {
+            Ok(t) => {
+                let subs = graph.apply(p.node, &p.path, &t, &mut queue);
+                found
+                    .submodules
+                    .extend(subs.iter().map(|s| String::from_utf8_lossy(s).into_owned()));
+                if t.damaged() {
+                    found.errors.push(Problem::new(
+                        format!("tree {} ({})", p.oid, shown_dir(&p.path)),
+                        "malformed tree",
+                    ));
+                }
+            }
+            Err(e) => {
+                graph.record_unreadable(p.node);
+                found.errors.push(Problem::new(
+                    format!("tree {} ({})", p.oid, shown_dir(&p.path)),
+                    e,
+                ));
+            }
+        }
+    }
+    let trees = graph.tree_count();
+    let blobs = graph.blobs.len();
+    drop(g);
+    progress.set_message(format!("walking trees: {trees} tree(s), {blobs} blob(s)"));
+    queue
+}
+
 /// Reads and diffs a chunk's trees, each against the version before it at the same path in
 /// the chunk (a chain starts again at a new path, after a tree that could not be read or is
 /// damaged, and every `SNAPSHOT_EVERY` versions).
-fn diff_chunk(
-    objects: &Objects,
+fn diff_chunk<'o>(
+    objects: &'o Objects,
     chunk: &[Pending],
     matters: PathMatters,
-) -> Vec<Result<Diffed, String>> {
-    let mut out: Vec<Result<Diffed, String>> = Vec::with_capacity(chunk.len());
+) -> Vec<Result<Diffed<Object<'o>>, String>> {
+    let mut out: Vec<Result<Diffed<Object<'o>>, String>> = Vec::with_capacity(chunk.len());
     // The chain's last tree: its index in `out`.
     let mut last: Option<usize> = None;
     for (i, p) in chunk.iter().enumerate() {
@@ -355,7 +367,7 @@ fn diff_chunk(
             .and_then(|l| out[l].as_ref().ok()?.chain(chunk[l].node));
         let t = objects
             .read(p.oid)
-            .map(|obj| Diffed::new(chain, obj.data().to_vec(), &p.path, matters));
+            .map(|obj| Diffed::new(chain, obj, &p.path, matters));
         last = t.is_ok().then_some(i);
         out.push(t);
     }
