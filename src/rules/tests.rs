@@ -65,3 +65,13 @@ fn bad_regex_is_reported() {
     let err = format!("{:#}", parse_rules(bad, "f.toml").unwrap_err());
     assert!(err.contains("invalid rule regex"), "{err}");
 }
+
+/// The binary reads the default rules as JSON made from the TOML at build time: the two must
+/// say the same, field for field.
+#[test]
+fn default_rules_json_reads_as_the_toml() {
+    let from_toml: RuleFile = toml::from_str(DEFAULT_RULES).expect("TOML");
+    let from_json: RuleFile = serde_json::from_str(DEFAULT_RULES_JSON).expect("JSON");
+    assert!(!from_toml.rules.is_empty());
+    assert_eq!(format!("{from_toml:?}"), format!("{from_json:?}"));
+}
