@@ -224,9 +224,6 @@ fn stream_chunked<R: Read + ?Sized>(
     // than one chunk's did.
     let parallel = PARALLEL_CHUNKS.load(std::sync::atomic::Ordering::Relaxed);
     let mut pending: Vec<(Window, Vec<u8>)> = Vec::new();
-    // The last chunks located on every thread, with their hits: handed over while the next
-    // ones are located.
-    let mut located_before: Option<Located> = None;
     let chunk = if parallel > 1 { chunk / 4 } else { chunk };
     let chunk = chunk.max(4 * margin);
     // `buf[..filled]` holds data; the rest of `buf` is initialised scratch space kept from
@@ -296,34 +293,23 @@ fn stream_chunked<R: Read + ?Sized>(
             to: report_to,
         };
         if parallel <= 1 || (eof && pending.is_empty()) {
-            // A blob of one chunk, the common case, or one thread: located in place (after
-            // the chunks before it are handed over).
-            had_hits |= hand_over_all(located_before.take(), &mut hosts, each);
+            // A blob of one chunk, the common case, or one thread: located in place.
             let located = window.located(det, data, path);
             had_hits |= hand_over(located, data, &mut hosts, each);
         } else {
             pending.push((window, data.to_vec()));
             if eof || pending.len() >= parallel {
-                // The chunks' detection on every thread, while this thread hands the hits of
-                // the chunks before them over, in order (handing over packs each hit: on a
-                // file of a million findings the pool sat idle for it, 12% of the time).
-                let batch = std::mem::take(&mut pending);
-                let before = located_before.take();
-                let mut located: Vec<Option<Vec<Hit>>> = Vec::new();
-                rayon::in_place_scope(|s| {
-                    s.spawn(|_| {
-                        located = batch
-                            .par_iter()
-                            .map(|(w, d)| w.located(det, d, path))
-                            .collect();
-                    });
-                    had_hits |= hand_over_all(before, &mut hosts, each);
-                });
-                located_before = Some((batch, located));
+                // The chunks' detection on every thread; their hits handed over in order.
+                let located: Vec<Option<Vec<Hit>>> = pending
+                    .par_iter()
+                    .map(|(w, d)| w.located(det, d, path))
+                    .collect();
+                for ((_, d), located) in pending.drain(..).zip(located) {
+                    had_hits |= hand_over(located, &d, &mut hosts, each);
+                }
             }
         }
         if eof {
-            had_hits |= hand_over_all(located_before.take(), &mut hosts, each);
             break;
         }
         let keep_from = filled - 2 * margin;
@@ -344,25 +330,6 @@ fn stream_chunked<R: Read + ?Sized>(
         binary: false,
         hosts,
     })
-}
-
-/// Chunks of a blob, with the hits located in each (`None`: the prefilter ruled it out).
-type Located = (Vec<(Window, Vec<u8>)>, Vec<Option<Vec<Hit>>>);
-
-/// Hands over the hits of located chunks, in order; whether any chunk had hits.
-fn hand_over_all(
-    located: Option<Located>,
-    hosts: &mut Vec<String>,
-    each: &mut dyn FnMut(&mut Vec<Hit>),
-) -> bool {
-    let Some((chunks, hits)) = located else {
-        return false;
-    };
-    let mut had_hits = false;
-    for ((_, d), hits) in chunks.into_iter().zip(hits) {
-        had_hits |= hand_over(hits, &d, hosts, each);
-    }
-    had_hits
 }
 
 /// Chunks of one blob located at once: each holds a copy of its data (8 MiB and margins).
