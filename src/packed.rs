@@ -254,8 +254,6 @@ fn string(d: &mut Vec<u8>, s: &str) {
     d.extend_from_slice(s.as_bytes());
 }
 
-/// Reads what `push` wrote. The pack is this module's own output, never outside input: a
-/// short read gives zeros and empty strings rather than a panic.
 /// A number as `push` writes it (LEB128), `at` moved past it.
 fn num(d: &[u8], at: &mut usize) -> u64 {
     let mut v = 0u64;
@@ -319,6 +317,8 @@ fn skim<'a>(d: &'a [u8], at: &mut usize) -> &'a str {
     secret
 }
 
+/// Reads what `push` wrote. The pack is this module's own output, never outside input: a
+/// short read gives zeros and empty strings rather than a panic.
 fn read<'a>(d: &'a [u8], at: &mut usize) -> Record<'a> {
     let num = |at: &mut usize| num(d, at);
     let text = |at: &mut usize| text(d, at);

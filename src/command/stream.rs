@@ -232,7 +232,7 @@ pub(crate) fn finish(
 const WRITE_BATCH: usize = 16_384;
 const WRITE_PART: usize = 512;
 
-/// Every secret of the pack, borrowed.
+/// Every secret of the pack, as the set of their fingerprints (`Known`).
 fn every_secret(packed: &Packed) -> Known {
     let mut known = Known::with_capacity(packed.len());
     for f in packed.files() {

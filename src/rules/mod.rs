@@ -321,8 +321,6 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// The index of the rule regex's group named `secret` (checked at load for a user's
-    /// file; the defaults are checked by a test).
     /// The runs of one class every match of the regex holds, if its shape says so (see
     /// `runs.rs`): the engine searches only around them.
     pub fn runs(&self) -> Option<&Runs> {
@@ -331,6 +329,8 @@ impl Rule {
             .as_ref()
     }
 
+    /// The index of the rule regex's group named `secret` (checked at load for a user's
+    /// file; the defaults are checked by a test).
     pub fn secret_group(&self) -> usize {
         *self.secret_group.get_or_init(|| {
             self.regex

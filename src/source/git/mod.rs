@@ -575,8 +575,9 @@ pub fn rfc3339(t: git2::Time) -> String {
     crate::time::rfc3339_at(t.seconds(), i64::from(t.offset_minutes()))
 }
 
-/// With `APPLIVERY_LEAKS_PHASES` set, prints the time since the start at the end of each pass
-/// on stderr (for `bench_git`; no secret is ever in it).
+/// With `APPLIVERY_LEAKS_PHASES` set, prints the time since the start and the process's CPU
+/// time so far at the end of each pass, on stderr (for benchmarks, docs/benchmarks.md; no
+/// secret is ever in it).
 fn phase(name: &str, started: Instant) {
     if std::env::var_os("APPLIVERY_LEAKS_PHASES").is_some() {
         let cpu = cpu_seconds().map_or(String::new(), |c| format!(", {c:.2} s of CPU"));
@@ -590,11 +591,27 @@ fn phase(name: &str, started: Instant) {
 /// The process's user and system CPU time so far, from `/proc/self/stat` (Linux only; its
 /// clock ticks are 1/100 s on every Linux the scanner is built for).
 fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    cpu_of_stat(&std::fs::read_to_string("/proc/self/stat").ok()?)
+}
+
+/// User plus system time, in seconds, of a `/proc/<pid>/stat` line.
+fn cpu_of_stat(stat: &str) -> Option<f64> {
     // The command name (field 2) may hold spaces; fields 14 and 15 count after its `)`.
     let rest = &stat[stat.rfind(')')? + 1..];
     let mut fields = rest.split_ascii_whitespace().skip(11);
     let user: f64 = fields.next()?.parse().ok()?;
     let system: f64 = fields.next()?.parse().ok()?;
     Some((user + system) / 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cpu_time_is_read_after_the_command_name() {
+        // A command name holding `) ` must not shift the fields: utime 250, stime 50 ticks.
+        let stat = "4242 (a) b c) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 3 0";
+        assert_eq!(super::cpu_of_stat(stat), Some(3.0));
+        assert_eq!(super::cpu_of_stat("4242 (short) S 1"), None);
+        assert!(super::cpu_seconds().is_some_and(|c| c >= 0.0));
+    }
 }
