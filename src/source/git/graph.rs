@@ -11,6 +11,7 @@
 use git2::Oid;
 use rustc_hash::FxHashMap;
 
+use super::dense::Dense;
 use super::objects::{id, Id};
 use super::parse::{self, Mode};
 use super::provenance::{Held, Trees};
@@ -41,78 +42,84 @@ pub(crate) struct Pending {
     pub path: Vec<u8>,
 }
 
-/// Unique trees and blobs of a sweep.
+/// Unique trees and blobs of a sweep: the indexes of their ids and names (`Ids`, filled by the
+/// tree pass's workers at once) and what is recorded for each (`Recorded`, under a lock).
 #[derive(Default)]
 pub(crate) struct Graph {
-    index: FxHashMap<Id, u32>,
-    /// Each node's tree id (the inverse of `index`).
+    pub(crate) ids: Ids,
+    pub(crate) rec: Recorded,
+}
+
+/// Ids and names to indexes.
+#[derive(Default)]
+pub(crate) struct Ids {
+    trees: Dense<Id>,
+    blobs: Dense<Id>,
+    names: Dense<Box<[u8]>>,
+}
+
+/// What the graph holds by index.
+#[derive(Default)]
+pub(crate) struct Recorded {
+    /// Each node's tree id (the inverse of `Ids::trees`).
     oids: Vec<Id>,
     nodes: Vec<Node>,
     edits: Vec<(u32, u32)>,
     names: Vec<Box<[u8]>>,
-    name_index: FxHashMap<Box<[u8]>, u32>,
-    /// Unique blobs: id → index into `blobs`.
-    blob_index: FxHashMap<Id, u32>,
-    pub blobs: Vec<Oid>,
+    /// Unique blobs by index.
+    blobs: Vec<Oid>,
     /// For blobs met at a path the detector treats as evidence (`applivery.json`, anything
     /// under `applivery/`), the first such path: a blob is judged once, under it.
-    pub named: FxHashMap<u32, Box<[u8]>>,
+    named: FxHashMap<u32, Box<[u8]>>,
+}
+
+/// A diffed tree's entries as indexes, resolved outside the graph's lock (`Ids::resolve`),
+/// with the ids and names that got their index there, for `Recorded::record`.
+pub(crate) struct Resolved {
+    base: u32,
+    /// Removals, then additions, as `(name, child)`.
+    edits: Vec<(u32, u32)>,
+    trees: Vec<(u32, Id)>,
+    blobs: Vec<(u32, Id)>,
+    names: Vec<(u32, Box<[u8]>)>,
+    /// Blobs of the tree met at a path that is evidence, with the path.
+    evidence: Vec<(u32, Vec<u8>)>,
+    /// Paths of the submodules the tree holds.
+    pub(crate) submodules: Vec<Vec<u8>>,
 }
 
 impl Graph {
     /// The node of tree `oid`, and whether it is new (to be read).
     pub(crate) fn tree(&mut self, oid: Oid) -> (u32, bool) {
-        self.tree_id(&id(oid))
-    }
-
-    fn tree_id(&mut self, tree: &Id) -> (u32, bool) {
-        let next = self.nodes.len() as u32;
-        let i = *self.index.entry(*tree).or_insert(next);
-        if i == next {
-            self.oids.push(*tree);
-            self.nodes.push(Node {
-                base: NO_BASE,
-                start: UNREAD,
-                len: 0,
-            });
+        let t = id(oid);
+        let (n, new) = self.ids.trees.intern(&t, || t);
+        if new {
+            self.rec.put_tree(n, t);
         }
-        (i, i == next)
+        (n, new)
     }
 
     pub(crate) fn node_of(&self, oid: Oid) -> Option<u32> {
-        self.index.get(&id(oid)).copied()
+        self.ids.trees.get(&id(oid))
     }
 
-    pub(crate) fn tree_count(&self) -> usize {
-        self.nodes.len()
+    /// Unique blobs by index.
+    pub(crate) fn blobs(&self) -> &[Oid] {
+        &self.rec.blobs
     }
 
     /// Adds a blob; returns its index.
     pub(crate) fn blob(&mut self, oid: Oid) -> u32 {
-        self.blob_id(&id(oid))
-    }
-
-    fn blob_id(&mut self, blob: &Id) -> u32 {
-        let next = self.blobs.len() as u32;
-        let i = *self.blob_index.entry(*blob).or_insert(next);
-        if i == next {
-            self.blobs.push(super::objects::oid(blob));
+        let b = id(oid);
+        let (i, new) = self.ids.blobs.intern(&b, || b);
+        if new {
+            self.rec.put_blob(i, b);
         }
         i
     }
 
     pub(crate) fn has_blob(&self, oid: Oid) -> bool {
-        self.blob_index.contains_key(&id(oid))
-    }
-
-    fn name(&mut self, name: &[u8]) -> u32 {
-        if let Some(&i) = self.name_index.get(name) {
-            return i;
-        }
-        let i = self.names.len() as u32;
-        self.names.push(name.into());
-        self.name_index.insert(name.into(), i);
-        i
+        self.ids.blobs.get(&id(oid)).is_some()
     }
 
     /// Adds a blob met at `dir`/`name`, remembering the path if it is evidence (`dir_matters`
@@ -126,20 +133,23 @@ impl Graph {
         matters: PathMatters,
     ) -> u32 {
         let b = self.blob(oid);
-        if (dir_matters || matters(name)) && !self.named.contains_key(&b) {
-            self.named.insert(b, join(dir, name).into());
+        if (dir_matters || matters(name)) && !self.rec.named.contains_key(&b) {
+            self.rec.named.insert(b, join(dir, name).into());
         }
         b
     }
 
     /// The path a blob is judged under (empty when none of its paths is evidence).
     pub(crate) fn judged_path(&self, b: usize) -> &[u8] {
-        self.named.get(&(b as u32)).map_or(&[], |p| p)
+        self.rec.named.get(&(b as u32)).map_or(&[], |p| p)
     }
 
     /// Records tree `t` (diffed by its worker) as node `node`, met at `path`: queues its
     /// unread subtrees and returns the paths of submodules it holds. A damaged tree keeps the
-    /// entries before the damage; the caller reports it (`Diffed::damaged`).
+    /// entries before the damage; the caller reports it (`Diffed::damaged`). (The tree pass
+    /// does the two halves on its own: `Ids::resolve` on the worker, `Recorded::record`
+    /// under the lock.)
+    #[cfg(test)]
     pub(crate) fn apply(
         &mut self,
         node: u32,
@@ -147,8 +157,37 @@ impl Graph {
         t: &Diffed<impl AsRef<[u8]>>,
         queue: &mut Vec<Pending>,
     ) -> Vec<Vec<u8>> {
-        let start = self.edits.len() as u32;
-        let mut submodules = Vec::new();
+        let mut r = self.ids.resolve(path, t, queue);
+        let submodules = std::mem::take(&mut r.submodules);
+        self.rec.record(node, r);
+        submodules
+    }
+
+    /// Frees what only the walk needs (the name indexes stay: provenance may list a tree
+    /// whole).
+    pub(crate) fn finish_walk(&mut self) {
+        self.rec.edits.shrink_to_fit();
+    }
+}
+
+impl Ids {
+    /// Gives tree `t`'s entries (diffed by its worker, met at `path`) their indexes, outside
+    /// the graph's lock: queues the subtrees first met here and lists the submodules.
+    pub(crate) fn resolve(
+        &self,
+        path: &[u8],
+        t: &Diffed<impl AsRef<[u8]>>,
+        queue: &mut Vec<Pending>,
+    ) -> Resolved {
+        let mut r = Resolved {
+            base: t.base,
+            edits: Vec::with_capacity(t.added.len() + t.removed.len()),
+            trees: Vec::new(),
+            blobs: Vec::new(),
+            names: Vec::new(),
+            evidence: Vec::new(),
+            submodules: Vec::new(),
+        };
         let mut added: Vec<(u32, u32)> = Vec::with_capacity(t.added.len());
         for (&at, &evidence) in t.added.iter().zip(&t.evidence) {
             let Some(e) = entry(t.data.as_ref(), at) else {
@@ -156,19 +195,23 @@ impl Graph {
             };
             let c = match e.mode {
                 Mode::Submodule => {
-                    submodules.push(join(path, e.name));
+                    r.submodules.push(join(path, e.name));
                     continue;
                 }
                 Mode::Blob => {
-                    let b = self.blob_id(e.id);
-                    if evidence && !self.named.contains_key(&b) {
-                        self.named.insert(b, join(path, e.name).into());
+                    let (b, new) = self.blobs.intern(e.id, || *e.id);
+                    if new {
+                        r.blobs.push((b, *e.id));
+                    }
+                    if evidence {
+                        r.evidence.push((b, join(path, e.name)));
                     }
                     b | BLOB_BIT
                 }
                 Mode::Tree => {
-                    let (n, new) = self.tree_id(e.id);
+                    let (n, new) = self.trees.intern(e.id, || *e.id);
                     if new {
+                        r.trees.push((n, *e.id));
                         queue.push(Pending {
                             node: n,
                             oid: super::objects::oid(e.id),
@@ -178,24 +221,92 @@ impl Graph {
                     n
                 }
             };
-            added.push((self.name(e.name), c));
+            added.push((self.name(e.name, &mut r.names), c));
         }
         for name in &t.removed {
-            let n = self.name(name);
+            let n = self.name(name, &mut r.names);
             // Replaced, not removed, when the new tree has the name again (a file that
             // became a directory sorts elsewhere in git's order).
             if !added.iter().any(|a| a.0 == n) {
-                self.edits.push((n, REMOVED));
+                r.edits.push((n, REMOVED));
             }
         }
-        self.edits.extend(added);
-        let len = self.edits.len() as u32 - start;
+        r.edits.extend(added);
+        r
+    }
+
+    /// The index of entry name `name`; a new one is listed in `new`.
+    fn name(&self, name: &[u8], new: &mut Vec<(u32, Box<[u8]>)>) -> u32 {
+        let (i, fresh) = self.names.intern(name, || name.into());
+        if fresh {
+            new.push((i, name.into()));
+        }
+        i
+    }
+
+    /// How many unique blobs were met so far.
+    pub(crate) fn blob_count(&self) -> usize {
+        self.blobs.len()
+    }
+
+    /// How many unique trees were met so far.
+    pub(crate) fn tree_count(&self) -> usize {
+        self.trees.len()
+    }
+}
+
+impl Recorded {
+    /// Node `n` is tree `t`, not read yet. Indexes come from `Ids` in any order when workers
+    /// race: the slots between are filled by the worker that holds their index.
+    fn put_tree(&mut self, n: u32, t: Id) {
+        let n = n as usize;
+        if self.nodes.len() <= n {
+            self.oids.resize(n + 1, [0; 20]);
+            self.nodes.resize(
+                n + 1,
+                Node {
+                    base: NO_BASE,
+                    start: UNREAD,
+                    len: 0,
+                },
+            );
+        }
+        self.oids[n] = t;
+    }
+
+    fn put_blob(&mut self, b: u32, blob: Id) {
+        let b = b as usize;
+        if self.blobs.len() <= b {
+            self.blobs.resize(b + 1, Oid::zero());
+        }
+        self.blobs[b] = super::objects::oid(&blob);
+    }
+
+    /// Records the resolved tree `r` as node `node` (under the graph's lock in the tree pass).
+    pub(crate) fn record(&mut self, node: u32, r: Resolved) {
+        for (n, t) in r.trees {
+            self.put_tree(n, t);
+        }
+        for (b, blob) in r.blobs {
+            self.put_blob(b, blob);
+        }
+        for (i, name) in r.names {
+            let i = i as usize;
+            if self.names.len() <= i {
+                self.names.resize(i + 1, Box::default());
+            }
+            self.names[i] = name;
+        }
+        for (b, path) in r.evidence {
+            self.named.entry(b).or_insert_with(|| path.into());
+        }
+        let start = self.edits.len() as u32;
+        self.edits.extend(r.edits);
         self.nodes[node as usize] = Node {
-            base: t.base,
+            base: r.base,
             start,
-            len,
+            len: self.edits.len() as u32 - start,
         };
-        submodules
     }
 
     /// Marks a node whose tree could not be read as read and empty, so provenance treats it
@@ -207,11 +318,6 @@ impl Graph {
             start,
             len: 0,
         };
-    }
-
-    /// Frees what only the walk needs (`name_index` stays: provenance may list a tree whole).
-    pub(crate) fn finish_walk(&mut self) {
-        self.edits.shrink_to_fit();
     }
 }
 
@@ -239,8 +345,8 @@ pub(crate) struct Places<'g> {
 impl<'g> Places<'g> {
     pub(crate) fn new(graph: &'g Graph, interesting: Vec<bool>, read: ReadTree<'g>) -> Places<'g> {
         Places {
-            memo: vec![None; graph.nodes.len()],
-            open: vec![false; graph.nodes.len()],
+            memo: vec![None; graph.rec.nodes.len()],
+            open: vec![false; graph.rec.nodes.len()],
             graph,
             interesting,
             read,
@@ -259,10 +365,10 @@ impl<'g> Places<'g> {
         }
         self.open[n as usize] = true;
         let g = self.graph;
-        let node = g.nodes[n as usize];
+        let node = g.rec.nodes[n as usize];
         let mut out: Vec<(u32, Vec<u8>, Oid)> = Vec::new();
         if node.start != UNREAD {
-            let edits = &g.edits[node.start as usize..(node.start + node.len) as usize];
+            let edits = &g.rec.edits[node.start as usize..(node.start + node.len) as usize];
             if node.base != NO_BASE {
                 let base = self.of(node.base);
                 out.extend(
@@ -272,7 +378,7 @@ impl<'g> Places<'g> {
                 );
             }
             for &(name, child) in edits {
-                self.add(&mut out, name, &g.names[name as usize], child);
+                self.add(&mut out, name, &g.rec.names[name as usize], child);
             }
         }
         self.open[n as usize] = false;
@@ -284,17 +390,17 @@ impl<'g> Places<'g> {
     /// Node `n` listed from its raw tree, without its base (see the type's comment).
     fn whole(&mut self, n: u32) -> Held {
         let g = self.graph;
-        let Some(data) = (self.read)(super::objects::oid(&g.oids[n as usize])) else {
+        let Some(data) = (self.read)(super::objects::oid(&g.rec.oids[n as usize])) else {
             return self.empty.clone();
         };
         let mut out = Vec::new();
         for e in parse::entries(&data) {
             let child = match e.mode {
-                Mode::Blob => g.blob_index.get(e.id).map(|&b| b | BLOB_BIT),
-                Mode::Tree => g.index.get(e.id).copied(),
+                Mode::Blob => g.ids.blobs.get(e.id).map(|b| b | BLOB_BIT),
+                Mode::Tree => g.ids.trees.get(e.id),
                 Mode::Submodule => None,
             };
-            let name = g.name_index.get(e.name).copied().unwrap_or(REMOVED);
+            let name = g.ids.names.get(e.name).unwrap_or(REMOVED);
             if let Some(child) = child {
                 self.add(&mut out, name, e.name, child);
             }
@@ -310,7 +416,7 @@ impl<'g> Places<'g> {
         if child & BLOB_BIT != 0 {
             let b = child & !BLOB_BIT;
             if self.interesting[b as usize] {
-                out.push((name_id, name.to_vec(), self.graph.blobs[b as usize]));
+                out.push((name_id, name.to_vec(), self.graph.rec.blobs[b as usize]));
             }
         } else {
             let sub = self.of(child);
@@ -392,7 +498,7 @@ mod tests {
     }
 
     fn paths_reading(g: &Graph, root: Oid, read: ReadTree) -> Vec<(String, u8)> {
-        let mut p = Places::new(g, vec![true; g.blobs.len()], read);
+        let mut p = Places::new(g, vec![true; g.blobs().len()], read);
         let mut v: Vec<(String, u8)> = p
             .held(root)
             .iter()
@@ -470,9 +576,9 @@ mod tests {
         // Deltas are small: far fewer edits than entries recorded.
         let entries: usize = expected.iter().map(Vec::len).sum();
         assert!(
-            g.edits.len() * 5 < entries,
+            g.rec.edits.len() * 5 < entries,
             "{} edits, {entries} entries",
-            g.edits.len()
+            g.rec.edits.len()
         );
     }
 
@@ -570,7 +676,7 @@ mod tests {
         assert!(queue.is_empty(), "x was met before: not queued again");
         r.record(&mut g, xn, b"p", &x_raw, &mut queue, &|_| false);
         assert_eq!(
-            g.nodes[xn as usize].base, nn,
+            g.rec.nodes[xn as usize].base, nn,
             "the cycle this test is about"
         );
         g.finish_walk();

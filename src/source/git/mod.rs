@@ -23,6 +23,7 @@
 //! range introduced is read and reported.
 
 pub mod ahead;
+mod dense;
 mod exposure;
 mod findings;
 mod graph;
@@ -253,7 +254,7 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
                 Ok(match &boundary {
                     None => {
                         let interesting: Vec<bool> = graph
-                            .blobs
+                            .blobs()
                             .iter()
                             .map(|b| blobs.hits.contains_key(&objects::id(*b)) || noted.contains(b))
                             .collect();

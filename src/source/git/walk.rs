@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::ahead::Ahead;
-use super::graph::{join, Graph, PathMatters, Pending};
+use super::graph::{join, Graph, Ids, PathMatters, Pending, Recorded};
 use super::objects::{id, Id, Kind, Object, Objects, Store};
 use super::parse::{self, Mode};
 use super::treediff::Diffed;
@@ -281,7 +281,8 @@ pub(crate) fn trees(
             });
         }
     }
-    let shared = Mutex::new((std::mem::take(graph), Found::default()));
+    let ids = &graph.ids;
+    let shared = Mutex::new((&mut graph.rec, Found::default()));
     while !level.is_empty() {
         pool.install(|| {
             level.par_sort_by_cached_key(|p| {
@@ -294,40 +295,53 @@ pub(crate) fn trees(
                 // Recorded while the store's handle is held: the diffed trees are the
                 // objects as read, not copies of them.
                 let recorded = store.with_objects(|o| {
-                    record_chunk(&shared, chunk, diff_chunk(o, chunk, matters), progress)
+                    record_chunk((ids, &shared), chunk, diff_chunk(o, chunk, matters))
                 });
                 match recorded {
                     Ok(queue) => crate::sync::lock(&next).extend(queue),
                     Err(e) => fail_chunk(&shared, chunk, &e),
                 }
+                progress.set_message(format!(
+                    "walking trees: {} tree(s), {} blob(s)",
+                    ids.tree_count(),
+                    ids.blob_count()
+                ));
             });
         });
         level = crate::sync::into_inner(next);
     }
-    let (g, found) = crate::sync::into_inner(shared);
-    *graph = g;
-    found
+    crate::sync::into_inner(shared).1
 }
 
-/// Records a chunk's diffed trees in the graph, under its lock; returns the subtrees to read
-/// next.
+/// The graph's part a tree pass's workers record in, under its lock, and what else they find.
+type Shared<'g> = Mutex<(&'g mut Recorded, Found)>;
+
+/// Records a chunk's diffed trees in the graph: their entries get their indexes first, on
+/// the worker, then only what changed is recorded under the lock. Returns the subtrees to
+/// read next.
 fn record_chunk(
-    shared: &Mutex<(Graph, Found)>,
+    (ids, shared): (&Ids, &Shared),
     chunk: &[Pending],
     diffed: Vec<Result<Diffed<impl AsRef<[u8]>>, String>>,
-    progress: &ProgressBar,
 ) -> Vec<Pending> {
     let mut queue = Vec::new();
+    let resolved: Vec<_> = chunk
+        .iter()
+        .zip(diffed)
+        .map(|(p, t)| t.map(|t| (ids.resolve(&p.path, &t, &mut queue), t.damaged())))
+        .collect();
     let mut g = crate::sync::lock(shared);
-    let (graph, found) = &mut *g;
-    for (p, t) in chunk.iter().zip(diffed) {
+    let (rec, found) = &mut *g;
+    for (p, t) in chunk.iter().zip(resolved) {
         match t {
-            Ok(t) => {
-                let subs = graph.apply(p.node, &p.path, &t, &mut queue);
-                found
-                    .submodules
-                    .extend(subs.iter().map(|s| String::from_utf8_lossy(s).into_owned()));
-                if t.damaged() {
+            Ok((mut r, damaged)) => {
+                found.submodules.extend(
+                    std::mem::take(&mut r.submodules)
+                        .iter()
+                        .map(|s| String::from_utf8_lossy(s).into_owned()),
+                );
+                rec.record(p.node, r);
+                if damaged {
                     found.errors.push(Problem::new(
                         format!("tree {} ({})", p.oid, shown_dir(&p.path)),
                         "malformed tree",
@@ -335,7 +349,7 @@ fn record_chunk(
                 }
             }
             Err(e) => {
-                graph.record_unreadable(p.node);
+                rec.record_unreadable(p.node);
                 found.errors.push(Problem::new(
                     format!("tree {} ({})", p.oid, shown_dir(&p.path)),
                     e,
@@ -343,10 +357,6 @@ fn record_chunk(
             }
         }
     }
-    let trees = graph.tree_count();
-    let blobs = graph.blobs.len();
-    drop(g);
-    progress.set_message(format!("walking trees: {trees} tree(s), {blobs} blob(s)"));
     queue
 }
 
@@ -375,7 +385,7 @@ fn diff_chunk<'o>(
 }
 
 /// Fail closed: the trees a worker could not read are listed, never silently dropped.
-fn fail_chunk(shared: &Mutex<(Graph, Found)>, chunk: &[Pending], reason: &str) {
+fn fail_chunk(shared: &Shared, chunk: &[Pending], reason: &str) {
     let mut g = crate::sync::lock(shared);
     for p in chunk {
         g.0.record_unreadable(p.node);
