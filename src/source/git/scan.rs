@@ -74,18 +74,21 @@ pub(crate) fn blobs(
     pool: &rayon::ThreadPool,
     progress: &ProgressBar,
 ) -> Blobs {
-    // Blob indexes in pack order.
-    let mut order: Vec<(u32, u64, usize)> = graph
-        .blobs
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| {
-            let (p, o) = super::packs::key(&store.packs, b);
-            (p, o, i)
-        })
-        .collect();
-    order.sort_unstable();
-    let order: Vec<usize> = order.into_iter().map(|k| k.2).collect();
+    // Blob indexes in pack order (looked up and sorted on every thread: 35-70 ms on git.git's
+    // 165k blobs on one).
+    let order: Vec<usize> = pool.install(|| {
+        let mut keyed: Vec<(u32, u64, usize)> = graph
+            .blobs()
+            .par_iter()
+            .enumerate()
+            .map(|(i, &b)| {
+                let (p, o) = super::packs::key(&store.packs, b);
+                (p, o, i)
+            })
+            .collect();
+        keyed.par_sort_unstable();
+        keyed.into_par_iter().map(|k| k.2).collect()
+    });
 
     progress.set_length(order.len() as u64);
     progress.set_position(0);
@@ -108,14 +111,14 @@ pub(crate) fn blobs(
             let mut out = Blobs::default();
             let scanned = store.with_objects(|objects| {
                 for &b in chunk {
-                    let (oid, path) = (graph.blobs[b], graph.judged_path(b));
+                    let (oid, path) = (graph.blobs()[b], graph.judged_path(b));
                     scan_blob(det, objects, oid, path, (max_size, archives), &mut out);
                 }
             });
             // Fail closed: every blob of the chunk is listed as unread.
             if let Err(e) = scanned {
                 out.errors
-                    .extend(chunk.iter().map(|&b| (graph.blobs[b], e.clone())));
+                    .extend(chunk.iter().map(|&b| (graph.blobs()[b], e.clone())));
             }
             bytes_done.fetch_add(out.bytes, Ordering::Relaxed);
             found.fetch_add(out.hits.len() as u64, Ordering::Relaxed);
