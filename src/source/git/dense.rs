@@ -20,14 +20,20 @@ const SHARDS: usize = 64;
 
 /// A map from keys to the indexes `0..len()`, each given once, in the order keys were new.
 pub(crate) struct Dense<K> {
-    shards: Box<[Mutex<FxHashMap<K, u32>>]>,
+    shards: Box<[Shard<K>]>,
     next: AtomicU32,
 }
+
+/// A shard on cache lines of its own: shards side by side shared lines, and two workers
+/// taking neighbouring shards' locks moved the line between cores on every lookup.
+#[repr(align(128))]
+#[derive(Default)]
+struct Shard<K>(Mutex<FxHashMap<K, u32>>);
 
 impl<K> Default for Dense<K> {
     fn default() -> Self {
         Dense {
-            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            shards: (0..SHARDS).map(|_| Shard(Mutex::default())).collect(),
             next: AtomicU32::new(0),
         }
     }
@@ -39,7 +45,7 @@ impl<K: Hash + Eq> Dense<K> {
     /// still spread over their table.
     fn shard<Q: Hash + ?Sized>(&self, q: &Q) -> &Mutex<FxHashMap<K, u32>> {
         let h = FxBuildHasher.hash_one(q);
-        &self.shards[(h >> 32) as usize % SHARDS]
+        &self.shards[(h >> 32) as usize % SHARDS].0
     }
 
     /// The index of `q`, if it has one.
