@@ -829,3 +829,37 @@ fn a_directory_moved_into_itself_is_followed() {
         assert_eq!(placed, want, "packed {packed}");
     }
 }
+
+/// A clone that borrows its history through `objects/info/alternates` (`git clone --shared`,
+/// as CI caches do), read through the blob pass's own pack readers: every packed blob of
+/// the borrowed history is swept, with an absolute and a relative alternates path, and on
+/// one thread or several.
+#[test]
+fn a_clone_borrowing_objects_through_alternates_is_swept_whole() {
+    let (r, _) = history_with_token();
+    r.git(&["gc", "-q"]);
+    let (_, full) = scan(&r.path, &[]);
+    assert_eq!(findings(&full).len(), 1);
+    let shared = r.sibling("shared");
+    git_in(
+        r.path.parent().unwrap(),
+        &["clone", "-q", "--shared", "repo", "shared"],
+        0,
+    );
+    std::fs::write(shared.join("later.env"), env_line(&token(77))).unwrap();
+    git_in(&shared, &["add", "-A"], 0);
+    git_in(&shared, &["commit", "-q", "-m", "later"], 5);
+    git_in(&shared, &["repack", "-q", "-d", "-l"], 0);
+    let alternates = shared.join(".git/objects/info/alternates");
+    let absolute = std::fs::read_to_string(&alternates).unwrap();
+    assert!(absolute.trim().starts_with('/'), "{absolute}");
+    for list in [absolute.as_str(), "../../../repo/.git/objects\n"] {
+        std::fs::write(&alternates, list).unwrap();
+        for threads in ["1", "3"] {
+            let (code, v) = scan(&shared, &["-j", threads]);
+            assert_eq!(code, 1, "{list} -j {threads}: {v}");
+            assert_eq!(findings(&v).len(), 2, "{list} -j {threads}: {v}");
+            assert!(keys(&full).is_subset(&keys(&v)), "{list} -j {threads}");
+        }
+    }
+}

@@ -109,7 +109,7 @@ pub(crate) fn blobs(
         // git.git one of two workers finished 1.3 s before the other, idle.
         order.par_chunks(BATCH).with_max_len(1).for_each(|chunk| {
             let mut out = Blobs::default();
-            let scanned = store.with_objects(|objects| {
+            let scanned = store.with_own_objects(|objects| {
                 for &b in chunk {
                     let (oid, path) = (graph.blobs()[b], graph.judged_path(b));
                     scan_blob(det, objects, oid, path, (max_size, archives), &mut out);
