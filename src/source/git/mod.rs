@@ -362,9 +362,13 @@ pub fn scan(det: &Detector, opts: &GitOptions) -> Result<Report> {
 /// Pack windows libgit2 keeps mapped at once, and the size of one. Its defaults (8 GiB of
 /// 1 GiB windows) map a whole pack, and every page the sweep touches then stays resident: on
 /// git.git that alone is the size of the pack. Windows are mapped again when needed, which
-/// costs little when objects are read in pack order.
+/// costs little when objects are read in pack order. The limit is for the whole process and
+/// the blob pass's workers each map windows of their own (`Store::with_own_objects`): with
+/// 16 MiB windows, two workers and the tree pass's reader wanted more than the limit on a
+/// 45 MB pack, and unmapping one another's windows took a third of the blob pass (munmap
+/// was 14% of the sweep's samples). With 4 MiB windows a worker needs few of them.
 const PACK_WINDOWS: usize = 96 << 20;
-const PACK_WINDOW: usize = 16 << 20;
+const PACK_WINDOW: usize = 4 << 20;
 
 #[allow(unsafe_code)]
 fn limit_pack_windows() {
