@@ -12,9 +12,11 @@
 //!
 //! and checks that every planted token is reported with the commit that introduced it.
 //!
-//! Each repository is swept with 1, 2 and all threads (`--threads 1,2,all`), best of `--runs 3`,
-//! and a table prints wall time, CPU time, peak RSS and MB/s of blob text next to the floor's,
-//! so the slope of time and memory with history size and threads is visible.
+//! Each repository is swept with 1, 2 and all threads (`--threads 1,2,all`), best of `--runs 3`
+//! rounds in which the thread counts take turns, and a table prints wall time, CPU time, peak
+//! RSS and MB/s of blob text next to the floor's, so the slope of time and memory with history
+//! size and threads is visible. The speed-up over one thread is printed twice: of the best
+//! times, and as the median of each round's own ratio.
 //!
 //! ```text
 //! cargo build --release --example bench_git --bin applivery-leaks
@@ -54,6 +56,8 @@ struct Row {
     floor: Measured,
     threads: usize,
     ours: Measured,
+    /// Wall time of each round (the thread counts take turns, one run each per round).
+    rounds: Vec<Duration>,
 }
 
 #[derive(Clone, Copy)]
@@ -177,15 +181,33 @@ fn main() {
             secs / r.floor.wall.as_secs_f64()
         );
     }
-    // Speed-up over one thread, per repository.
+    // Speed-up over one thread, per repository: of the best times, and the median of the
+    // rounds' own ratios (a round's runs are back to back, so a machine whose speed drifts
+    // moves both alike).
     for r in &rows {
         let one = rows.iter().find(|o| o.repo == r.repo && o.threads == 1);
         if let (Some(one), true) = (one, r.threads > 1) {
+            let mut paired: Vec<f64> = one
+                .rounds
+                .iter()
+                .zip(&r.rounds)
+                .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64())
+                .collect();
+            paired.sort_by(f64::total_cmp);
+            let median = match paired.len() {
+                0 => f64::NAN,
+                n if n % 2 == 1 => paired[n / 2],
+                n => (paired[n / 2 - 1] + paired[n / 2]) / 2.0,
+            };
             println!(
-                "{}: {} threads {:.2}x as fast as 1",
+                "{}: {} threads {:.2}x as fast as 1 (best times); median of {} rounds {:.2}x ({:.2}-{:.2}x)",
                 r.repo,
                 r.threads,
-                one.ours.wall.as_secs_f64() / r.ours.wall.as_secs_f64()
+                one.ours.wall.as_secs_f64() / r.ours.wall.as_secs_f64(),
+                paired.len(),
+                median,
+                paired.first().copied().unwrap_or(f64::NAN),
+                paired.last().copied().unwrap_or(f64::NAN),
             );
         }
     }
@@ -211,7 +233,7 @@ fn sweep(a: &Args, repo: &Path, planted: &[(String, String, bool)], rows: &mut V
 
     // Warm the page cache so both runs read from memory.
     let _ = run_measured(cat_file(repo));
-    let floor = best_of(a.runs, || run_measured(cat_file(repo)));
+    let floor = best_of_runs(a.runs, || run_measured(cat_file(repo)));
     println!(
         "floor  git cat-file --batch-all-objects --unordered --batch: {:.2}s, peak RSS {} MiB",
         floor.wall.as_secs_f64(),
@@ -220,21 +242,32 @@ fn sweep(a: &Args, repo: &Path, planted: &[(String, String, bool)], rows: &mut V
 
     let report = repo.with_extension("report.json");
     let mut bad = 0;
-    for &threads in &a.threads {
-        let ours = || {
-            let mut c = Command::new(&a.bin);
-            c.arg("git")
-                .arg(repo)
-                .args(["--format", "json", "--quiet", "-j"])
-                .arg(threads.to_string())
-                .arg("-o")
-                .arg(&report);
-            run_measured(c)
-        };
-        let m = best_of(a.runs, ours);
+    // The thread counts take turns, one run each per round, so that a machine whose speed
+    // drifts (this one's does, by ±15% within the hour) does not favour the count run last.
+    let ours = |threads: usize| {
+        let mut c = Command::new(&a.bin);
+        c.arg("git")
+            .arg(repo)
+            .args(["--format", "json", "--quiet", "-j"])
+            .arg(threads.to_string())
+            .arg("-o")
+            .arg(&report);
+        let m = run_measured(c);
         let v: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&report).unwrap()).expect("report is JSON");
-        let s = &v["summary"];
+        (m, v["summary"].clone())
+    };
+    let mut measured: Vec<(Vec<Measured>, serde_json::Value)> =
+        vec![(Vec::new(), serde_json::Value::Null); a.threads.len()];
+    for _ in 0..a.runs.max(1) {
+        for (i, &threads) in a.threads.iter().enumerate() {
+            let (m, s) = ours(threads);
+            measured[i].0.push(m);
+            measured[i].1 = s;
+        }
+    }
+    for (&threads, (runs, s)) in a.threads.iter().zip(measured) {
+        let m = best_of(&runs);
         let commits = s["git"]["commits_walked"].as_u64().unwrap();
         let blobs = s["git"]["blobs_scanned"].as_u64().unwrap();
         let bytes = s["bytes_scanned"].as_u64().unwrap();
@@ -252,7 +285,7 @@ fn sweep(a: &Args, repo: &Path, planted: &[(String, String, bool)], rows: &mut V
             bytes as f64 / 1e6,
             bytes as f64 / 1e6 / secs
         );
-        bad += check_planted(s, planted);
+        bad += check_planted(&s, planted);
         rows.push(Row {
             repo: repo
                 .file_name()
@@ -261,6 +294,7 @@ fn sweep(a: &Args, repo: &Path, planted: &[(String, String, bool)], rows: &mut V
             floor,
             threads,
             ours: m,
+            rounds: runs.iter().map(|r| r.wall).collect(),
         });
     }
 
@@ -282,7 +316,7 @@ fn sweep(a: &Args, repo: &Path, planted: &[(String, String, bool)], rows: &mut V
                 .arg(repo.with_extension("gitleaks.json"));
             run_measured(c)
         };
-        let g = best_of(1, run);
+        let g = best_of_runs(1, run);
         println!(
             "gitleaks git (one Applivery rule): {:.2}s ({:.2}x the floor), peak RSS {} MiB",
             g.wall.as_secs_f64(),
@@ -342,14 +376,18 @@ fn cat_file(repo: &Path) -> Command {
 }
 
 /// The best wall time of `n` runs, with its CPU time, and the highest peak RSS of them.
-fn best_of(n: usize, mut f: impl FnMut() -> Measured) -> Measured {
+fn best_of_runs(n: usize, mut f: impl FnMut() -> Measured) -> Measured {
+    best_of(&(0..n.max(1)).map(|_| f()).collect::<Vec<_>>())
+}
+
+/// The best wall time of `runs`, with its CPU time, and the highest peak RSS of them.
+fn best_of(runs: &[Measured]) -> Measured {
     let mut best = Measured {
         wall: Duration::MAX,
         cpu: 0.0,
         rss_kib: 0,
     };
-    for _ in 0..n.max(1) {
-        let r = f();
+    for &r in runs {
         if r.wall < best.wall {
             best.wall = r.wall;
             best.cpu = r.cpu;
