@@ -16,6 +16,7 @@ mod docs;
 mod fixtures;
 mod gates;
 mod git;
+mod git_clones;
 mod git_objects;
 mod hostile;
 mod property;
