@@ -35,6 +35,13 @@ struct Node {
     len: u32,
 }
 
+/// A node met but not read yet.
+const UNREAD_NODE: Node = Node {
+    base: NO_BASE,
+    start: UNREAD,
+    len: 0,
+};
+
 /// A tree to read: its node, id and path.
 pub(crate) struct Pending {
     pub node: u32,
@@ -256,30 +263,14 @@ impl Ids {
 }
 
 impl Recorded {
-    /// Node `n` is tree `t`, not read yet. Indexes come from `Ids` in any order when workers
-    /// race: the slots between are filled by the worker that holds their index.
+    /// Node `n` is tree `t`, not read yet.
     fn put_tree(&mut self, n: u32, t: Id) {
-        let n = n as usize;
-        if self.nodes.len() <= n {
-            self.oids.resize(n + 1, [0; 20]);
-            self.nodes.resize(
-                n + 1,
-                Node {
-                    base: NO_BASE,
-                    start: UNREAD,
-                    len: 0,
-                },
-            );
-        }
-        self.oids[n] = t;
+        set_at(&mut self.oids, n, t, [0; 20]);
+        set_at(&mut self.nodes, n, UNREAD_NODE, UNREAD_NODE);
     }
 
     fn put_blob(&mut self, b: u32, blob: Id) {
-        let b = b as usize;
-        if self.blobs.len() <= b {
-            self.blobs.resize(b + 1, Oid::zero());
-        }
-        self.blobs[b] = super::objects::oid(&blob);
+        set_at(&mut self.blobs, b, super::objects::oid(&blob), Oid::zero());
     }
 
     /// Records the resolved tree `r` as node `node` (under the graph's lock in the tree pass).
@@ -291,11 +282,7 @@ impl Recorded {
             self.put_blob(b, blob);
         }
         for (i, name) in r.names {
-            let i = i as usize;
-            if self.names.len() <= i {
-                self.names.resize(i + 1, Box::default());
-            }
-            self.names[i] = name;
+            set_at(&mut self.names, i, name, Box::default());
         }
         for (b, path) in r.evidence {
             self.named.entry(b).or_insert_with(|| path.into());
@@ -319,6 +306,16 @@ impl Recorded {
             len: 0,
         };
     }
+}
+
+/// Sets slot `i` of `v`, growing it with `fill` up to there: indexes come from `Ids` in any
+/// order when workers race, and the slots between are set by the workers that hold them.
+fn set_at<T: Clone>(v: &mut Vec<T>, i: u32, x: T, fill: T) {
+    let i = i as usize;
+    if v.len() <= i {
+        v.resize(i + 1, fill);
+    }
+    v[i] = x;
 }
 
 /// Reads a tree's raw data by id (the repository's object store; a map in unit tests).

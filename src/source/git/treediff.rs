@@ -1,7 +1,7 @@
 //! Diffing a tree against the version of its directory recorded before it, on the worker
 //! that read both (the tree pass's part that needs no shared state): only the entries that
-//! changed go on to be recorded under the graph's lock (`Recorded::record`). Runs of identical
-//! entries are skipped by comparing bytes, not parsed.
+//! changed go on to be recorded under the graph's lock (`Recorded::record`). Runs of
+//! identical entries are skipped by comparing bytes, not parsed.
 
 use super::parse::{self, Mode};
 
@@ -25,7 +25,8 @@ pub(crate) struct Chain<'t> {
 }
 
 /// A tree diffed against the last tree of its chain (or taken whole), ready to be recorded:
-/// the diff needs no shared state, so it runs on every worker; only `Recorded::record` is serial.
+/// the diff needs no shared state, so it runs on every worker; only `Recorded::record` is
+/// serial.
 ///
 /// The raw tree `D` is kept as it was read (a libgit2 object in a sweep, not a copy of it:
 /// git.git's 168k trees hold 2.6 GB, and copying each one after libgit2 wrote it cost the

@@ -301,11 +301,13 @@ pub(crate) fn trees(
                     Ok(queue) => crate::sync::lock(&next).extend(queue),
                     Err(e) => fail_chunk(&shared, chunk, &e),
                 }
-                progress.set_message(format!(
-                    "walking trees: {} tree(s), {} blob(s)",
-                    ids.tree_count(),
-                    ids.blob_count()
-                ));
+                if !progress.is_hidden() {
+                    progress.set_message(format!(
+                        "walking trees: {} tree(s), {} blob(s)",
+                        ids.tree_count(),
+                        ids.blob_count()
+                    ));
+                }
             });
         });
         level = crate::sync::into_inner(next);
@@ -334,9 +336,9 @@ fn record_chunk(
     let (rec, found) = &mut *g;
     for (p, t) in chunk.iter().zip(resolved) {
         match t {
-            Ok((mut r, damaged)) => {
+            Ok((r, damaged)) => {
                 found.submodules.extend(
-                    std::mem::take(&mut r.submodules)
+                    r.submodules
                         .iter()
                         .map(|s| String::from_utf8_lossy(s).into_owned()),
                 );
